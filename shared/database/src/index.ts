@@ -1,0 +1,2 @@
+export * from './schemas';
+export { createDatabase, type SharedDatabase, type SharedSchema } from './db';

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// The engine's CLI. Runs the compiled dist/ and rebuilds it first when src/ is newer,
+// so the common path (e.g. a no-op migrate) never compiles TypeScript.
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    const mtime = entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
+    if (mtime > newest) newest = mtime;
+  }
+  return newest;
+}
+
+let builtAt = 0;
+try {
+  builtAt = statSync(join(root, 'dist', '.built')).mtimeMs;
+} catch {}
+if (builtAt < newestMtime(join(root, 'src'))) await (await import('./build.mjs')).build();
+await import('../dist/main.js');

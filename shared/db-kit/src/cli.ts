@@ -1,0 +1,79 @@
+import { DbKitError, describeError } from './errors';
+import { redact } from './env';
+
+/** A command module: parses its own flags, prints, and returns an exit code. */
+export interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+// Lazy: a command's module, and what it imports, loads only when that command runs.
+const commands: Record<string, () => Promise<{ default: Command }>> = {
+  generate: () => import('./commands/generate'),
+  migrate: () => import('./commands/migrate'),
+  studio: () => import('./commands/studio'),
+  server: () => import('./commands/server'),
+};
+
+const summaries: Record<string, string> = {
+  generate: 'write a timestamped migration from schema changes',
+  migrate: 'apply pending migrations (with the packages it builds on)',
+  studio: 'open Drizzle Studio over a package and what it builds on',
+  server: 'start, stop or describe the development database',
+};
+
+function mainUsage(): string {
+  const width = Math.max(...Object.keys(summaries).map((n) => n.length));
+  return [
+    'Usage: db-kit <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(summaries).map(([name, text]) => `  ${name.padEnd(width)}  ${text}`),
+    '',
+    'Run `db-kit <command> --help` for a command\'s options. DATABASE_URL comes from the environment, else from .env.',
+  ].join('\n');
+}
+
+/** Runs one command and returns its exit code; never throws. */
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainUsage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`db-kit: unknown command "${name}".`);
+    console.error(`Commands: ${Object.keys(commands).join(', ')}. Run db-kit --help.`);
+    return 2;
+  }
+  try {
+    const command = (await load()).default;
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(`${command.usage}`);
+      return 0;
+    }
+    return await command.run(rest);
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+export function reportError(error: unknown): number {
+  if (process.env.DEBUG && error instanceof Error && error.stack) console.error(redact(error.stack));
+  if (error instanceof DbKitError) {
+    console.error(`error: ${redact(error.message)}`);
+    if (error.hint) console.error(`  next: ${redact(error.hint)}`);
+    return error.exitCode;
+  }
+  const parseArgs = error as { code?: string };
+  if (parseArgs.code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`error: ${describeError(error)}`);
+    console.error('  next: run the command with --help to see its options.');
+    return 2;
+  }
+  console.error(`error: ${describeError(error)}`);
+  console.error('  next: run again with DEBUG=1 for details.');
+  return 2;
+}

@@ -1,0 +1,34 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { databaseUrl } from '../env';
+import { DbKitError, UsageError } from '../errors';
+import { Workspace, type SchemaPackage } from '../workspace';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export const packageOptions = {
+  package: { type: 'string', short: 'p' },
+  all: { type: 'boolean' },
+} satisfies Options;
+
+export function parse<O extends Options>(argv: string[], options: O) {
+  return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+}
+
+/** The package named by --package, or all of them with --all. */
+export function selectPackages(ws: Workspace, values: { package?: string; all?: boolean }): SchemaPackage[] {
+  if (values.all) return ws.allInOrder();
+  if (!values.package) throw new UsageError('Say which package: --package <alias> or --all.', `Packages: ${ws.packages.map((p) => p.alias).join(', ')}.`);
+  return [ws.resolve(values.package)];
+}
+
+export function requireDatabaseUrl(ws: Workspace): string {
+  const source = databaseUrl(ws.root);
+  if (!source) {
+    throw new DbKitError('DATABASE_URL is not set, in the environment or in .env.', 'Run ./scripts/db-workflow.sh setup, or export DATABASE_URL=postgresql://...');
+  }
+  return source.url;
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

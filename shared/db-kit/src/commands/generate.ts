@@ -1,0 +1,100 @@
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from '../cli';
+import { runDrizzleKit } from '../drizzle-kit';
+import { DbKitError, UsageError } from '../errors';
+import { journalPath, readJournal, timestampName } from '../migrations/files';
+import { Workspace, type SchemaPackage } from '../workspace';
+import { parse, type Options } from './common';
+
+const options = {
+  package: { type: 'string', short: 'p' },
+  name: { type: 'string', short: 'n' },
+} satisfies Options;
+
+const command: Command = {
+  summary: 'write a timestamped migration from schema changes',
+  usage: `Usage: db-kit generate --package <alias> [--name <slug>]
+
+Compares the package's schema (the "dbKit.schema" entry) with its latest snapshot and
+writes <out>/YYYYMMDD_HHMMSS_<slug>.sql (UTC) plus drizzle's journal and snapshot.
+A team's migration only ever covers the team's own tables. No database is needed.
+
+Options:
+  -p, --package <alias>   shared, teamd, ... (or the package name)
+  -n, --name <slug>       the migration's name (a-z, 0-9, _); default: drizzle's random name
+
+Exit: 0 written or nothing changed; 2 usage error or drizzle-kit failed.`,
+
+  async run(argv) {
+    const { values } = parse(argv, options);
+    if (!values.package) throw new UsageError('Say which package: --package <alias>.');
+    const ws = Workspace.find();
+    const pkg = ws.resolve(values.package);
+    const slug = values.name === undefined ? undefined : toSlug(values.name);
+    const written = await generateMigration(pkg, { name: slug, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
+    if (!written) {
+      console.log(`No schema changes in ${pkg.name}: nothing written.`);
+      return 0;
+    }
+    console.log(`Wrote ${ws.relative(written)}`);
+    return 0;
+  },
+};
+
+/** Lower-case slug: `Add-Budget` -> `add_budget`. */
+export function toSlug(name: string): string {
+  const slug = name
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (!slug) throw new UsageError(`--name "${name}" has no letters or digits.`, 'Use a short description such as --name add_budget.');
+  return slug;
+}
+
+/**
+ * Runs drizzle-kit generate for one package, then gives the new file its timestamped name.
+ * Returns the new file's path, or undefined when the schema has not changed.
+ */
+export async function generateMigration(pkg: SchemaPackage, options: { name?: string; interactive: boolean }): Promise<string | undefined> {
+  const before = readJournal(pkg).entries.length;
+  // drizzle-kit wants paths relative to its working directory.
+  const args = ['generate', '--dialect', 'postgresql', '--schema', `./${pkg.schema}`, '--out', `./${pkg.out}`, '--prefix', 'index'];
+  if (options.name) args.push('--name', options.name);
+  const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: options.interactive });
+  const journal = readJournal(pkg);
+  const added = journal.entries.slice(before);
+  if (result.code !== 0 || /collision|malformed|Error/.test(result.output)) {
+    if (added.length === 0) {
+      throw new DbKitError(
+        `drizzle-kit generate failed for ${pkg.name}: ${lastLines(result.output) || `exit code ${result.code}`}`,
+        'Fix the schema error above, then run generate again.',
+      );
+    }
+  }
+  if (added.length === 0) return undefined;
+  let path: string | undefined;
+  for (const entry of added) {
+    const slug = entry.tag.replace(/^\d+_/, '');
+    const tag = `${timestampName(new Date(entry.when))}_${slug}`;
+    path = join(pkg.migrationsDir, `${tag}.sql`);
+    if (existsSync(path)) throw new DbKitError(`${path} already exists.`, 'Wait a second and run generate again.');
+    renameSync(join(pkg.migrationsDir, `${entry.tag}.sql`), path);
+    entry.tag = tag;
+  }
+  writeFileSync(journalPath(pkg), JSON.stringify(journal, null, 2));
+  return path;
+}
+
+function lastLines(output: string): string {
+  return output
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-2)
+    .join(' ');
+}
+
+export default command;

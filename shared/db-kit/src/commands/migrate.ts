@@ -1,0 +1,82 @@
+import { connect } from '../connection';
+import { redact } from '../env';
+import { UsageError } from '../errors';
+import { Migrator } from '../migrations/runner';
+import { Workspace, type SchemaPackage } from '../workspace';
+import { packageOptions, parse, plural, requireDatabaseUrl, selectPackages, type Options } from './common';
+import type { Command } from '../cli';
+
+const options = {
+  ...packageOptions,
+  'dry-run': { type: 'boolean' },
+  'strict-order': { type: 'boolean' },
+  'lock-timeout': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+} satisfies Options;
+
+const command: Command = {
+  summary: 'apply pending migrations',
+  usage: `Usage: db-kit migrate (--package <alias> | --all) [options]
+
+Applies the package's pending migrations and those of the packages it builds on
+(a team's migrate applies pending shared migrations first), in timestamp order,
+in one run under one database-wide lock. Each migration commits with its record.
+
+Options:
+  -p, --package <alias>   shared, teamd, ... (or the package name)
+      --all               every package in the workspace
+      --dry-run           print what would run; change nothing
+      --strict-order      fail instead of applying a migration older than an applied one
+      --lock-timeout <s>  seconds to wait for another migrate (default 60)
+  -q, --quiet             print only the summary
+
+Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 2 usage or connection error.`,
+
+  async run(argv) {
+    const { values } = parse(argv, options);
+    const ws = Workspace.find();
+    const selected = selectPackages(ws, values);
+    const packages = unionInOrder(ws, selected);
+    const lockTimeout = values['lock-timeout'] === undefined ? 60 : Number(values['lock-timeout']);
+    if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
+    const url = requireDatabaseUrl(ws);
+    const sql = await connect(url, `db-kit migrate (${selected.map((p) => p.alias).join(',')})`);
+    try {
+      const log = values.quiet ? () => {} : (line: string) => console.log(line);
+      const started = performance.now();
+      const result = await new Migrator(sql, packages).migrate({
+        dryRun: values['dry-run'],
+        strictOrder: values['strict-order'],
+        lockTimeoutMs: lockTimeout * 1000,
+        log,
+      });
+      const scope = packages.map((p) => p.alias).join(' + ');
+      if (values['dry-run']) {
+        if (!result.planned.length) console.log(`Nothing to migrate (${scope}) on ${redact(url)}.`);
+        else {
+          console.log(`Would apply ${plural(result.planned.length, 'migration')} (${scope}) on ${redact(url)}:`);
+          for (const f of result.planned) console.log(`  ${ws.relative(f.path)}`);
+        }
+        return 0;
+      }
+      if (result.adopted) console.log(`Adopted ${plural(result.adopted, 'migration')} recorded by drizzle's migrator.`);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      if (!result.applied.length) console.log(`Nothing to migrate: ${scope} up to date.`);
+      else {
+        const late = result.applied.filter((a) => a.outOfOrder).length;
+        console.log(`Applied ${plural(result.applied.length, 'migration')} (${scope}) in ${seconds} s${late ? `, ${late} out of order` : ''}.`);
+      }
+      return 0;
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  },
+};
+
+function unionInOrder(ws: Workspace, selected: SchemaPackage[]): SchemaPackage[] {
+  const all: SchemaPackage[] = [];
+  for (const p of selected) for (const q of ws.migrationOrder(p)) if (!all.includes(q)) all.push(q);
+  return all;
+}
+
+export default command;

@@ -1,0 +1,49 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from '../cli';
+import { runDrizzleKit } from '../drizzle-kit';
+import { DbKitError } from '../errors';
+import { MIGRATIONS_SCHEMA, Workspace } from '../workspace';
+import { parse, requireDatabaseUrl, type Options } from './common';
+
+const options = {
+  package: { type: 'string', short: 'p' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+} satisfies Options;
+
+const command: Command = {
+  summary: 'open Drizzle Studio',
+  usage: `Usage: db-kit studio --package <alias> [--port 4983] [--host 127.0.0.1]
+
+Starts drizzle-kit studio over the package's tables and those of the packages it builds
+on (Team D's studio shows shared and Team D tables together). drizzle-kit serves only an
+API locally; its UI loads from https://local.drizzle.studio, so it needs a browser online.`,
+
+  async run(argv) {
+    const { values } = parse(argv, options);
+    const ws = Workspace.find();
+    if (!values.package) throw new DbKitError('Say which package: --package <alias>.', undefined, 2);
+    const pkg = ws.resolve(values.package);
+    const url = requireDatabaseUrl(ws);
+    const packages = ws.migrationOrder(pkg);
+    // A throwaway config: drizzle-kit studio takes its schema list only from a config file.
+    const dir = join(ws.root, 'node_modules', '.cache', 'db-kit');
+    mkdirSync(dir, { recursive: true });
+    const config = join(dir, `studio.${pkg.alias}.config.cjs`);
+    writeFileSync(
+      config,
+      `module.exports = ${JSON.stringify({
+        dialect: 'postgresql',
+        schema: packages.map((p) => join(p.dir, p.schema)),
+        dbCredentials: { url },
+        migrations: { schema: MIGRATIONS_SCHEMA, table: pkg.migrationsTable },
+      })};\n`,
+    );
+    const args = ['studio', '--config', config, '--port', values.port ?? '4983', '--host', values.host ?? '127.0.0.1'];
+    const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: true });
+    return result.code === 0 ? 0 : 2;
+  },
+};
+
+export default command;

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbKitError } from '../errors';
+import type { SchemaPackage } from '../workspace';
+
+/** `20261124_081500_add_budget`: UTC date, UTC time, slug. */
+export const MIGRATION_NAME = /^(\d{8})_(\d{6})_([a-z0-9_]+)$/;
+export const STATEMENT_BREAKPOINT = '--> statement-breakpoint';
+/** A migration that must not run inside a transaction (CREATE INDEX CONCURRENTLY) starts with this line. */
+export const NO_TRANSACTION_HEADER = /^\s*--\s*db-kit:\s*no-transaction\b/i;
+
+export interface JournalEntry {
+  idx: number;
+  version: string;
+  when: number;
+  tag: string;
+  breakpoints: boolean;
+}
+
+export interface Journal {
+  version: string;
+  dialect: string;
+  entries: JournalEntry[];
+}
+
+export interface MigrationFile {
+  packageName: string;
+  tag: string;
+  /** Absolute path of the .sql file. */
+  path: string;
+  /** The journal's `when`: what drizzle's migrator records as created_at. */
+  when: number;
+  /** Sort key across packages: the UTC timestamp of the name, `YYYYMMDDHHMMSS`. */
+  orderKey: string;
+  /** sha256 of the file's text, the same hash drizzle's migrator records. */
+  hash: string;
+  statements: string[];
+  transactional: boolean;
+}
+
+export function journalPath(pkg: SchemaPackage): string {
+  return join(pkg.migrationsDir, 'meta', '_journal.json');
+}
+
+export function readJournal(pkg: SchemaPackage): Journal {
+  const file = journalPath(pkg);
+  if (!existsSync(file)) return { version: '7', dialect: 'postgresql', entries: [] };
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Journal;
+  } catch (error) {
+    throw new DbKitError(`${file} is not valid JSON: ${(error as Error).message}.`, 'Restore it from git (git checkout -- <file>).');
+  }
+}
+
+export function hashMigration(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** `YYYYMMDD_HHMMSS` for a moment, in UTC. */
+export function timestampName(date: Date): string {
+  const iso = date.toISOString(); // 2026-11-24T08:15:00.000Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+}
+
+function orderKeyOf(tag: string, when: number): string {
+  const named = MIGRATION_NAME.exec(tag);
+  return named ? `${named[1]}${named[2]}` : timestampName(new Date(when)).replace('_', '');
+}
+
+/** Splits a migration into the statements drizzle would run, dropping empty chunks. */
+export function splitStatements(text: string): string[] {
+  return text
+    .split(STATEMENT_BREAKPOINT)
+    .map((s) => s.trim())
+    .filter((s) => s.replace(/--[^\n]*/g, '').trim().length > 0);
+}
+
+/** The package's migrations in journal order. A journal entry without its file is an error. */
+export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
+  return readJournal(pkg).entries.map((entry) => {
+    const path = join(pkg.migrationsDir, `${entry.tag}.sql`);
+    if (!existsSync(path)) {
+      throw new DbKitError(
+        `${pkg.name}: the journal lists ${entry.tag} but ${path} does not exist.`,
+        'Restore the file from git, or regenerate the migration.',
+      );
+    }
+    const text = readFileSync(path, 'utf8');
+    return {
+      packageName: pkg.name,
+      tag: entry.tag,
+      path,
+      when: entry.when,
+      orderKey: orderKeyOf(entry.tag, entry.when),
+      hash: hashMigration(text),
+      statements: splitStatements(text),
+      transactional: !NO_TRANSACTION_HEADER.test(text),
+    };
+  });
+}
