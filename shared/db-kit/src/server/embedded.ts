@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,7 +47,7 @@ export class EmbeddedServer {
   /** The port of the running server, from postmaster.pid; undefined when it is not running. */
   runningPort(): number | undefined {
     if (!this.isInitialised()) return undefined;
-    const status = spawnSync(this.binaries().pg_ctl, ['status', '-D', this.dataDir], { encoding: 'utf8', ...this.runAs() });
+    const status = spawnSync(this.binaries().pg_ctl, ['status', '-D', this.dataDir], { encoding: 'utf8', cwd: this.options.home, ...this.runAs() });
     if (status.status !== 0) return undefined;
     const pidFile = join(this.dataDir, 'postmaster.pid');
     const port = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[3]) : NaN;
@@ -68,10 +69,15 @@ export class EmbeddedServer {
       onLog: () => {},
       onError: () => {},
     });
+    // initdb runs as the postgres user, which may not be allowed into our working directory.
+    const cwd = process.cwd();
+    process.chdir(this.options.home);
     try {
       await pg.initialise();
     } catch (error) {
       throw new DbKitError(`Could not initialise the embedded PostgreSQL in ${this.dataDir}: ${(error as Error).message.split('\n')[0]}`, 'Remove that folder and run setup again.');
+    } finally {
+      process.chdir(cwd);
     }
     const owner = this.runAs();
     if (owner.uid !== undefined) chownSync(this.options.home, owner.uid, owner.gid!);
@@ -86,6 +92,7 @@ export class EmbeddedServer {
     const settings = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=on`;
     const result = spawnSync(this.binaries().pg_ctl, ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-o', settings], {
       encoding: 'utf8',
+      cwd: this.options.home,
       ...this.runAs(),
     });
     if (result.status !== 0) {
@@ -99,7 +106,7 @@ export class EmbeddedServer {
 
   stop(): boolean {
     if (!this.runningPort()) return false;
-    execFileSync(this.binaries().pg_ctl, ['stop', '-D', this.dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', ...this.runAs() });
+    execFileSync(this.binaries().pg_ctl, ['stop', '-D', this.dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', cwd: this.options.home, ...this.runAs() });
     return true;
   }
 
@@ -126,6 +133,27 @@ export class EmbeddedServer {
     } catch {
       return {};
     }
+  }
+}
+
+/**
+ * Where the server keeps its files: `preferred`, unless we run as root and the postgres user
+ * cannot reach it (a checkout under /root, say); then a folder under /var/tmp keyed by `preferred`.
+ */
+export function embeddedHome(preferred: string): string {
+  if (!isRoot() || reachableByPostgres(preferred)) return preferred;
+  return join('/var/tmp', `large-event-pg-${createHash('sha256').update(preferred).digest('hex').slice(0, 12)}`);
+}
+
+function reachableByPostgres(path: string): boolean {
+  let dir = path;
+  while (!existsSync(dir)) dir = dirname(dir);
+  for (;;) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) return false; // others may not traverse it
+    const parent = dirname(dir);
+    if (parent === dir) return true;
+    dir = parent;
   }
 }
 

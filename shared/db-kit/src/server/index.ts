@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { databaseUrl, readDotenv, redact } from '../env';
 import { DbKitError, describeError } from '../errors';
 import { composeDown, composeRunning, composeUp, dockerEngineRunning } from './compose';
-import { EmbeddedServer } from './embedded';
+import { EmbeddedServer, embeddedHome } from './embedded';
 import { pickFreePort } from './ports';
 
 export type Engine = 'url' | 'compose' | 'embedded';
@@ -67,7 +67,7 @@ function writeState(root: string, state: ServerState): void {
 }
 
 export function embeddedServer(root: string, port: number): EmbeddedServer {
-  return new EmbeddedServer({ home: join(root, '.db', 'embedded'), port, ...EMBEDDED_CREDENTIALS });
+  return new EmbeddedServer({ home: embeddedHome(join(root, '.db', 'embedded')), port, ...EMBEDDED_CREDENTIALS });
 }
 
 function urlFor(engine: ServerState['engine'], port: number): string {
@@ -117,7 +117,7 @@ export async function ensureServer(root: string, log: (line: string) => void = (
     else {
       // The recorded port may have been taken meanwhile by someone else's server: never share it.
       port = await pickFreePort(port || DEFAULT_PORTS.embedded);
-      log(`Starting the embedded PostgreSQL on 127.0.0.1:${port} (data in .db/embedded/data)...`);
+      log(`Starting the embedded PostgreSQL on 127.0.0.1:${port} (data in ${server.dataDir})...`);
       await embeddedServer(root, port).start();
     }
   } else {

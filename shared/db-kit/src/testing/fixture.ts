@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Workspace } from '../workspace';
 
@@ -35,6 +35,7 @@ export function copyWorkspace(): FixtureWorkspace {
   const base = join(source.root, '.db', 'fixtures');
   mkdirSync(base, { recursive: true });
   const root = mkdtempSync(join(base, 'ws-'));
+  chmodSync(root, 0o755); // the embedded server's postgres user must be able to enter it
   for (const file of ['package.json', 'pnpm-workspace.yaml', 'tsconfig.base.json']) cpSync(join(source.root, file), join(root, file));
   symlinkSync(join(source.root, 'node_modules'), join(root, 'node_modules'));
   for (const pkg of source.packages) {

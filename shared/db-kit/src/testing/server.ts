@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerEngineRunning } from '../server/compose';
-import { EmbeddedServer } from '../server/embedded';
+import { EmbeddedServer, embeddedHome } from '../server/embedded';
 import { pickFreePort } from '../server/ports';
 
 /** The env var through which the global setup hands the test server's admin URL to every worker. */
@@ -30,7 +30,7 @@ export async function startTestServer(root: string): Promise<TestServer> {
     const url = `postgresql://postgres:postgres@${container.getHost()}:${container.getMappedPort(5432)}/postgres`;
     return { url, source: 'testcontainers', stop: async () => void (await container.stop()) };
   }
-  const home = join(root, '.db', 'test-embedded');
+  const home = embeddedHome(join(root, '.db', 'test-embedded'));
   mkdirSync(home, { recursive: true });
   const probe = new EmbeddedServer({ home, port: 0, user: 'postgres', password: 'postgres' });
   const running = probe.runningPort();
