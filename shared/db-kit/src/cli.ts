@@ -3,33 +3,25 @@ import { redact } from './env';
 
 /** A command module: parses its own flags, prints, and returns an exit code. */
 export interface Command {
-  summary: string;
   usage: string;
   run(argv: string[]): Promise<number>;
 }
 
-// Lazy: a command's module, and what it imports, loads only when that command runs.
-const commands: Record<string, () => Promise<{ default: Command }>> = {
-  generate: () => import('./commands/generate'),
-  migrate: () => import('./commands/migrate'),
-  studio: () => import('./commands/studio'),
-  server: () => import('./commands/server'),
-};
-
-const summaries: Record<string, string> = {
-  generate: 'write a timestamped migration from schema changes',
-  migrate: 'apply pending migrations (with the packages it builds on)',
-  studio: 'open Drizzle Studio over a package and what it builds on',
-  server: 'start, stop or describe the development database',
+// One line per command. Lazy: a command's module, and what it imports, loads only when it runs.
+const commands: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  generate: { summary: 'write a timestamped migration from schema changes', load: () => import('./commands/generate') },
+  migrate: { summary: 'apply pending migrations (with the packages it builds on)', load: () => import('./commands/migrate') },
+  studio: { summary: 'open Drizzle Studio over a package and what it builds on', load: () => import('./commands/studio') },
+  server: { summary: 'start, stop or describe the development database', load: () => import('./commands/server') },
 };
 
 function mainUsage(): string {
-  const width = Math.max(...Object.keys(summaries).map((n) => n.length));
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
   return [
     'Usage: db-kit <command> [options]',
     '',
     'Commands:',
-    ...Object.entries(summaries).map(([name, text]) => `  ${name.padEnd(width)}  ${text}`),
+    ...Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`),
     '',
     'Run `db-kit <command> --help` for a command\'s options. DATABASE_URL comes from the environment, else from .env.',
   ].join('\n');
@@ -42,14 +34,14 @@ export async function runCli(argv: string[]): Promise<number> {
     console.log(mainUsage());
     return name ? 0 : 2;
   }
-  const load = commands[name];
-  if (!load) {
+  const entry = commands[name];
+  if (!entry) {
     console.error(`db-kit: unknown command "${name}".`);
     console.error(`Commands: ${Object.keys(commands).join(', ')}. Run db-kit --help.`);
     return 2;
   }
   try {
-    const command = (await load()).default;
+    const command = (await entry.load()).default;
     if (rest.includes('--help') || rest.includes('-h')) {
       console.log(`${command.usage}`);
       return 0;

@@ -13,7 +13,6 @@ const options = {
 } satisfies Options;
 
 const command: Command = {
-  summary: 'write a timestamped migration from schema changes',
   usage: `Usage: db-kit generate --package <alias> [--name <slug>]
 
 Compares the package's schema (the "dbKit.schema" entry) with its latest snapshot and

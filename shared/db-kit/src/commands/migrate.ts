@@ -15,7 +15,6 @@ const options = {
 } satisfies Options;
 
 const command: Command = {
-  summary: 'apply pending migrations',
   usage: `Usage: db-kit migrate (--package <alias> | --all) [options]
 
 Applies the package's pending migrations and those of the packages it builds on

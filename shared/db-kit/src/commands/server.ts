@@ -12,7 +12,6 @@ import { parse, type Options } from './common';
 const options = { json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } } satisfies Options;
 
 const command: Command = {
-  summary: 'start, stop or describe the development database',
   usage: `Usage: db-kit server <up|stop|status> [--json]
 
   up       use DATABASE_URL if you set one; else start the server setup chose before;

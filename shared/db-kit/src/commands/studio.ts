@@ -13,7 +13,6 @@ const options = {
 } satisfies Options;
 
 const command: Command = {
-  summary: 'open Drizzle Studio',
   usage: `Usage: db-kit studio --package <alias> [--port 4983] [--host 127.0.0.1]
 
 Starts drizzle-kit studio over the package's tables and those of the packages it builds
