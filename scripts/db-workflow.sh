@@ -47,6 +47,9 @@ ensure_pnpm() {
       || die "Could not install pnpm with npm." "Install pnpm $PNPM_VERSION yourself (npm install -g pnpm@10), then run setup again."
     export PATH="$ROOT/.tools/bin:$PATH"
   fi
+  # npm's global bin folder may not be on PATH (nvm, custom prefixes): add it for this run.
+  command -v pnpm >/dev/null 2>&1 || export PATH="$(npm prefix -g)/bin:$PATH"
+  command -v pnpm >/dev/null 2>&1 || die "pnpm was installed but is not on PATH." "Add \"$(npm prefix -g)/bin\" to PATH, then run setup again."
 }
 
 cmd_setup() {
