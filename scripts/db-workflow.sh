@@ -41,7 +41,7 @@ ensure_pnpm() {
   if command -v pnpm >/dev/null 2>&1 && [[ "$(pnpm --version 2>/dev/null)" == 10.* ]]; then return; fi
   if [ -x "$ROOT/.tools/bin/pnpm" ]; then export PATH="$ROOT/.tools/bin:$PATH"; return; fi
   echo "Installing pnpm $PNPM_VERSION (corepack is not used: its signature check can fail on registry mirrors)..."
-  if ! npm install -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1; then
+  if ! npm install --loglevel=error -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1; then
     # No permission for a global install: keep pnpm inside the checkout instead.
     npm install --prefix "$ROOT/.tools" "pnpm@$PNPM_VERSION" >/dev/null 2>&1 \
       || die "Could not install pnpm with npm." "Install pnpm $PNPM_VERSION yourself (npm install -g pnpm@10), then run setup again."
@@ -56,7 +56,7 @@ cmd_setup() {
   ensure_node
   ensure_pnpm
   echo "Installing dependencies (pnpm install)..."
-  pnpm install --reporter=silent || die "pnpm install failed." "Run pnpm install to see why, then run setup again."
+  pnpm install || die "pnpm install failed." "Run pnpm install to see why, then run setup again."
   db_kit server up
   db_kit migrate --all --quiet
   echo
