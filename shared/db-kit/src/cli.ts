@@ -12,6 +12,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
   generate: { summary: 'write a timestamped migration from schema changes', load: () => import('./commands/generate') },
   migrate: { summary: 'apply pending migrations (with the packages it builds on)', load: () => import('./commands/migrate') },
   studio: { summary: 'open Drizzle Studio over a package and what it builds on', load: () => import('./commands/studio') },
+  push: { summary: 'dev only: make the database match a package\'s schema, never dropping others\'', load: () => import('./commands/push') },
   server: { summary: 'start, stop or describe the development database', load: () => import('./commands/server') },
 };
 

@@ -1,0 +1,57 @@
+import { DbKitError, UsageError } from '../errors';
+import type { DatabaseTarget } from './guard';
+
+export interface ConfirmOptions {
+  /** The question, ending without a question mark. */
+  question: string;
+  /** --yes was given. */
+  yes?: boolean;
+  /** The flag that answers in scripts, for the error without a terminal. */
+  flag?: string;
+}
+
+export function interactive(): boolean {
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+}
+
+/**
+ * Asks a yes/no question; true means go ahead. Without a terminal the answer must come from
+ * --yes, otherwise this throws (exit 2) rather than guess.
+ */
+export async function confirmAction(options: ConfirmOptions): Promise<boolean> {
+  if (options.yes) return true;
+  if (!interactive()) {
+    throw new DbKitError(`${options.question}? There is no terminal to ask.`, `Run it again with ${options.flag ?? '--yes'} to confirm.`);
+  }
+  const { confirm } = await import('@inquirer/prompts');
+  return confirm({ message: `${options.question}?`, default: false });
+}
+
+/**
+ * Off a local database, yes is not enough: the user types the database's name, on the
+ * terminal or with --confirm-name for scripts.
+ */
+export async function confirmDatabaseName(target: DatabaseTarget, confirmName: string | undefined, what: string): Promise<boolean> {
+  if (confirmName !== undefined) {
+    if (confirmName === target.database) return true;
+    throw new UsageError(`--confirm-name "${confirmName}" does not match the database "${target.database}".`, 'Give the name of the database DATABASE_URL points at.');
+  }
+  if (!interactive()) {
+    throw new DbKitError(
+      `${what} on the non-local database "${target.database}" needs its name typed, and there is no terminal to ask.`,
+      `Pass --confirm-name ${target.database} if you really mean it.`,
+    );
+  }
+  const { input } = await import('@inquirer/prompts');
+  const typed = await input({ message: `${what} on "${target.database}" at ${target.host}. Type the database name to confirm:` });
+  return typed.trim() === target.database;
+}
+
+/**
+ * The whole ritual of a destructive command: local or --force; on a remote database the typed
+ * name; else a yes/no (skipped by --yes). Returns false when the user said no.
+ */
+export async function confirmDestructive(target: DatabaseTarget, options: { question: string; yes?: boolean; confirmName?: string }): Promise<boolean> {
+  if (!target.local) return confirmDatabaseName(target, options.confirmName, options.question);
+  return confirmAction({ question: options.question, yes: options.yes });
+}
