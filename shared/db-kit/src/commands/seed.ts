@@ -1,0 +1,77 @@
+import type { Command } from '../cli';
+import { connect, type Sql } from '../connection';
+import { redact } from '../env';
+import { UsageError } from '../errors';
+import { loadSchemas } from '../schema/load';
+import { schemaObjects } from '../schema/objects';
+import { confirmDestructive } from '../safety/confirm';
+import { assertDevelopmentDatabase, type DatabaseTarget } from '../safety/guard';
+import { seedTables } from '../seed/seed';
+import { Workspace } from '../workspace';
+import { parse, requireDatabaseUrl, type Options } from './common';
+
+export const seedOptions = {
+  count: { type: 'string' },
+  seed: { type: 'string' },
+} satisfies Options;
+
+const options = {
+  ...seedOptions,
+  yes: { type: 'boolean', short: 'y' },
+  force: { type: 'boolean' },
+  'confirm-name': { type: 'string' },
+} satisfies Options;
+
+const command: Command = {
+  usage: `Usage: db-kit seed [--count <n>] [--seed <n>] [--yes] [--force --confirm-name <db>]
+
+Fills every package's tables (shared and every team's overlay) with deterministic sample
+data from drizzle-seed, respecting foreign keys. The tables are emptied first, so running
+seed twice gives the same rows, ids included. Run migrate first.
+
+Options:
+      --count <n>          rows per table (default 10)
+      --seed <n>           another number gives other (still repeatable) data (default 1)
+  -y, --yes                replace existing rows without asking (required without a terminal)
+      --force              allow a DATABASE_URL that is not local; then also --confirm-name <db>
+
+Exit: 0 seeded; 2 refused, declined, usage or connection error.`,
+
+  async run(argv) {
+    const { values } = parse(argv, options);
+    const ws = Workspace.find();
+    const url = requireDatabaseUrl(ws);
+    const target = assertDevelopmentDatabase(url, ws.root, { action: 'replace every table\'s rows with sample data', force: values.force });
+    const seedOptionsGiven = readSeedOptions(values);
+    const sql = await connect(url, 'db-kit seed');
+    try {
+      const tables = schemaObjects(await loadSchemas(ws.allInOrder()), ws.packages).tables;
+      if (!(await confirmReplacingRows(sql, target, tables.length, values))) {
+        console.log('Nothing changed.');
+        return 2;
+      }
+      const seeded = await seedTables(sql, tables, seedOptionsGiven);
+      console.log(`Seeded ${redact(url)}: ${seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`);
+      return 0;
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  },
+};
+
+export function readSeedOptions(values: { count?: string; seed?: string }): { count: number; seed: number } {
+  const count = values.count === undefined ? 10 : Number(values.count);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count takes a positive whole number, got "${values.count}".`);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, got "${values.seed}".`);
+  return { count, seed };
+}
+
+/** Asks only when there is something to lose: a table that already has rows, or a remote database. */
+async function confirmReplacingRows(sql: Sql, target: DatabaseTarget, tableCount: number, values: { yes?: boolean; 'confirm-name'?: string }): Promise<boolean> {
+  const [row] = await sql`select coalesce(sum(n_live_tup), 0)::int as rows from pg_stat_user_tables where schemaname = 'public'`;
+  if (target.local && !row?.rows && tableCount) return true;
+  return confirmDestructive(target, { question: `Replace the rows of ${tableCount} tables in "${target.database}" with sample data`, yes: values.yes, confirmName: values['confirm-name'] });
+}
+
+export default command;
