@@ -14,6 +14,8 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
   studio: { summary: 'open Drizzle Studio over a package and what it builds on', load: () => import('./commands/studio') },
   push: { summary: 'dev only: make the database match a package\'s schema, never dropping others\'', load: () => import('./commands/push') },
   seed: { summary: 'replace every package\'s rows with deterministic sample data', load: () => import('./commands/seed') },
+  backup: { summary: 'dump the database to backups/<db>-<timestamp>.dump', load: () => import('./commands/backup') },
+  restore: { summary: 'restore a backup into the database (asks first)', load: () => import('./commands/restore') },
   server: { summary: 'start, stop or describe the development database', load: () => import('./commands/server') },
 };
 

@@ -1,0 +1,101 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { redact } from '../env';
+import { DbKitError } from '../errors';
+import { serverStatus } from '../server';
+
+export type PgTool = 'pg_dump' | 'pg_restore';
+
+/** Where pg_dump and pg_restore come from: inside the compose container, or installed here. */
+export interface PgTools {
+  where: string;
+  /** Runs a tool against `url`; stdout/stdin go to/from `file` when given. Returns stderr. */
+  run(tool: PgTool, url: string, args: string[], io: { stdoutTo?: string; stdinFrom?: string }): { code: number; stderr: string };
+}
+
+/**
+ * The client tools for the server behind `url`: `docker compose exec` when that server is the
+ * compose container setup started (its tools always match), else pg_dump on PATH or in
+ * /usr/lib/postgresql/<n>/bin, of a major version at least the server's. The embedded server
+ * ships no client tools, so it uses the local ones.
+ */
+export function findPgTools(root: string, url: string, serverMajor: number): PgTools {
+  const status = serverStatus(root);
+  if (status.engine === 'compose' && status.running && sameServer(status.url, url)) return composeTools(root);
+  const candidates = localCandidates();
+  const usable = candidates.filter((c) => c.major >= serverMajor).sort((a, b) => a.major - b.major);
+  if (usable[0]) return localTools(usable[0].dir, usable[0].major);
+  const found = candidates.map((c) => `pg_dump ${c.major}`).join(', ');
+  throw new DbKitError(
+    found ? `The server runs PostgreSQL ${serverMajor}, but only ${found} is installed: it cannot dump a newer server.` : 'pg_dump and pg_restore are not installed.',
+    `Install the PostgreSQL ${serverMajor} client tools (Debian/Ubuntu: apt-get install postgresql-client-${serverMajor}; macOS: brew install libpq), then run again.`,
+  );
+}
+
+function sameServer(a: string | undefined, b: string): boolean {
+  if (!a) return false;
+  const x = new URL(a);
+  const y = new URL(b);
+  return x.hostname === y.hostname && (x.port || '5432') === (y.port || '5432');
+}
+
+function localCandidates(): Array<{ dir: string; major: number }> {
+  const dirs = new Set<string>([...(process.env.PATH ?? '').split(':').filter(Boolean)]);
+  const debian = '/usr/lib/postgresql';
+  if (existsSync(debian)) for (const version of readdirSync(debian)) dirs.add(join(debian, version, 'bin'));
+  const found: Array<{ dir: string; major: number }> = [];
+  for (const dir of dirs) {
+    if (!existsSync(join(dir, 'pg_dump')) || !existsSync(join(dir, 'pg_restore'))) continue;
+    const version = spawnSync(join(dir, 'pg_dump'), ['--version'], { encoding: 'utf8' });
+    const major = Number(/(\d+)(?:\.\d+)?/.exec(version.stdout ?? '')?.[1]);
+    if (major && !found.some((f) => f.major === major)) found.push({ dir, major });
+  }
+  return found;
+}
+
+/** The URL without its password, and the password for PGPASSWORD: never on a command line. */
+function splitPassword(url: string): { url: string; env: NodeJS.ProcessEnv } {
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  parsed.password = '';
+  return { url: parsed.toString(), env: password ? { ...process.env, PGPASSWORD: password } : { ...process.env } };
+}
+
+function runWithFiles(command: string, args: string[], env: NodeJS.ProcessEnv, io: { stdoutTo?: string; stdinFrom?: string }, cwd?: string) {
+  const stdin = io.stdinFrom ? openSync(io.stdinFrom, 'r') : 'ignore';
+  const stdout = io.stdoutTo ? openSync(io.stdoutTo, 'w', 0o600) : 'ignore';
+  try {
+    const result = spawnSync(command, args, { cwd, env, stdio: [stdin, stdout, 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (result.error) throw new DbKitError(`Cannot run ${command}: ${result.error.message}.`);
+    return { code: result.status ?? 2, stderr: redact(result.stderr ?? '') };
+  } finally {
+    if (typeof stdin === 'number') closeSync(stdin);
+    if (typeof stdout === 'number') closeSync(stdout);
+  }
+}
+
+function localTools(dir: string, major: number): PgTools {
+  return {
+    where: `local client tools ${major} (${dir})`,
+    run(tool, url, args, io) {
+      const { url: bare, env } = splitPassword(url);
+      return runWithFiles(join(dir, tool), [...args, `--dbname=${bare}`], env, io);
+    },
+  };
+}
+
+function composeTools(root: string): PgTools {
+  return {
+    where: 'the docker compose postgres container',
+    run(tool, url, args, io) {
+      const parsed = new URL(url);
+      const { env } = splitPassword(url);
+      const database = decodeURIComponent(parsed.pathname.slice(1));
+      const user = decodeURIComponent(parsed.username);
+      // `-e PGPASSWORD` without a value hands our environment's value to the container.
+      const exec = ['compose', 'exec', '-T', '-e', 'PGPASSWORD', 'postgres', tool, ...args, '--username', user, '--dbname', database];
+      return runWithFiles('docker', exec, env, io, root);
+    },
+  };
+}

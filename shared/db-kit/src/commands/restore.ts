@@ -1,0 +1,53 @@
+import type { Command } from '../cli';
+import { restoreDatabase } from '../backup/backup';
+import { connect } from '../connection';
+import { redact } from '../env';
+import { UsageError } from '../errors';
+import { confirmDestructive } from '../safety/confirm';
+import { assertDevelopmentDatabase } from '../safety/guard';
+import { Workspace } from '../workspace';
+import { parse, requireDatabaseUrl, type Options } from './common';
+
+const options = {
+  yes: { type: 'boolean', short: 'y' },
+  force: { type: 'boolean' },
+  'confirm-name': { type: 'string' },
+} satisfies Options;
+
+const command: Command = {
+  usage: `Usage: db-kit restore <file> [--yes] [--force --confirm-name <db>]
+
+Restores a backup made by db-kit backup into the database DATABASE_URL points at. Every
+table, type and row the backup contains is replaced by the backup's; this runs in one
+transaction. Asks first.
+
+Options:
+  -y, --yes                overwrite without asking (required without a terminal)
+      --force              allow a DATABASE_URL that is not local; then also type its name
+      --confirm-name <db>  the database's name, for --force without a terminal
+
+Exit: 0 restored; 2 refused, declined, usage, tool or connection error.`,
+
+  async run(argv) {
+    const { values, positionals } = parse(argv, options);
+    const file = positionals[0];
+    if (!file || positionals.length > 1) throw new UsageError('Say which backup to restore: db-kit restore backups/<file>.dump');
+    const ws = Workspace.find();
+    const url = requireDatabaseUrl(ws);
+    const target = assertDevelopmentDatabase(url, ws.root, { action: 'overwrite the database with a backup', force: values.force });
+    if (!(await confirmDestructive(target, { question: `Overwrite "${target.database}" with ${file}`, yes: values.yes, confirmName: values['confirm-name'] }))) {
+      console.log('Nothing changed.');
+      return 2;
+    }
+    const sql = await connect(url, 'db-kit restore');
+    try {
+      const { where } = await restoreDatabase(sql, url, ws.root, file);
+      console.log(`Restored ${file} into ${redact(url)} (${where}).`);
+      return 0;
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  },
+};
+
+export default command;
