@@ -38,7 +38,7 @@ export async function confirmDatabaseName(target: DatabaseTarget, confirmName: s
   }
   if (!interactive()) {
     throw new DbKitError(
-      `${what} on the non-local database "${target.database}" needs its name typed, and there is no terminal to ask.`,
+      `"${target.database}" at ${target.host} is not a local database: confirming needs its name typed, and there is no terminal to ask.`,
       `Pass --confirm-name ${target.database} if you really mean it.`,
     );
   }

@@ -1,0 +1,20 @@
+import type { Command } from '../cli';
+import { guardText, resetDatabase } from './reset';
+
+const command: Command = {
+  usage: `Usage: db-kit fresh [--yes] [--count <n>] [--seed <n>] [--no-backup] [--force --confirm-name <db>]
+
+reset, then seed: backs up, drops everything our packages own, applies every package's
+migrations, and fills every table with deterministic sample data. Asks first.
+
+Options:
+${guardText}
+      --count <n>          rows per table (default 10)
+      --seed <n>           another number gives other (still repeatable) data (default 1)
+
+Exit: 0 done; 1 a migration failed; 2 refused, declined, usage, backup or connection error.`,
+
+  run: (argv) => resetDatabase(argv, { seed: true }),
+};
+
+export default command;
