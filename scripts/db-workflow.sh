@@ -17,7 +17,11 @@ Usage: ./scripts/db-workflow.sh <command> [options]
   status           which database is used, whether it runs, and migration status
   logs [-f]        the database server's log
   psql [args]      a psql session on DATABASE_URL
-  reset [--yes]    drop the development database and migrate it again from scratch
+  reset [--yes] [--no-backup]
+                   back up, drop the development database and migrate it again from scratch
+  backup           dump the database to backups/<db>-<timestamp>.dump (git-ignored)
+  restore <file> [--yes]
+                   restore a backup into the database (asks first)
   help             this text
 
 The database comes from, in order: DATABASE_URL (environment, then .env); the server setup
@@ -79,11 +83,12 @@ cmd_psql() { needs_install; db_kit server psql -- "$@"; }
 
 cmd_reset() {
   needs_install
-  local yes=""
+  local yes="" backup=1
   for arg in "$@"; do
     case "$arg" in
       --yes|-y) yes=1 ;;
-      *) die "reset does not take \"$arg\"." "Usage: ./scripts/db-workflow.sh reset [--yes]" ;;
+      --no-backup) backup="" ;;
+      *) die "reset does not take \"$arg\"." "Usage: ./scripts/db-workflow.sh reset [--yes] [--no-backup]" ;;
     esac
   done
   if [ -z "$yes" ]; then
@@ -91,9 +96,13 @@ cmd_reset() {
     read -r -p "Drop the development database and migrate it again? All its data is lost. [y/N] " answer
     [[ "$answer" =~ ^[Yy]$ ]] || { echo "Nothing changed."; exit 0; }
   fi
+  if [ -n "$backup" ]; then db_kit backup; fi
   db_kit server reset
   db_kit migrate --all --quiet
 }
+
+cmd_backup() { needs_install; db_kit backup "$@"; }
+cmd_restore() { needs_install; db_kit restore "$@"; }
 
 main() {
   local command="${1:-help}"
@@ -106,6 +115,8 @@ main() {
     logs) cmd_logs "$@" ;;
     psql) cmd_psql "$@" ;;
     reset) cmd_reset "$@" ;;
+    backup) cmd_backup "$@" ;;
+    restore) cmd_restore "$@" ;;
     help|-h|--help) usage ;;
     *) usage >&2; exit 2 ;;
   esac
