@@ -11,24 +11,31 @@ export interface LoadedSchema {
 
 /**
  * Imports each package's schema entry (TypeScript) with tsx, only when a command needs the
- * live schema (push, seed); generate and migrate never pay for it.
+ * live schema (push, seed); generate and migrate never pay for it. All entries load in one tsx
+ * namespace (what tsImport does per call), so a team's reference to `users` is the very table
+ * shared exports and drizzle-orm loads once.
  *
  * @example
  *   const schemas = await loadSchemas(ws.allInOrder());
  *   const tables = unionOf(schemas); // { 'shared.users': PgTable, 'teamd.teamdProjects': PgTable, ... }
  */
 export async function loadSchemas(packages: SchemaPackage[]): Promise<LoadedSchema[]> {
-  const { tsImport } = await import('tsx/esm/api');
+  const { register } = await import('tsx/esm/api');
+  const tsx = register({ namespace: `db-kit-schemas-${process.pid}` });
   const loaded: LoadedSchema[] = [];
-  for (const pkg of packages) {
-    const entry = join(pkg.dir, pkg.schema);
-    try {
-      const module = (await tsImport(pathToFileURL(entry).href, import.meta.url)) as Record<string, unknown>;
-      loaded.push({ pkg, exports: { ...module } });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new DbKitError(`Cannot load the schema of ${pkg.name} (${pkg.schema}): ${reason}`, 'Fix the error in that file (pnpm typecheck shows it), then run the command again.');
+  try {
+    for (const pkg of packages) {
+      const entry = join(pkg.dir, pkg.schema);
+      try {
+        const module = (await tsx.import(pathToFileURL(entry).href, import.meta.url)) as Record<string, unknown>;
+        loaded.push({ pkg, exports: { ...module } });
+      } catch (error) {
+        const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw new DbKitError(`Cannot load the schema of ${pkg.name} (${pkg.schema}): ${reason}`, 'Fix the error in that file (pnpm typecheck shows it), then run the command again.');
+      }
     }
+  } finally {
+    await tsx.unregister();
   }
   return loaded;
 }

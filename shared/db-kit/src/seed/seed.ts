@@ -22,7 +22,8 @@ type SeedTable = SchemaObjects['tables'][number];
 /**
  * Replaces the rows of every package's tables with deterministic sample data from drizzle-seed.
  * The tables are emptied first (TRUNCATE ... RESTART IDENTITY), so a second run gives exactly
- * the same rows, ids included. All of it runs in one transaction.
+ * the same rows, ids included; sequences then continue after the seeded ids. All of it runs in
+ * one transaction.
  *
  * drizzle-seed picks foreign keys from the referenced table's rows, but for a 1:1 side table
  * (its primary key is a foreign key, like teamd_user_settings.user_id) it would repeat keys:
@@ -48,6 +49,16 @@ export async function seedTables(sql: Sql, tables: SeedTable[], options: SeedOpt
         await seed(db, { [side.key]: side.table }, options).refine((f) => ({
           [side.key]: { count: values.length, columns: { [key.property]: f.valuesFromArray({ values, isUnique: true }) } },
         }));
+      }
+      // drizzle-seed writes serial ids itself; move each sequence past them, or the app's next insert collides.
+      for (const t of tables) {
+        const name = qualifiedName(t.table);
+        for (const column of getTableConfig(t.table).columns) {
+          const [owned] = await run(`select pg_get_serial_sequence(${literal(name)}, ${literal(column.name)}) as seq`);
+          if (!owned?.seq) continue;
+          const max = `(select max(${quote(column.name)}) from ${name})`;
+          await run(`select setval(${literal(owned.seq as string)}, coalesce(${max}, 1), ${max} is not null)`);
+        }
       }
     });
   } catch (error) {
@@ -87,6 +98,10 @@ function sideTableKey(table: PgTable): { property: string; referencedTable: stri
 function qualifiedName(table: PgTable): string {
   const config = getTableConfig(table);
   return `${config.schema ? `${quote(config.schema)}.` : ''}${quote(config.name)}`;
+}
+
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 function quote(identifier: string): string {
