@@ -27,6 +27,7 @@ API locally; its UI loads from https://local.drizzle.studio, so it needs a brows
     const url = requireDatabaseUrl(ws);
     const packages = ws.migrationOrder(pkg);
     // A throwaway config: drizzle-kit studio takes its schema list only from a config file.
+    // The URL stays out of it (it holds the password); the config reads it from the environment.
     const dir = join(ws.root, 'node_modules', '.cache', 'db-kit');
     mkdirSync(dir, { recursive: true });
     const config = join(dir, `studio.${pkg.alias}.config.cjs`);
@@ -35,12 +36,11 @@ API locally; its UI loads from https://local.drizzle.studio, so it needs a brows
       `module.exports = ${JSON.stringify({
         dialect: 'postgresql',
         schema: packages.map((p) => join(p.dir, p.schema)),
-        dbCredentials: { url },
         migrations: { schema: MIGRATIONS_SCHEMA, table: pkg.migrationsTable },
-      })};\n`,
+      })};\nmodule.exports.dbCredentials = { url: process.env.DATABASE_URL };\n`,
     );
     const args = ['studio', '--config', config, '--port', values.port ?? '4983', '--host', values.host ?? '127.0.0.1'];
-    const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: true });
+    const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: true, env: { ...process.env, DATABASE_URL: url } });
     return result.code === 0 ? 0 : 2;
   },
 };
