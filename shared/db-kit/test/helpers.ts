@@ -13,11 +13,25 @@ export async function snapshotRows(url: string): Promise<Record<string, unknown[
   }
 }
 
-export async function query<T = Record<string, unknown>>(url: string, text: string): Promise<T[]> {
+/** Runs one query (several, without params) on `url` with a short-lived connection and returns its rows. */
+export async function query<T = Record<string, any>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return (await sql.unsafe(text)) as unknown as T[];
+    return (await sql.unsafe(text, params as never[])) as unknown as T[];
   } finally {
-    await sql.end();
+    await sql.end({ timeout: 0 });
   }
 }
+
+export async function columnsOf(url: string, table: string): Promise<string[]> {
+  const rows = await query<{ column_name: string }>(url, `select column_name from information_schema.columns where table_schema = 'public' and table_name = $1 order by ordinal_position`, [table]);
+  return rows.map((r) => r.column_name);
+}
+
+export async function tableExists(url: string, name: string): Promise<boolean> {
+  const [row] = await query<{ t: string | null }>(url, 'select to_regclass($1)::text as t', [name]);
+  return row?.t != null;
+}
+
+export const SHARED = 'shared/database';
+export const TEAMD = 'teams/teamD/src/database';

@@ -1,7 +1,7 @@
 import { connect } from '../connection';
 import { redact } from '../env';
 import { UsageError } from '../errors';
-import { Migrator } from '../migrations/runner';
+import { DEFAULT_LOCK_TIMEOUT_MS, Migrator } from '../migrations/runner';
 import { Workspace, type SchemaPackage } from '../workspace';
 import { packageOptions, parse, plural, requireDatabaseUrl, selectPackages, type Options } from './common';
 import type { Command } from '../cli';
@@ -20,13 +20,17 @@ const command: Command = {
 Applies the package's pending migrations and those of the packages it builds on
 (a team's migrate applies pending shared migrations first), in timestamp order,
 in one run under one database-wide lock. Each migration commits with its record.
+A pending migration older than an applied one (merged late) is applied and reported
+as out of order. A file starting with "-- db-kit: no-transaction" runs outside a
+transaction, statement by statement. An applied file that changed or vanished stops
+the run before anything executes (see db-kit repair).
 
 Options:
   -p, --package <alias>   shared, teamd, ... (or the package name)
       --all               every package in the workspace
       --dry-run           print what would run; change nothing
       --strict-order      fail instead of applying a migration older than an applied one
-      --lock-timeout <s>  seconds to wait for another migrate (default 60)
+      --lock-timeout <s>  seconds to wait for another migrate or repair (default ${DEFAULT_LOCK_TIMEOUT_MS / 1000})
   -q, --quiet             print only the summary
 
 Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 2 usage or connection error.`,
@@ -36,7 +40,7 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
     const ws = Workspace.find();
     const selected = selectPackages(ws, values);
     const packages = unionInOrder(ws, selected);
-    const lockTimeout = values['lock-timeout'] === undefined ? 60 : Number(values['lock-timeout']);
+    const lockTimeout = values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
     if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
     const url = requireDatabaseUrl(ws);
     const sql = await connect(url, `db-kit migrate (${selected.map((p) => p.alias).join(',')})`);
@@ -54,7 +58,8 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
         if (!result.planned.length) console.log(`Nothing to migrate (${scope}) on ${redact(url)}.`);
         else {
           console.log(`Would apply ${plural(result.planned.length, 'migration')} (${scope}) on ${redact(url)}:`);
-          for (const f of result.planned) console.log(`  ${ws.relative(f.path)}`);
+          const late = new Set(result.plannedOutOfOrder);
+          for (const f of result.planned) console.log(`  ${ws.relative(f.path)}${late.has(f) ? '  (out of order: older than an applied migration)' : ''}`);
         }
         return 0;
       }

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Workspace } from '../workspace';
@@ -16,6 +17,16 @@ export interface FixtureWorkspace {
   write(relative: string, text: string): void;
   /** Runs the engine's CLI in this copy, as `pnpm <script>` would. */
   dbKit(args: string[], env?: NodeJS.ProcessEnv): RunOutput;
+  /** The same, without blocking: for several CLI processes at once. */
+  dbKitAsync(args: string[], env?: NodeJS.ProcessEnv): Promise<RunOutput>;
+  /**
+   * Adds a hand-written migration to a package, as `drizzle-kit generate --custom` would: the SQL
+   * file, a journal entry and a copy of the previous snapshot. Returns the tag.
+   *
+   * @example
+   *   ws.addMigration('shared/database', '20261130_120000_backfill', 'UPDATE users SET ...;');
+   */
+  addMigration(packageDir: string, tag: string, sql: string): string;
   /** Runs any command in this copy. */
   exec(command: string, args: string[], env?: NodeJS.ProcessEnv): RunOutput;
   remove(): void;
@@ -60,9 +71,40 @@ export function copyWorkspace(): FixtureWorkspace {
       writeFileSync(file, text);
     },
     dbKit: (args, env) => exec(process.execPath, [bin, ...args], env),
+    dbKitAsync: (args, env = {}) =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      }),
+    addMigration: (packageDir, tag, sql) => addMigration(join(root, packageDir), tag, sql),
     exec,
     remove: () => {
       if (existsSync(root)) rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+function addMigration(packageDir: string, tag: string, sql: string): string {
+  const named = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})_/.exec(tag);
+  if (!named) throw new Error(`addMigration: "${tag}" is not YYYYMMDD_HHMMSS_name`);
+  const [, y, mo, d, h, mi, s] = named;
+  const when = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const meta = join(packageDir, 'drizzle', 'meta');
+  const journalFile = join(meta, '_journal.json');
+  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }> };
+  const last = journal.entries.at(-1);
+  const idx = last ? last.idx + 1 : 0;
+  journal.entries.push({ idx, version: '7', when, tag, breakpoints: true });
+  writeFileSync(journalFile, JSON.stringify(journal, null, 2));
+  writeFileSync(join(packageDir, 'drizzle', `${tag}.sql`), sql);
+  if (last) {
+    const snapshot = JSON.parse(readFileSync(join(meta, `${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'));
+    writeFileSync(join(meta, `${String(idx).padStart(4, '0')}_snapshot.json`), JSON.stringify({ ...snapshot, id: randomUUID(), prevId: snapshot.id }, null, 2));
+  }
+  return tag;
 }

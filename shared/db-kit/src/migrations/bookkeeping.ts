@@ -1,0 +1,101 @@
+import type postgres from 'postgres';
+import { MIGRATIONS_SCHEMA, type SchemaPackage } from '../workspace';
+import type { MigrationFile } from './files';
+
+type Queryable = postgres.Sql | postgres.ReservedSql;
+
+/** One row of a package's bookkeeping table. `id`, `hash`, `created_at` are drizzle's; `name` is ours. */
+export interface AppliedRow {
+  id: number;
+  hash: string;
+  created_at: string | null;
+  name: string | null;
+}
+
+export function bookkeepingTable(pkg: SchemaPackage): string {
+  return `"${MIGRATIONS_SCHEMA}"."${pkg.migrationsTable}"`;
+}
+
+/** A SQL string literal. Only for values we produce ourselves (tags, hashes); the rest goes as parameters. */
+export function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * The bookkeeping tables of several packages (`drizzle.__drizzle_migrations`, `drizzle.__teamd_migrations`):
+ * drizzle's own columns, so drizzle-kit migrate keeps working on the same table, plus the
+ * migration's name, when it ran, how long it took and whether it ran out of order.
+ *
+ * @example
+ *   const books = new Bookkeeping(packages);
+ *   const applied = await books.read(sql); // Map: package name -> rows
+ */
+export class Bookkeeping {
+  constructor(private readonly packages: SchemaPackage[]) {}
+
+  /** Which tables exist and which of them already have our columns, in one catalog query. */
+  private async layout(sql: Queryable): Promise<Map<string, { hasName: boolean }>> {
+    const rows = await sql.unsafe(
+      `select c.relname as table, exists (
+                select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'name' and not a.attisdropped
+              ) as has_name
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = $1 and c.relkind in ('r', 'p') and c.relname = any($2::text[])`,
+      [MIGRATIONS_SCHEMA, this.packages.map((p) => p.migrationsTable)],
+    );
+    return new Map(rows.map((r) => [r.table as string, { hasName: r.has_name as boolean }]));
+  }
+
+  /** Creates missing tables and adds our columns to tables drizzle's migrator created. */
+  async ensure(conn: postgres.ReservedSql): Promise<void> {
+    const layout = await this.layout(conn);
+    const changes: string[] = [];
+    for (const pkg of this.packages) {
+      const table = bookkeepingTable(pkg);
+      const found = layout.get(pkg.migrationsTable);
+      if (!found) {
+        changes.push(`create schema if not exists "${MIGRATIONS_SCHEMA}"`);
+        changes.push(`create table if not exists ${table} (id serial primary key, hash text not null, created_at bigint)`);
+      }
+      if (!found?.hasName) {
+        changes.push(
+          `alter table ${table}
+             add column if not exists name text,
+             add column if not exists applied_at timestamptz default now(),
+             add column if not exists execution_ms integer,
+             add column if not exists out_of_order boolean not null default false`,
+        );
+      }
+    }
+    if (changes.length) await conn.unsafe(changes.join(';\n')).simple();
+  }
+
+  /**
+   * Every package's rows: one catalog query, then one query over all existing tables.
+   * A package whose table does not exist yet has no rows.
+   */
+  async read(sql: Queryable): Promise<Map<string, AppliedRow[]>> {
+    const layout = await this.layout(sql);
+    const parts = this.packages
+      .filter((p) => layout.has(p.migrationsTable))
+      .map((p) => {
+        const name = layout.get(p.migrationsTable)!.hasName ? 'name' : 'null::text';
+        return `select ${literal(p.name)} as package, id, hash, created_at::text as created_at, ${name} as name from ${bookkeepingTable(p)}`;
+      });
+    const applied = new Map<string, AppliedRow[]>(this.packages.map((p) => [p.name, []]));
+    if (!parts.length) return applied;
+    const rows = await sql.unsafe(`${parts.join('\nunion all\n')}\norder by package, id`);
+    for (const row of rows) applied.get(row.package)!.push({ id: row.id, hash: row.hash, created_at: row.created_at, name: row.name });
+    return applied;
+  }
+
+  /**
+   * The insert recording `file` as applied, as plain SQL so it travels in the migration's own
+   * round trip. Without `executionMs`, Postgres measures it: `now()` is the transaction's start.
+   */
+  static recordStatement(pkg: SchemaPackage, file: MigrationFile, outOfOrder: boolean, executionMs?: number): string {
+    const ms = executionMs === undefined ? '(extract(epoch from clock_timestamp() - now()) * 1000)::int' : String(Math.round(executionMs));
+    return `insert into ${bookkeepingTable(pkg)} (hash, created_at, name, execution_ms, out_of_order)
+      values (${literal(file.hash)}, ${Math.trunc(file.when)}, ${literal(file.tag)}, ${ms}, ${outOfOrder})`;
+  }
+}

@@ -1,0 +1,95 @@
+import { DbKitError } from '../errors';
+import type { SchemaPackage } from '../workspace';
+import type { AppliedRow } from './bookkeeping';
+import type { MigrationFile } from './files';
+
+export interface PackageState {
+  pkg: SchemaPackage;
+  files: MigrationFile[];
+  applied: Array<{ file: MigrationFile; row: AppliedRow }>;
+  /** Applied by drizzle's own migrator: recorded by hash, not yet by name. */
+  adoptable: Array<{ file: MigrationFile; row: AppliedRow }>;
+  pending: MigrationFile[];
+  /** Pending migrations older than the newest applied one of the same package (merged late). */
+  outOfOrder: MigrationFile[];
+  /** Applied, but the file's text no longer matches the recorded hash. */
+  changed: Array<{ file: MigrationFile; row: AppliedRow }>;
+  /** Recorded as applied, but no file in the journal matches it. */
+  missing: AppliedRow[];
+}
+
+/** Matches bookkeeping rows to files: by name, else (drizzle-migrated rows) by hash, else by created_at. */
+export function classify(pkg: SchemaPackage, files: MigrationFile[], rows: AppliedRow[]): PackageState {
+  const state: PackageState = { pkg, files, applied: [], adoptable: [], pending: [], outOfOrder: [], changed: [], missing: [] };
+  const unmatched = new Set(rows);
+  const byName = new Map(rows.filter((r) => r.name).map((r) => [r.name!, r]));
+  for (const file of files) {
+    let row = byName.get(file.tag);
+    if (!row) {
+      row = rows.find((r) => !r.name && unmatched.has(r) && r.hash === file.hash);
+      if (row) state.adoptable.push({ file, row });
+    }
+    if (!row) row = rows.find((r) => !r.name && unmatched.has(r) && r.created_at === String(file.when));
+    if (!row) {
+      state.pending.push(file);
+      continue;
+    }
+    unmatched.delete(row);
+    if (row.hash === file.hash) state.applied.push({ file, row });
+    else state.changed.push({ file, row });
+  }
+  state.missing = [...unmatched];
+  const newestApplied = [...state.applied, ...state.changed].map((a) => a.file.orderKey).sort().pop();
+  if (newestApplied) state.outOfOrder = state.pending.filter((f) => f.orderKey < newestApplied);
+  return state;
+}
+
+/** Pending migrations of all packages, by timestamp; at equal timestamps, dependencies first. */
+export function pendingInOrder(states: PackageState[]): MigrationFile[] {
+  const rank = new Map(states.map((s, i) => [s.pkg.name, i]));
+  return states
+    .flatMap((s) => s.pending)
+    .sort((a, b) => (a.orderKey === b.orderKey ? rank.get(a.packageName)! - rank.get(b.packageName)! : a.orderKey < b.orderKey ? -1 : 1));
+}
+
+/** `@teamd/database: 20261124_082024_init.sql was changed after it was applied (...)`, one line per problem. */
+export function integrityProblems(states: PackageState[]): string[] {
+  const problems: string[] = [];
+  for (const s of states) {
+    for (const { file, row } of s.changed) {
+      problems.push(`${s.pkg.name}: ${file.tag}.sql was changed after it was applied (recorded hash ${row.hash.slice(0, 12)}, file hash ${file.hash.slice(0, 12)}).`);
+    }
+    for (const row of s.missing) {
+      problems.push(`${s.pkg.name}: ${missingName(row)} was applied but its file is gone from ${s.pkg.out}/.`);
+    }
+  }
+  return problems;
+}
+
+export function missingName(row: AppliedRow): string {
+  return row.name ? `${row.name}.sql` : `the migration with hash ${row.hash.slice(0, 12)}`;
+}
+
+/** Stops before anything runs when an applied migration was edited or deleted. */
+export function assertIntact(states: PackageState[]): void {
+  const problems = integrityProblems(states);
+  if (problems.length) {
+    const aliases = [...new Set(states.filter((s) => s.changed.length || s.missing.length).map((s) => s.pkg.alias))];
+    throw new DbKitError(
+      `Refusing to migrate: ${problems.join(' ')}`,
+      `Restore the original file from git (git log -p -- <file>). If the change is intended, record it: db-kit repair ${aliases.length === 1 ? `--package ${aliases[0]}` : '--all'} --reason "<why>".`,
+      1,
+    );
+  }
+}
+
+export function assertInOrder(states: PackageState[]): void {
+  const late = states.flatMap((s) => s.outOfOrder.map((f) => `${s.pkg.name}: ${f.tag}`));
+  if (late.length) {
+    throw new DbKitError(
+      `--strict-order: ${late.length} pending migration(s) are older than an applied one: ${late.join(', ')}.`,
+      'Regenerate them on top of the current history, or run without --strict-order to apply them out of order.',
+      1,
+    );
+  }
+}
