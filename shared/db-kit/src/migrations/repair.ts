@@ -1,0 +1,110 @@
+import type postgres from 'postgres';
+import { UsageError } from '../errors';
+import { MIGRATIONS_SCHEMA, type SchemaPackage } from '../workspace';
+import { Bookkeeping, bookkeepingTable } from './bookkeeping';
+import { MigrationLock } from './lock';
+import { DEFAULT_LOCK_TIMEOUT_MS, inspectPackages } from './runner';
+import { missingName } from './state';
+
+/** Every repair leaves a row here: who, when, which migration, old and new hash, and why. */
+export const REPAIR_LOG_TABLE = `"${MIGRATIONS_SCHEMA}"."db_kit_repairs"`;
+
+export interface RepairOptions {
+  reason: string;
+  /** Only this migration (its name, or the start of its recorded hash); default: every changed or missing one. */
+  migration?: string;
+  /** The operating-system user, recorded next to the database user. */
+  osUser: string;
+  dryRun?: boolean;
+  lockTimeoutMs?: number;
+}
+
+export interface Repair {
+  pkg: SchemaPackage;
+  migration: string;
+  /** accept-changed: the file's new hash is recorded; forget-missing: the row of a deleted file is removed. */
+  action: 'accept-changed' | 'forget-missing';
+  oldHash: string;
+  newHash: string | null;
+}
+
+/**
+ * The audited way out when an applied migration was edited or deleted on purpose (Flyway's
+ * repair, Prisma's resolve). It changes bookkeeping only, never the schema: an edited file's
+ * new SQL is not run.
+ *
+ * @example
+ *   const repairs = await new Repairer(sql, [ws.resolve('teamd')]).repair({ reason: 'fixed a typo in a comment', osUser: 'ana' });
+ */
+export class Repairer {
+  constructor(
+    private readonly sql: postgres.Sql,
+    private readonly packages: SchemaPackage[],
+  ) {}
+
+  async repair(options: RepairOptions): Promise<Repair[]> {
+    if (!options.reason.trim()) throw new UsageError('A repair needs a reason: --reason "<why the file changed>".', 'The reason is stored in the audit table with your name.');
+    const conn = await this.sql.reserve();
+    const lock = new MigrationLock(conn);
+    try {
+      await lock.acquire({ timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS });
+      try {
+        const bookkeeping = new Bookkeeping(this.packages);
+        if (!options.dryRun) await bookkeeping.ensure(conn);
+        const states = await inspectPackages(conn, this.packages, bookkeeping);
+        let repairs: Array<Repair & { rowId: number; tag?: string }> = states.flatMap((s) => [
+          ...s.changed.map(({ file, row }) => ({ pkg: s.pkg, migration: file.tag, tag: file.tag, action: 'accept-changed' as const, oldHash: row.hash, newHash: file.hash, rowId: row.id })),
+          ...s.missing.map((row) => ({ pkg: s.pkg, migration: row.name ?? missingName(row), action: 'forget-missing' as const, oldHash: row.hash, newHash: null, rowId: row.id })),
+        ]);
+        if (options.migration) {
+          const wanted = options.migration.replace(/\.sql$/, '');
+          repairs = repairs.filter((r) => r.migration === wanted || (wanted.length >= 8 && r.oldHash.startsWith(wanted)));
+          if (!repairs.length) {
+            throw new UsageError(
+              `${options.migration} is neither changed nor missing in ${this.packages.map((p) => p.name).join(', ')}: nothing to repair.`,
+              'Run db-kit status to see which migrations need a repair.',
+            );
+          }
+        }
+        if (options.dryRun || !repairs.length) return repairs;
+        await conn.unsafe('begin');
+        try {
+          await conn.unsafe(
+            `create table if not exists ${REPAIR_LOG_TABLE} (
+               id serial primary key,
+               repaired_at timestamptz not null default now(),
+               database_user text not null default current_user,
+               os_user text,
+               package text not null,
+               bookkeeping_table text not null,
+               migration text not null,
+               action text not null,
+               old_hash text,
+               new_hash text,
+               reason text not null
+             )`,
+          );
+          for (const r of repairs) {
+            const table = bookkeepingTable(r.pkg);
+            if (r.action === 'accept-changed') await conn.unsafe(`update ${table} set hash = $1, name = $2 where id = $3`, [r.newHash!, r.tag!, r.rowId]);
+            else await conn.unsafe(`delete from ${table} where id = $1`, [r.rowId]);
+            await conn.unsafe(
+              `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, migration, action, old_hash, new_hash, reason)
+               values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+              [options.osUser, r.pkg.name, table, r.migration, r.action, r.oldHash, r.newHash, options.reason],
+            );
+          }
+          await conn.unsafe('commit');
+        } catch (error) {
+          await conn.unsafe('rollback').catch(() => {});
+          throw error;
+        }
+        return repairs;
+      } finally {
+        await lock.release();
+      }
+    } finally {
+      conn.release();
+    }
+  }
+}

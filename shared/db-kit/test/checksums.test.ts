@@ -1,0 +1,121 @@
+import { unlinkSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { columnsOf, query, SHARED, TEAMD } from './helpers';
+
+let ws: FixtureWorkspace;
+let db: TestDatabase;
+let env: NodeJS.ProcessEnv;
+beforeEach(async () => {
+  ws = copyWorkspace();
+  db = await createTestDatabase({ label: 'checksums' });
+  env = { DATABASE_URL: db.url };
+  ws.addMigration(TEAMD, '20261201_090000_add_budget', 'ALTER TABLE "teamd_projects" ADD COLUMN "budget" integer;');
+  expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+  // Something pending, to prove that nothing runs.
+  ws.addMigration(SHARED, '20261202_090000_add_phone', 'ALTER TABLE "users" ADD COLUMN "phone" varchar(32);');
+});
+afterEach(async () => {
+  await db.drop();
+  ws.remove();
+});
+
+const BUDGET_FILE = `${TEAMD}/drizzle/20261201_090000_add_budget.sql`;
+
+function forgetBudgetMigration(): void {
+  const journalFile = `${TEAMD}/drizzle/meta/_journal.json`;
+  const journal = JSON.parse(ws.read(journalFile));
+  journal.entries = journal.entries.filter((e: { tag: string }) => e.tag !== '20261201_090000_add_budget');
+  ws.write(journalFile, JSON.stringify(journal, null, 2));
+  unlinkSync(ws.path(BUDGET_FILE));
+  unlinkSync(ws.path(`${TEAMD}/drizzle/meta/0001_snapshot.json`));
+}
+
+describe('an applied migration whose file was edited', () => {
+  beforeEach(() => ws.write(BUDGET_FILE, 'ALTER TABLE "teamd_projects" ADD COLUMN "budget" bigint;'));
+
+  it('stops migrate before anything runs, naming the file and the way out', async () => {
+    const run = ws.dbKit(['migrate', '--all'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: Refusing to migrate: @teamd\/database: 20261201_090000_add_budget\.sql was changed after it was applied/);
+    expect(run.stderr).toMatch(/next: Restore the original file from git .*db-kit repair --package teamd --reason/);
+    expect(await columnsOf(db.url, 'users')).not.toContain('phone');
+  });
+
+  it('stops a dry run too', () => {
+    expect(ws.dbKit(['migrate', '--all', '--dry-run'], env).code).toBe(1);
+  });
+
+  it('is accepted by repair with a reason, audited, and migrate goes on', async () => {
+    const refused = ws.dbKit(['repair', '--package', 'teamd'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error: Refusing to repair without a reason/);
+
+    const [before] = await query(db.url, `select hash from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`);
+    const dry = ws.dbKit(['repair', '--package', 'teamd', '--reason', 'x', '--dry-run'], env);
+    expect(dry.stdout).toMatch(/would teamd\s+20261201_090000_add_budget: accept the edited file/);
+    const repair = ws.dbKit(['repair', '--package', 'teamd', '--reason', 'budgets can exceed 2^31', '--migration', '20261201_090000_add_budget'], env);
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(repair.stdout).toMatch(/Repaired 1 migration; recorded in "drizzle"."db_kit_repairs"/);
+
+    const [after] = await query(db.url, `select hash from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`);
+    expect(after!.hash).not.toBe(before!.hash);
+    const audit = await query(db.url, 'select * from drizzle.db_kit_repairs');
+    expect(audit).toEqual([
+      expect.objectContaining({
+        database_user: 'postgres',
+        os_user: userInfo().username,
+        package: '@teamd/database',
+        bookkeeping_table: '"drizzle"."__teamd_migrations"',
+        migration: '20261201_090000_add_budget',
+        action: 'accept-changed',
+        old_hash: before!.hash,
+        new_hash: after!.hash,
+        reason: 'budgets can exceed 2^31',
+      }),
+    ]);
+    expect(audit[0]!.repaired_at).toBeInstanceOf(Date);
+
+    const migrate = ws.dbKit(['migrate', '--all'], env);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(await columnsOf(db.url, 'users')).toContain('phone');
+    // Repair changes bookkeeping only: the edited SQL never ran.
+    const [budget] = await query(db.url, `select data_type from information_schema.columns where table_name = 'teamd_projects' and column_name = 'budget'`);
+    expect(budget!.data_type).toBe('integer');
+  });
+
+  it('is not touched by a repair of another package', () => {
+    const repair = ws.dbKit(['repair', '--package', 'shared', '--reason', 'wrong package'], env);
+    expect(repair.code).toBe(0);
+    expect(repair.stdout).toMatch(/Nothing to repair/);
+    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(1);
+  });
+});
+
+describe('an applied migration whose file was deleted', () => {
+  beforeEach(forgetBudgetMigration);
+
+  it('stops migrate before anything runs, naming the file', async () => {
+    const run = ws.dbKit(['migrate', '--all'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/@teamd\/database: 20261201_090000_add_budget\.sql was applied but its file is gone from drizzle\//);
+    expect(await columnsOf(db.url, 'users')).not.toContain('phone');
+  });
+
+  it('is forgotten by repair, which keeps the schema it built and audits the removal', async () => {
+    const repair = ws.dbKit(['repair', '--all', '--reason', 'squashed into init'], env);
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(await query(db.url, `select * from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`)).toEqual([]);
+    const [audit] = await query(db.url, 'select action, migration, new_hash, reason from drizzle.db_kit_repairs');
+    expect(audit).toEqual({ action: 'forget-missing', migration: '20261201_090000_add_budget', new_hash: null, reason: 'squashed into init' });
+    expect(await columnsOf(db.url, 'teamd_projects')).toContain('budget');
+    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+  });
+});
+
+it('repair --migration refuses a migration that needs no repair', () => {
+  const run = ws.dbKit(['repair', '--package', 'teamd', '--reason', 'x', '--migration', '20261201_090000_add_budget'], env);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(/20261201_090000_add_budget is neither changed nor missing/);
+});
