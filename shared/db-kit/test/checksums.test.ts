@@ -43,6 +43,15 @@ describe('an applied migration whose file was edited', () => {
     expect(await columnsOf(db.url, 'users')).not.toContain('phone');
   });
 
+  it('makes status exit 1, naming the file', () => {
+    const run = ws.dbKit(['status'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/changed\s+teams\/teamD\/src\/database\/drizzle\/20261201_090000_add_budget\.sql: recorded hash \w{12}, file hash \w{12}/);
+    expect(run.stdout).toMatch(/next: .*db-kit repair/);
+    const json = JSON.parse(ws.dbKit(['status', '--json'], env).stdout);
+    expect(json.packages[1].changed).toEqual([expect.objectContaining({ migration: '20261201_090000_add_budget' })]);
+  });
+
   it('stops a dry run too', () => {
     expect(ws.dbKit(['migrate', '--all', '--dry-run'], env).code).toBe(1);
   });
@@ -101,6 +110,9 @@ describe('an applied migration whose file was deleted', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/@teamd\/database: 20261201_090000_add_budget\.sql was applied but its file is gone from drizzle\//);
     expect(await columnsOf(db.url, 'users')).not.toContain('phone');
+    const status = ws.dbKit(['status'], env);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/missing\s+20261201_090000_add_budget: applied, but no such file/);
   });
 
   it('is forgotten by repair, which keeps the schema it built and audits the removal', async () => {

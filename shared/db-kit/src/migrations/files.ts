@@ -27,6 +27,8 @@ export interface Journal {
 export interface MigrationFile {
   packageName: string;
   tag: string;
+  /** Position in the journal; the snapshot after this migration is `meta/<idx>_snapshot.json`. */
+  idx: number;
   /** Absolute path of the .sql file. */
   path: string;
   /** The journal's `when`: what drizzle's migrator records as created_at. */
@@ -90,6 +92,7 @@ export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
     return {
       packageName: pkg.name,
       tag: entry.tag,
+      idx: entry.idx,
       path,
       when: entry.when,
       orderKey: orderKeyOf(entry.tag, entry.when),

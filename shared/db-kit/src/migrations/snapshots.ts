@@ -17,7 +17,7 @@ export interface Snapshot {
 export interface SnapshotTable {
   name: string;
   schema: string;
-  columns: Record<string, { name: string; type: string; primaryKey: boolean; notNull: boolean; default?: unknown }>;
+  columns: Record<string, { name: string; type: string; typeSchema?: string; primaryKey: boolean; notNull: boolean; default?: unknown }>;
   indexes: Record<string, { name: string }>;
   foreignKeys: Record<string, { name: string; tableFrom: string; tableTo: string; schemaTo?: string; columnsFrom: string[]; columnsTo: string[] }>;
   compositePrimaryKeys: Record<string, { name: string }>;
@@ -32,9 +32,19 @@ export function snapshotPath(pkg: SchemaPackage, idx: number): string {
 /** The snapshot after the package's last migration; undefined before its first. */
 export function readLatestSnapshot(pkg: SchemaPackage): Snapshot | undefined {
   const last = readJournal(pkg).entries.at(-1);
-  if (!last) return undefined;
-  const file = snapshotPath(pkg, last.idx);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Snapshot) : undefined;
+  return last ? readSnapshotAt(pkg, last.idx) : undefined;
+}
+
+/**
+ * The schema as it stands after journal entry `idx`. A hand-written migration may come without
+ * a snapshot of its own; it then inherits the nearest earlier one.
+ */
+export function readSnapshotAt(pkg: SchemaPackage, idx: number): Snapshot | undefined {
+  for (let i = idx; i >= 0; i--) {
+    const file = snapshotPath(pkg, i);
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+  }
+  return undefined;
 }
 
 export type ObjectKind = 'table' | 'enum' | 'index' | 'constraint';

@@ -1,0 +1,108 @@
+import { connect } from '../connection';
+import { redact } from '../env';
+import { describeColumn, canonicalType, type Drift } from '../schema/drift';
+import { readStatus, type StatusReport } from '../schema/status';
+import { Workspace } from '../workspace';
+import { parse, plural, requireDatabaseUrl, type Options } from './common';
+import type { Command } from '../cli';
+
+const options = {
+  package: { type: 'string', short: 'p' },
+  json: { type: 'boolean' },
+} satisfies Options;
+
+const command: Command = {
+  usage: `Usage: db-kit status [--package <alias>] [--json]
+
+Tells the truth about the database:
+  migrations  per package: applied, pending, out of order (merged late), changed and
+              missing (applied, but the file was edited or deleted)
+  tables      owner package, estimated rows, size, columns
+  drift       what differs from the schema files: tables, columns (type, nullability),
+              enums, indexes, foreign key/unique/check constraints; tables no package
+              declares. Measured against the union of every package's snapshots.
+
+Options:
+  -p, --package <alias>   report only this package and what it builds on (default: every package)
+      --json              machine-readable output
+
+Exit: 0 clean; 1 something pending, changed, missing or drifted; 2 usage or connection error.`,
+
+  async run(argv) {
+    const { values } = parse(argv, options);
+    const ws = Workspace.find();
+    const scope = values.package ? ws.migrationOrder(ws.resolve(values.package)) : ws.allInOrder();
+    const url = requireDatabaseUrl(ws);
+    const sql = await connect(url, 'db-kit status');
+    try {
+      const report = await readStatus(sql, ws, scope);
+      if (values.json) console.log(JSON.stringify({ database: redact(url), ...report }, null, 2));
+      else printReport(report, redact(url), ws);
+      return report.clean ? 0 : 1;
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  },
+};
+
+function printReport(report: StatusReport, database: string, ws: Workspace): void {
+  const out: string[] = [`Database ${database}`, '', 'Migrations'];
+  for (const p of report.packages) {
+    const counts = [`${p.applied.length} applied`, p.pending.length && `${p.pending.length} pending`, p.changed.length && `${p.changed.length} changed`, p.missing.length && `${p.missing.length} missing`];
+    const upToDate = !p.pending.length && !p.changed.length && !p.missing.length;
+    out.push(`  ${p.alias.padEnd(8)} ${p.package} (${p.bookkeepingTable}): ${counts.filter(Boolean).join(', ')}${upToDate ? ', up to date' : ''}`);
+    const late = new Set(p.outOfOrder);
+    for (const tag of p.pending) out.push(`    pending   ${tag}${late.has(tag) ? '  (out of order: older than an applied migration)' : ''}`);
+    for (const c of p.changed) out.push(`    changed   ${ws.relative(c.file)}: recorded hash ${c.recordedHash.slice(0, 12)}, file hash ${c.fileHash.slice(0, 12)}`);
+    for (const m of p.missing) out.push(`    missing   ${m.migration}: applied, but no such file in the journal`);
+    if (p.adoptable.length) out.push(`    ${plural(p.adoptable.length, 'migration')} applied by drizzle's migrator; the next migrate records their names`);
+  }
+  out.push('', 'Tables');
+  const width = Math.max(5, ...report.tables.map((t) => t.name.length));
+  out.push(`  ${'table'.padEnd(width)}  ${'owner'.padEnd(8)}  ${'~rows'.padStart(9)}  ${'size'.padStart(8)}  columns`);
+  for (const t of report.tables) {
+    const columns = t.columns.map((c) => `${c.name} ${describeColumn(canonicalType(c.type), c.notNull)}`).join(', ');
+    out.push(`  ${t.name.padEnd(width)}  ${(t.ownerAlias ?? '(none)').padEnd(8)}  ${String(t.estimatedRows).padStart(9)}  ${formatBytes(t.bytes).padStart(8)}  ${columns}`);
+  }
+  if (!report.tables.length) out.push('  (no tables)');
+  out.push('', 'Drift (live database vs the schema files)');
+  for (const d of report.drift) out.push(`  ${describeDrift(d)}`);
+  if (!report.drift.length) out.push('  none');
+  out.push('');
+  const problems = report.packages.flatMap((p) => [
+    p.pending.length && `${p.pending.length} pending in ${p.alias}`,
+    p.changed.length && `${p.changed.length} changed in ${p.alias}`,
+    p.missing.length && `${p.missing.length} missing in ${p.alias}`,
+  ]);
+  if (report.drift.length) problems.push(plural(report.drift.length, 'drift finding'));
+  if (report.clean) out.push('Clean: every migration applied, no drift.');
+  else {
+    out.push(`Not clean: ${problems.filter(Boolean).join(', ')}.`);
+    if (report.packages.some((p) => p.changed.length || p.missing.length)) {
+      out.push('  next: restore edited or deleted migration files from git, or record the change: db-kit repair --package <alias> --reason "<why>".');
+    } else if (report.packages.some((p) => p.pending.length)) out.push('  next: apply pending migrations with pnpm db:migrate:all (or pnpm <team>:db:migrate).');
+    if (report.drift.length) out.push('  next: for drift, change the schema files and generate a migration, or undo the manual change in the database.');
+  }
+  console.log(out.join('\n'));
+}
+
+function describeDrift(d: Drift): string {
+  const owner = d.owner ? ` [${d.owner}]` : ' [no package declares it]';
+  if (d.problem === 'unexpected') return `unexpected ${d.kind} ${d.object}${d.actual ? ` (${d.actual})` : ''}${owner}`;
+  if (d.problem === 'missing') return `missing ${d.kind} ${d.object}${d.expected ? ` (${d.expected})` : ''}${owner}`;
+  return `${d.kind} ${d.object} differs: expected ${d.expected}, found ${d.actual}${owner}`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+export default command;

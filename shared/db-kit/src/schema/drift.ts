@@ -1,0 +1,166 @@
+import type { PackageState } from '../migrations/state';
+import { readSnapshotAt, type Snapshot } from '../migrations/snapshots';
+import type { SchemaPackage } from '../workspace';
+import type { LiveSchema } from './live';
+
+export type DriftKind = 'table' | 'column' | 'enum' | 'index' | 'constraint';
+
+export interface Drift {
+  kind: DriftKind;
+  /** `public.users.nickname` */
+  object: string;
+  /** unexpected: live but declared nowhere; missing: declared but not live; differs: both, not alike. */
+  problem: 'unexpected' | 'missing' | 'differs';
+  /** The package owning the object or its table; undefined when no package declares it. */
+  owner?: string;
+  expected?: string;
+  actual?: string;
+}
+
+interface ExpectedTable {
+  owner: SchemaPackage;
+  columns: Map<string, { type: string; notNull: boolean }>;
+}
+
+export interface ExpectedSchema {
+  tables: Map<string, ExpectedTable>;
+  enums: Map<string, { owner: SchemaPackage; values: string[] }>;
+  /** `public.events_organizer_id_idx` -> its table and owner */
+  indexes: Map<string, { table: string; owner: SchemaPackage }>;
+  constraints: Map<string, SchemaPackage>;
+}
+
+/**
+ * What the migrations applied so far should have built: the union, over all packages, of the
+ * snapshot after each package's newest applied migration. Pending migrations are reported as
+ * pending, not a second time as drift; with nothing pending this is every package's latest snapshot.
+ */
+export function expectedSchema(states: PackageState[]): ExpectedSchema {
+  const expected: ExpectedSchema = { tables: new Map(), enums: new Map(), indexes: new Map(), constraints: new Map() };
+  for (const state of states) {
+    const newestApplied = Math.max(-1, ...[...state.applied, ...state.changed].map((a) => a.file.idx));
+    if (newestApplied < 0) continue;
+    const snapshot = readSnapshotAt(state.pkg, newestApplied);
+    if (snapshot) addSnapshot(expected, state.pkg, snapshot);
+  }
+  return expected;
+}
+
+function addSnapshot(expected: ExpectedSchema, owner: SchemaPackage, snapshot: Snapshot): void {
+  for (const table of Object.values(snapshot.tables)) {
+    const schema = table.schema || 'public';
+    const name = `${schema}.${table.name}`;
+    const columns = new Map(Object.values(table.columns).map((c) => [c.name, { type: canonicalType(c.type), notNull: c.notNull }]));
+    expected.tables.set(name, { owner, columns });
+    for (const index of Object.values(table.indexes ?? {})) expected.indexes.set(`${schema}.${index.name}`, { table: name, owner });
+    for (const group of [table.foreignKeys, table.uniqueConstraints, table.checkConstraints]) {
+      for (const constraint of Object.values(group ?? {})) expected.constraints.set(`${name}.${constraint.name}`, owner);
+    }
+  }
+  for (const e of Object.values(snapshot.enums ?? {})) expected.enums.set(`${e.schema || 'public'}.${e.name}`, { owner, values: e.values });
+}
+
+/** Differences between the live database and the expected schema, tables first. */
+export function findDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
+  const drift: Drift[] = [];
+  const liveTables = new Map(live.tables.map((t) => [t.name, t]));
+  for (const [name, table] of liveTables) {
+    const wanted = expected.tables.get(name);
+    if (!wanted) {
+      drift.push({ kind: 'table', object: name, problem: 'unexpected' });
+      continue;
+    }
+    const owner = wanted.owner.name;
+    for (const column of table.columns) {
+      const want = wanted.columns.get(column.name);
+      const actual = describeColumn(canonicalType(column.type), column.notNull);
+      if (!want) drift.push({ kind: 'column', object: `${name}.${column.name}`, problem: 'unexpected', owner, actual });
+      else if (want.type !== canonicalType(column.type) || want.notNull !== column.notNull) {
+        drift.push({ kind: 'column', object: `${name}.${column.name}`, problem: 'differs', owner, expected: describeColumn(want.type, want.notNull), actual });
+      }
+    }
+    const liveColumns = new Set(table.columns.map((c) => c.name));
+    for (const [column, want] of wanted.columns) {
+      if (!liveColumns.has(column)) drift.push({ kind: 'column', object: `${name}.${column}`, problem: 'missing', owner, expected: describeColumn(want.type, want.notNull) });
+    }
+  }
+  for (const [name, wanted] of expected.tables) if (!liveTables.has(name)) drift.push({ kind: 'table', object: name, problem: 'missing', owner: wanted.owner.name });
+
+  for (const [name, values] of live.enums) {
+    const wanted = expected.enums.get(name);
+    if (!wanted) drift.push({ kind: 'enum', object: name, problem: 'unexpected', actual: values.join(', ') });
+    else if (wanted.values.join('\u0000') !== values.join('\u0000')) {
+      drift.push({ kind: 'enum', object: name, problem: 'differs', owner: wanted.owner.name, expected: wanted.values.join(', '), actual: values.join(', ') });
+    }
+  }
+  for (const [name, wanted] of expected.enums) if (!live.enums.has(name)) drift.push({ kind: 'enum', object: name, problem: 'missing', owner: wanted.owner.name, expected: wanted.values.join(', ') });
+
+  // Indexes and constraints of a table that is itself missing or unexpected add nothing.
+  const bothHave = (table: string) => liveTables.has(table) && expected.tables.has(table);
+  const tableOf = (constraint: string) => constraint.split('.').slice(0, 2).join('.');
+  for (const [index, table] of live.indexes) {
+    if (!expected.indexes.has(index) && bothHave(table)) drift.push({ kind: 'index', object: index, problem: 'unexpected', owner: expected.tables.get(table)!.owner.name });
+  }
+  for (const [index, { table, owner }] of expected.indexes) {
+    if (!live.indexes.has(index) && bothHave(table)) drift.push({ kind: 'index', object: index, problem: 'missing', owner: owner.name });
+  }
+  for (const constraint of live.constraints) {
+    const table = tableOf(constraint);
+    if (!expected.constraints.has(constraint) && bothHave(table)) drift.push({ kind: 'constraint', object: constraint, problem: 'unexpected', owner: expected.tables.get(table)!.owner.name });
+  }
+  for (const [constraint, owner] of expected.constraints) {
+    if (!live.constraints.has(constraint) && bothHave(tableOf(constraint))) drift.push({ kind: 'constraint', object: constraint, problem: 'missing', owner: owner.name });
+  }
+  return drift;
+}
+
+export function describeColumn(type: string, notNull: boolean): string {
+  return `${type}${notNull ? ' not null' : ''}`;
+}
+
+const TYPE_ALIASES: Record<string, string> = {
+  serial: 'integer',
+  serial4: 'integer',
+  bigserial: 'bigint',
+  serial8: 'bigint',
+  smallserial: 'smallint',
+  serial2: 'smallint',
+  int: 'integer',
+  int4: 'integer',
+  int8: 'bigint',
+  int2: 'smallint',
+  bool: 'boolean',
+  float8: 'double precision',
+  float4: 'real',
+  decimal: 'numeric',
+  varchar: 'character varying',
+  char: 'character',
+  bpchar: 'character',
+  timestamptz: 'timestamp with time zone',
+  timetz: 'time with time zone',
+};
+
+/**
+ * One spelling for drizzle's snapshot types and Postgres' format_type():
+ * `varchar(255)` and `character varying(255)`, `serial` and `integer`, `numeric(10, 2)` and
+ * `numeric(10,2)`, `"public"."mood"` and `mood` all compare equal.
+ */
+export function canonicalType(type: string): string {
+  let t = type.trim().toLowerCase().replace(/"/g, '').replace(/\s*,\s*/g, ',').replace(/\s*\(\s*/g, '(').replace(/\s*\)/g, ')').replace(/\s+/g, ' ');
+  let array = '';
+  const arrayMatch = /((?:\[\d*\])+)$/.exec(t);
+  if (arrayMatch) {
+    array = arrayMatch[1]!.replace(/\d+/g, '');
+    t = t.slice(0, -arrayMatch[1]!.length).trim();
+  }
+  t = t.replace(/^public\./, '');
+  const base = /^([a-z0-9_ .]+?)(\(.*\))?( with(?:out)? time zone)?$/.exec(t);
+  if (base) {
+    let [, name, args = '', zone = ''] = base;
+    name = TYPE_ALIASES[name!] ?? name!;
+    if (name === 'character' && !args) args = '(1)';
+    if (name === 'timestamp' || name === 'time') zone ||= ' without time zone';
+    t = `${name}${args}${zone}`;
+  }
+  return `${t}${array}`;
+}

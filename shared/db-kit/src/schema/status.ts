@@ -1,0 +1,79 @@
+import type postgres from 'postgres';
+import { bookkeepingTable } from '../migrations/bookkeeping';
+import { inspectPackages } from '../migrations/runner';
+import { ownership } from '../migrations/snapshots';
+import { missingName, type PackageState } from '../migrations/state';
+import type { SchemaPackage, Workspace } from '../workspace';
+import { expectedSchema, findDrift, type Drift } from './drift';
+import { readLiveSchema, type LiveColumn } from './live';
+
+export interface PackageStatus {
+  package: string;
+  alias: string;
+  bookkeepingTable: string;
+  applied: string[];
+  pending: string[];
+  /** Pending and older than an applied migration: a late merge. */
+  outOfOrder: string[];
+  changed: Array<{ migration: string; file: string; recordedHash: string; fileHash: string }>;
+  missing: Array<{ migration: string; recordedHash: string }>;
+  /** Applied by drizzle's own migrator; the next migrate records their names. */
+  adoptable: string[];
+}
+
+export interface TableStatus {
+  name: string;
+  owner: string | null;
+  ownerAlias: string | null;
+  estimatedRows: number;
+  bytes: number;
+  columns: LiveColumn[];
+}
+
+export interface StatusReport {
+  clean: boolean;
+  packages: PackageStatus[];
+  tables: TableStatus[];
+  drift: Drift[];
+}
+
+/**
+ * The truth about one database: each package's migrations, each table with its owner, size and
+ * columns, and drift against the union of every package's schema. `scope` narrows what is
+ * reported, never what drift is measured against, so no package sees another's tables as drift.
+ *
+ * @example
+ *   const report = await readStatus(sql, ws, ws.migrationOrder(ws.resolve('teamd')));
+ *   if (!report.clean) process.exitCode = 1;
+ */
+export async function readStatus(sql: postgres.Sql, ws: Workspace, scope: SchemaPackage[] = ws.allInOrder()): Promise<StatusReport> {
+  const all = ws.allInOrder();
+  // Issued together: postgres.js pipelines them on the one connection.
+  const [states, live] = await Promise.all([inspectPackages(sql, all), readLiveSchema(sql)]);
+  const inScope = new Set(scope.map((p) => p.name));
+  const owners = ownership(all);
+  const drift = findDrift(live, expectedSchema(states)).filter((d) => !d.owner || inScope.has(d.owner));
+  const packages = states.filter((s) => inScope.has(s.pkg.name)).map(packageStatus);
+  const tables = live.tables
+    .map((t) => {
+      const owner = owners.get(`table:${t.name}`);
+      return { name: t.name, owner: owner?.name ?? null, ownerAlias: owner?.alias ?? null, estimatedRows: t.estimatedRows, bytes: t.bytes, columns: t.columns };
+    })
+    .filter((t) => !t.owner || inScope.has(t.owner));
+  const clean = drift.length === 0 && packages.every((p) => !p.pending.length && !p.changed.length && !p.missing.length);
+  return { clean, packages, tables, drift };
+}
+
+function packageStatus(s: PackageState): PackageStatus {
+  return {
+    package: s.pkg.name,
+    alias: s.pkg.alias,
+    bookkeepingTable: bookkeepingTable(s.pkg).replaceAll('"', ''),
+    applied: [...s.applied, ...s.changed].sort((a, b) => a.row.id - b.row.id).map((a) => a.file.tag),
+    pending: s.pending.map((f) => f.tag),
+    outOfOrder: s.outOfOrder.map((f) => f.tag),
+    changed: s.changed.map(({ file, row }) => ({ migration: file.tag, file: file.path, recordedHash: row.hash, fileHash: file.hash })),
+    missing: s.missing.map((row) => ({ migration: row.name ?? missingName(row), recordedHash: row.hash })),
+    adoptable: s.adoptable.map((a) => a.file.tag),
+  };
+}
