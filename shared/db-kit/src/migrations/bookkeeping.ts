@@ -75,7 +75,13 @@ export class Bookkeeping {
    * A package whose table does not exist yet has no rows.
    */
   async read(sql: Queryable): Promise<Map<string, AppliedRow[]>> {
+    return (await this.readWithLayout(sql)).applied;
+  }
+
+  /** The rows, and whether every table already has our columns (then `ensure` would change nothing). */
+  async readWithLayout(sql: Queryable): Promise<{ applied: Map<string, AppliedRow[]>; complete: boolean }> {
     const layout = await this.layout(sql);
+    const complete = this.packages.every((p) => layout.get(p.migrationsTable)?.hasName);
     const parts = this.packages
       .filter((p) => layout.has(p.migrationsTable))
       .map((p) => {
@@ -83,10 +89,10 @@ export class Bookkeeping {
         return `select ${literal(p.name)} as package, id, hash, created_at::text as created_at, ${name} as name from ${bookkeepingTable(p)}`;
       });
     const applied = new Map<string, AppliedRow[]>(this.packages.map((p) => [p.name, []]));
-    if (!parts.length) return applied;
+    if (!parts.length) return { applied, complete };
     const rows = await sql.unsafe(`${parts.join('\nunion all\n')}\norder by package, id`);
     for (const row of rows) applied.get(row.package)!.push({ id: row.id, hash: row.hash, created_at: row.created_at, name: row.name });
-    return applied;
+    return { applied, complete };
   }
 
   /**

@@ -66,6 +66,12 @@ export class Migrator {
       if (options.strictOrder) assertInOrder(states);
       return { applied: [], adopted: 0, planned: pendingInOrder(states), plannedOutOfOrder: states.flatMap((s) => s.outOfOrder) };
     }
+    // Nothing to do is the common case (every deploy, every setup): decide it without the lock.
+    // Committed state is all we can see, so "nothing pending" cannot miss a run in progress.
+    const { states: seen, complete } = await this.inspectWithLayout(this.sql);
+    assertIntact(seen);
+    if (complete && !pendingInOrder(seen).length && !seen.some((s) => s.adoptable.length)) return { applied: [], adopted: 0, planned: [], plannedOutOfOrder: [] };
+
     const conn = await this.sql.reserve();
     const lock = new MigrationLock(conn);
     try {
@@ -101,6 +107,12 @@ export class Migrator {
 
   private async inspectWith(sql: Queryable): Promise<PackageState[]> {
     return inspectPackages(sql, this.packages, this.bookkeeping);
+  }
+
+  private async inspectWithLayout(sql: Queryable): Promise<{ states: PackageState[]; complete: boolean }> {
+    const files = this.packages.map((pkg) => readMigrationFiles(pkg));
+    const { applied, complete } = await this.bookkeeping.readWithLayout(sql);
+    return { states: this.packages.map((pkg, i) => classify(pkg, files[i]!, applied.get(pkg.name) ?? [])), complete };
   }
 }
 
