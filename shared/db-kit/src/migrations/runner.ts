@@ -11,6 +11,7 @@ type Sql = postgres.Sql;
 type Queryable = Sql | postgres.ReservedSql;
 
 export type { PackageState } from './state';
+export { bookkeepingTable } from './bookkeeping';
 
 export interface MigrateOptions {
   dryRun?: boolean;
@@ -68,7 +69,8 @@ export class Migrator {
     }
     // Nothing to do is the common case (every deploy, every setup): decide it without the lock.
     // Committed state is all we can see, so "nothing pending" cannot miss a run in progress.
-    const { states: seen, complete } = await this.inspectWithLayout(this.sql);
+    const files = this.packages.map((pkg) => readMigrationFiles(pkg));
+    const { states: seen, complete } = await this.inspectWithLayout(this.sql, files);
     assertIntact(seen);
     if (complete && !pendingInOrder(seen).length && !seen.some((s) => s.adoptable.length)) return { applied: [], adopted: 0, planned: [], plannedOutOfOrder: [] };
 
@@ -80,7 +82,7 @@ export class Migrator {
       await lock.acquire({ timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, log, prelude: 'set synchronous_commit = off' });
       try {
         await this.bookkeeping.ensure(conn);
-        const states = await this.inspectWith(conn);
+        const { states } = await this.inspectWithLayout(conn, files);
         assertIntact(states);
         if (options.strictOrder) assertInOrder(states);
         const adopted = await adopt(conn, states);
@@ -109,8 +111,7 @@ export class Migrator {
     return inspectPackages(sql, this.packages, this.bookkeeping);
   }
 
-  private async inspectWithLayout(sql: Queryable): Promise<{ states: PackageState[]; complete: boolean }> {
-    const files = this.packages.map((pkg) => readMigrationFiles(pkg));
+  private async inspectWithLayout(sql: Queryable, files: MigrationFile[][]): Promise<{ states: PackageState[]; complete: boolean }> {
     const { applied, complete } = await this.bookkeeping.readWithLayout(sql);
     return { states: this.packages.map((pkg, i) => classify(pkg, files[i]!, applied.get(pkg.name) ?? [])), complete };
   }
