@@ -13,6 +13,7 @@ const RUNS: Record<string, string[][]> = {
   generate: [['--package', 'teamd']],
   migrate: [['--all'], ['--package', 'teamd', '--dry-run']],
   status: [[], ['--json']],
+  repair: [['--all', '--reason', 'redaction test'], ['--package', 'teamd', '--reason', 'x', '--dry-run']],
   check: [[]],
   push: [['--package', 'teamd', '--yes'], ['--package', 'shared', '--dry-run']],
   reset: [['--yes']],
