@@ -13,6 +13,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
   migrate: { summary: 'apply pending migrations (with the packages it builds on)', load: () => import('./commands/migrate') },
   repair: { summary: 'accept an edited or deleted applied migration, with an audited reason', load: () => import('./commands/repair') },
   status: { summary: 'migrations, tables and drift of the database, per package (--json)', load: () => import('./commands/status') },
+  check: { summary: 'review migrations: integrity, schema drift, safety lint, ownership', load: () => import('./commands/check') },
   studio: { summary: 'open Drizzle Studio over a package and what it builds on', load: () => import('./commands/studio') },
   push: { summary: 'dev only: make the database match a package\'s schema, never dropping others\'', load: () => import('./commands/push') },
   seed: { summary: 'replace every package\'s rows with deterministic sample data', load: () => import('./commands/seed') },

@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbKitError } from '../errors';
+import { readJournal } from '../migrations/files';
+import type { SchemaPackage, Workspace } from '../workspace';
+import { driftFindings } from './drift';
+import { CheckReport, type Finding } from './findings';
+import { integrityFindings } from './integrity';
+import { squawkFindings } from './lint';
+import { ownershipFindings } from './ownership';
+import { lintScope } from './scope';
+import { parseMigration, type ParsedMigration } from './sql';
+
+export { CheckReport, type Finding } from './findings';
+
+export interface CheckOptions {
+  /** The packages whose findings are reported; ownership still reads every package. */
+  packages: SchemaPackage[];
+  /** Lint migrations changed since this git ref (default: the merge-base with main). */
+  since?: string;
+  /** Lint every migration. */
+  all?: boolean;
+}
+
+/**
+ * Everything `db-kit check` looks at, without a database: integrity of journal, files and
+ * snapshots (with branch collisions), schema changes nobody generated, squawk's safety lint with
+ * waivers, and ownership between packages.
+ *
+ * @example
+ *   const report = await runCheck(ws, { packages: ws.packages });
+ *   process.exitCode = report.errors ? 1 : 0;
+ */
+export async function runCheck(ws: Workspace, options: CheckOptions): Promise<CheckReport> {
+  const scope = lintScope(ws, options.packages, options);
+  const findings: Finding[] = [];
+  const broken = new Set<SchemaPackage>();
+  for (const pkg of options.packages) {
+    const integrity = integrityFindings(pkg, scriptFor(ws, 'generate', pkg));
+    if (integrity.length) broken.add(pkg);
+    findings.push(...integrity);
+  }
+  const migrations = await parseAll(ws.packages);
+  const inScope = migrations.filter((m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)));
+  findings.push(...reviewMigrations(ws, migrations, inScope, options.packages));
+  for (const pkg of options.packages) {
+    // Diffing against a snapshot that two branches both claim would only add noise.
+    if (!broken.has(pkg)) findings.push(...(await driftFindings(pkg, scriptFor(ws, 'generate', pkg))));
+  }
+  const report = new CheckReport(`${inScope.length} of ${migrations.filter((m) => options.packages.includes(m.pkg)).length} migrations linted: ${scope.description}`);
+  report.add(...findings);
+  return report;
+}
+
+/**
+ * The review of one migration that generate has just written: squawk and ownership on that file.
+ * Everything else in its folder counts as reviewed already, so tables it creates are new.
+ */
+export async function checkWrittenMigration(ws: Workspace, pkg: SchemaPackage, path: string): Promise<CheckReport> {
+  const migrations = await parseAll(ws.packages);
+  const written = migrations.filter((m) => m.path === path);
+  const report = new CheckReport(`review of ${ws.relative(path)}`);
+  report.add(...reviewMigrations(ws, migrations, written, [pkg]));
+  return report;
+}
+
+/** Collision check for generate, before drizzle-kit runs: it would print "collision" and exit 0. */
+export function collisionFindings(ws: Workspace, pkg: SchemaPackage): Finding[] {
+  return integrityFindings(pkg, scriptFor(ws, 'generate', pkg)).filter((f) => f.severity === 'error');
+}
+
+function reviewMigrations(ws: Workspace, migrations: ParsedMigration[], inScope: ParsedMigration[], selected: SchemaPackage[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const m of inScope) {
+    if (m.syntaxError) {
+      findings.push({
+        rule: 'sql-syntax',
+        severity: 'error',
+        file: m.path,
+        line: m.syntaxError.line,
+        message: `Postgres cannot parse this file: ${m.syntaxError.message}.`,
+        next: 'Fix the statement; generated files are never edited except to add waivers.',
+      });
+    }
+  }
+  const newTables = new Map<string, Set<string>>();
+  for (const m of inScope) {
+    const tables = newTables.get(m.pkg.name) ?? new Set<string>();
+    for (const s of m.statements) for (const t of s.targets) if (t.kind === 'table' && t.action === 'create') tables.add(`table:${t.qualifiedName}`);
+    newTables.set(m.pkg.name, tables);
+  }
+  findings.push(...squawkFindings(ws, inScope, newTables));
+  findings.push(...ownershipFindings(ws.packages, migrations, new Set(inScope), selected));
+  return findings;
+}
+
+/** Every package's migrations that exist on disk, in journal order; integrity reports the rest. */
+async function parseAll(packages: SchemaPackage[]): Promise<ParsedMigration[]> {
+  const parsed: ParsedMigration[] = [];
+  for (const pkg of packages) {
+    let entries: ReturnType<typeof readJournal>['entries'];
+    try {
+      entries = readJournal(pkg).entries;
+    } catch (error) {
+      if (error instanceof DbKitError) continue; // journal-invalid, reported by integrity
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = join(pkg.migrationsDir, `${entry.tag}.sql`);
+      if (existsSync(path)) parsed.push(await parseMigration(pkg, path));
+    }
+  }
+  return parsed;
+}
+
+/**
+ * How the user runs a command for a package: the root script that calls it (`pnpm teamd:db:generate`),
+ * else the engine's CLI. Read from the root package.json so no team name lives in the engine.
+ */
+export function scriptFor(ws: Workspace, verb: string, pkg: SchemaPackage): string {
+  try {
+    const scripts = (JSON.parse(readFileSync(join(ws.root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+    const wanted = new RegExp(`^db-kit ${verb} (--package|-p) ${pkg.alias}$`);
+    const name = Object.keys(scripts).find((key) => wanted.test(scripts[key]!.trim()));
+    if (name) return `pnpm ${name}`;
+  } catch {
+    // fall through to the engine's own command line
+  }
+  return `db-kit ${verb} --package ${pkg.alias}`;
+}

@@ -1,0 +1,52 @@
+import type { Command } from '../cli';
+import { runCheck } from '../check';
+import { Workspace } from '../workspace';
+import { parse, plural, type Options } from './common';
+
+const options = {
+  package: { type: 'string', short: 'p' },
+  since: { type: 'string' },
+  all: { type: 'boolean' },
+  json: { type: 'boolean' },
+} satisfies Options;
+
+const command: Command = {
+  usage: `Usage: db-kit check [--package <alias>] [--since <git ref> | --all] [--json]
+
+Reviews migrations without a database and prints findings grouped by file:
+  integrity   journal, .sql files and snapshots agree; names are YYYYMMDD_HHMMSS_name.sql;
+              timestamps increase; two branches generating from one parent (branch-collision)
+  schema      the schema differs from the latest snapshot: a change nobody generated
+  safety      squawk's lint (config: .squawk.toml at the root); dropping, blocking and renaming
+              statements are errors unless waived on the line above the statement with a reason:
+                -- squawk-ignore ban-drop-column -- nobody reads it since the 2.3 release
+  ownership   a package changes only its own objects; shared never references a team's table;
+              no name is defined twice; a team's tables, enums and indexes start with its prefix
+
+Options:
+  -p, --package <alias>   check one package (default: every package)
+      --since <ref>       lint migrations added or changed since this git ref
+                          (default: the merge-base with main; uncommitted files always count)
+      --all               lint every migration, history included
+      --json              print the report as JSON
+
+Exit: 0 clean or warnings only; 1 an error-level finding; 2 usage error.`,
+
+  async run(argv) {
+    const { values } = parse(argv, options);
+    const ws = Workspace.find();
+    const packages = values.package ? [ws.resolve(values.package)] : ws.allInOrder();
+    const report = await runCheck(ws, { packages, since: values.since, all: values.all });
+    if (values.json) {
+      console.log(JSON.stringify(report.toJson(ws), null, 2));
+      return report.errors ? 1 : 0;
+    }
+    const text = report.format(ws);
+    if (text) console.log(text);
+    const counts = report.findings.length ? `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}` : 'clean';
+    console.log(`check: ${counts} in ${plural(packages.length, 'package')} (${report.scope}).`);
+    return report.errors ? 1 : 0;
+  },
+};
+
+export default command;
