@@ -42,7 +42,7 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
   }
   const migrations = await parseAll(ws.packages);
   const inScope = migrations.filter((m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)));
-  findings.push(...reviewMigrations(ws, migrations, inScope, options.packages));
+  findings.push(...reviewMigrations(ws, migrations, inScope, options.packages, scope.files !== undefined));
   for (const pkg of options.packages) {
     // Diffing against a snapshot that two branches both claim would only add noise.
     if (!broken.has(pkg)) findings.push(...(await driftFindings(pkg, scriptFor(ws, 'generate', pkg))));
@@ -60,16 +60,38 @@ export async function checkWrittenMigration(ws: Workspace, pkg: SchemaPackage, p
   const migrations = await parseAll(ws.packages);
   const written = migrations.filter((m) => m.path === path);
   const report = new CheckReport(`review of ${ws.relative(path)}`);
-  report.add(...reviewMigrations(ws, migrations, written, [pkg]));
+  report.add(...reviewMigrations(ws, migrations, written, [pkg], false));
   return report;
 }
 
-/** Collision check for generate, before drizzle-kit runs: it would print "collision" and exit 0. */
-export function collisionFindings(ws: Workspace, pkg: SchemaPackage): Finding[] {
-  return integrityFindings(pkg, scriptFor(ws, 'generate', pkg)).filter((f) => f.severity === 'error');
+/** Integrity problems that make drizzle-kit diff against the wrong parent snapshot. */
+const GENERATE_BLOCKERS = new Set(['branch-collision', 'snapshot-chain', 'journal-invalid', 'snapshot-invalid', 'missing-snapshot', 'journal-index', 'stray-snapshot']);
+
+/** What generate must refuse before drizzle-kit runs: on a collision, drizzle-kit prints it and exits 0. */
+export function generateBlockers(ws: Workspace, pkg: SchemaPackage): Finding[] {
+  return integrityFindings(pkg, scriptFor(ws, 'generate', pkg)).filter((f) => GENERATE_BLOCKERS.has(f.rule));
 }
 
-function reviewMigrations(ws: Workspace, migrations: ParsedMigration[], inScope: ParsedMigration[], selected: SchemaPackage[]): Finding[] {
+/**
+ * Tables that hold no rows yet when each migration runs, so locking them blocks nobody: those
+ * created in the same file and, when the migrations under review are a pending set (not yet on
+ * the base branch), those created earlier in that set. Keyed by migration path.
+ */
+function tablesCreatedBefore(inScope: ParsedMigration[], pendingSet: boolean): Map<string, Set<string>> {
+  const result = new Map<string, Set<string>>();
+  const pendingByPackage = new Map<string, Set<string>>();
+  for (const m of inScope) {
+    const own = new Set<string>();
+    for (const s of m.statements) for (const t of s.targets) if (t.kind === 'table' && t.action === 'create') own.add(`table:${t.qualifiedName}`);
+    const earlier = pendingSet ? (pendingByPackage.get(m.pkg.name) ?? new Set<string>()) : new Set<string>();
+    const created = new Set([...earlier, ...own]);
+    if (pendingSet) pendingByPackage.set(m.pkg.name, created);
+    result.set(m.path, created);
+  }
+  return result;
+}
+
+function reviewMigrations(ws: Workspace, migrations: ParsedMigration[], inScope: ParsedMigration[], selected: SchemaPackage[], pendingSet: boolean): Finding[] {
   const findings: Finding[] = [];
   for (const m of inScope) {
     if (m.syntaxError) {
@@ -83,13 +105,7 @@ function reviewMigrations(ws: Workspace, migrations: ParsedMigration[], inScope:
       });
     }
   }
-  const newTables = new Map<string, Set<string>>();
-  for (const m of inScope) {
-    const tables = newTables.get(m.pkg.name) ?? new Set<string>();
-    for (const s of m.statements) for (const t of s.targets) if (t.kind === 'table' && t.action === 'create') tables.add(`table:${t.qualifiedName}`);
-    newTables.set(m.pkg.name, tables);
-  }
-  findings.push(...squawkFindings(ws, inScope, newTables));
+  findings.push(...squawkFindings(ws, inScope, tablesCreatedBefore(inScope, pendingSet)));
   findings.push(...ownershipFindings(ws.packages, migrations, new Set(inScope), selected));
   return findings;
 }

@@ -58,7 +58,7 @@ interface SquawkViolation {
  * comments are disarmed, so a waiver without a reason cannot silence anything, and a waiver covers
  * its whole statement rather than one line.
  *
- * @param newTables `table:schema.name` keys created by the migrations under review, per package.
+ * @param newTables per migration path, the `table:schema.name` keys that hold no rows yet when it runs
  */
 export function squawkFindings(ws: Workspace, migrations: ParsedMigration[], newTables: Map<string, Set<string>>): Finding[] {
   const lintable = migrations.filter((m) => !m.syntaxError);
@@ -98,7 +98,7 @@ function applyWaivers(violations: Array<SquawkViolation & { migration: ParsedMig
     const statement = index === undefined ? undefined : migration.statements[index];
     if (EXISTING_TABLE_RULES.has(v.rule_name)) {
       const table = statement?.targets.find((t) => t.kind === 'table' && t.action !== 'reference');
-      if (table && newTables.get(migration.pkg.name)?.has(`table:${table.qualifiedName}`)) continue;
+      if (table && newTables.get(migration.path)?.has(`table:${table.qualifiedName}`)) continue;
     }
     const waiver = migration.waivers.find(
       (w) => w.reason && w.rules.includes(v.rule_name) && (w.scope === 'file' || (index !== undefined && w.statement === index)),

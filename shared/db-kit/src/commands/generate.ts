@@ -5,7 +5,7 @@ import { runDrizzleKit } from '../drizzle-kit';
 import { DbKitError, UsageError } from '../errors';
 import { journalPath, readJournal, timestampName } from '../migrations/files';
 import { Workspace, type SchemaPackage } from '../workspace';
-import { parse, type Options } from './common';
+import { parse, plural, type Options } from './common';
 
 const options = {
   package: { type: 'string', short: 'p' },
@@ -23,7 +23,12 @@ Options:
   -p, --package <alias>   shared, teamd, ... (or the package name)
   -n, --name <slug>       the migration's name (a-z, 0-9, _); default: drizzle's random name
 
-Exit: 0 written or nothing changed; 2 usage error or drizzle-kit failed.`,
+After writing, it reviews the new file with db-kit check's lint and ownership rules and
+prints the findings under the file name. Before running drizzle-kit, it refuses a migration
+history that two branches both extended (branch-collision).
+
+Exit: 0 written (warnings allowed) or nothing changed; 1 written with error-level findings,
+or nothing written because of a branch collision; 2 usage error or drizzle-kit failed.`,
 
   async run(argv) {
     const { values } = parse(argv, options);
@@ -31,13 +36,29 @@ Exit: 0 written or nothing changed; 2 usage error or drizzle-kit failed.`,
     const ws = Workspace.find();
     const pkg = ws.resolve(values.package);
     const slug = values.name === undefined ? undefined : toSlug(values.name);
+    const check = await import('../check');
+    // drizzle-kit prints "collision" for two branches' snapshots and still exits 0: stop before it runs.
+    const blocking = check.generateBlockers(ws, pkg);
+    if (blocking.length) {
+      const report = new check.CheckReport();
+      report.add(...blocking);
+      console.error(report.format(ws));
+      console.error(`generate: ${plural(blocking.length, 'problem')} in ${pkg.name}'s migration history; nothing written.`);
+      return 1;
+    }
     const written = await generateMigration(pkg, { name: slug, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
     if (!written) {
       console.log(`No schema changes in ${pkg.name}: nothing written.`);
       return 0;
     }
     console.log(`Wrote ${ws.relative(written)}`);
-    return 0;
+    // The review step, made automatic: the same lint and ownership rules as db-kit check.
+    const review = await check.checkWrittenMigration(ws, pkg, written);
+    if (!review.findings.length) return 0;
+    console.log(`\n${review.format(ws)}`);
+    if (!review.errors) return 0;
+    console.log(`generate: the migration is written, with ${plural(review.errors, 'error')}. Change the schema and regenerate, or waive with a reason; CI runs db:check.`);
+    return 1;
   },
 };
 
