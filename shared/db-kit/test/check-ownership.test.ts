@@ -1,0 +1,74 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
+import { addHandWrittenMigration, checkJson, flat, nextTag, SHARED, sqlFiles, TEAMD } from './check-helpers';
+
+describe('db-kit check: ownership', () => {
+  let ws: FixtureWorkspace;
+  beforeEach(() => {
+    ws = copyWorkspace();
+  });
+  afterEach(() => ws.remove());
+
+  it("reports a hand-written Team D migration that alters the shared users table", () => {
+    const file = addHandWrittenMigration(ws, TEAMD, nextTag(ws, TEAMD, 'touch_users'), 'ALTER TABLE "users" ADD COLUMN "teamd_flag" boolean;');
+    const run = ws.dbKit(['check', '--package', 'teamd']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`${file}\n  error   foreign-object: alters table users, owned by @large-event/database (shared)`);
+    expect(run.stdout).toContain(`at ${file}:1`);
+    expect(run.stdout).toMatch(/next: A team never changes a shared object/);
+  });
+
+  it('reports a Team D index on a shared table and a drop of one', () => {
+    const file = addHandWrittenMigration(
+      ws,
+      TEAMD,
+      nextTag(ws, TEAMD, 'shared_things'),
+      'CREATE INDEX CONCURRENTLY "teamd_events_title_idx" ON "events" ("title");\n--> statement-breakpoint\nDROP TABLE "public"."events";',
+    );
+    const findings = flat(checkJson(ws, ['--package', 'teamd']).report).filter((f) => f.rule === 'foreign-object');
+    expect(findings).toEqual([
+      expect.objectContaining({ file, line: 1, message: expect.stringMatching(/^alters table events/) }),
+      expect.objectContaining({ file, line: 3, message: expect.stringMatching(/^drops table events/) }),
+    ]);
+  });
+
+  it('reports a team table without the team prefix, in generate and in check', () => {
+    ws.write(
+      `${TEAMD}/src/overlays/badges.ts`,
+      `import { pgTable, serial, varchar } from 'drizzle-orm/pg-core';
+export const badges = pgTable('badges', { id: serial('id').primaryKey(), label: varchar('label', { length: 64 }).notNull() });
+`,
+    );
+    const index = `${TEAMD}/src/overlays/index.ts`;
+    ws.write(index, `${ws.read(index)}export * from './badges';\n`);
+    const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'badges']);
+    const file = `${TEAMD}/drizzle/${sqlFiles(ws, TEAMD).find((f) => f.endsWith('_badges.sql'))}`;
+    expect(generate.code, generate.stdout + generate.stderr).toBe(1);
+    expect(generate.stdout).toContain(`${file}\n  error   team-prefix: table badges does not start with teamd_`);
+
+    const { code, report } = checkJson(ws);
+    expect(code).toBe(1);
+    expect(flat(report)).toEqual([expect.objectContaining({ rule: 'team-prefix', file, line: 1, next: expect.stringContaining('teamd_badges') })]);
+  });
+
+  it('reports a shared foreign key to a team table', () => {
+    const file = addHandWrittenMigration(
+      ws,
+      SHARED,
+      nextTag(ws, SHARED, 'event_project'),
+      'ALTER TABLE "events" ADD COLUMN "project_id" integer;--> statement-breakpoint\nALTER TABLE "events" ADD CONSTRAINT "events_project_id_fk" FOREIGN KEY ("project_id") REFERENCES "public"."teamd_projects"("id");',
+    );
+    const findings = flat(checkJson(ws, ['--package', 'shared']).report);
+    expect(findings).toContainEqual(expect.objectContaining({ rule: 'shared-references-team', severity: 'error', file, line: 2 }));
+  });
+
+  it('reports the same index name defined by two packages', () => {
+    addHandWrittenMigration(ws, SHARED, nextTag(ws, SHARED, 'title_index'), 'CREATE INDEX CONCURRENTLY "teamd_title_idx" ON "events" ("title");');
+    const teamFile = addHandWrittenMigration(ws, TEAMD, nextTag(ws, TEAMD, 'title_index'), 'CREATE INDEX CONCURRENTLY "teamd_title_idx" ON "teamd_tasks" ("title");');
+    const { code, report } = checkJson(ws);
+    expect(code).toBe(1);
+    expect(flat(report)).toContainEqual(
+      expect.objectContaining({ rule: 'duplicate-name', file: teamFile, line: 1, message: 'index teamd_title_idx is also defined by @large-event/database; one name, one owner.' }),
+    );
+  });
+});
