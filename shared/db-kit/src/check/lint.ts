@@ -126,7 +126,7 @@ function applyWaivers(violations: Array<SquawkViolation & { migration: ParsedMig
           severity: 'error',
           file: migration.path,
           line: waiver.line,
-          message: `the waiver for ${waiver.rules.join(', ') || '(no rule)'} gives no reason, so it waives nothing.`,
+          message: `"${waiver.text}" gives no reason after " -- ", so it waives nothing.`,
           next: `Say why it is safe after " -- ": -- squawk-ignore ${waiver.rules.join(', ') || '<rule>'} -- <reason>.`,
         });
       } else if (!waiver.used) {

@@ -31,6 +31,8 @@ export interface SqlStatement {
  * A statement waiver covers the next statement, however many lines it has; a file waiver the file.
  */
 export interface Waiver {
+  /** The comment as written, for messages. */
+  text: string;
   rules: string[];
   reason: string;
   line: number;
@@ -72,6 +74,7 @@ export async function parseMigration(pkg: SchemaPackage, path: string): Promise<
   const { parseSync } = await loadParser();
   const text = readFileSync(path, 'utf8');
   const lines = new LineIndex(text);
+  const textLines = text.split('\n');
   const parsed: ParsedMigration = { pkg, path, statements: [], waivers: [] };
   try {
     for (const raw of parseSync(text).stmts ?? []) {
@@ -81,7 +84,7 @@ export async function parseMigration(pkg: SchemaPackage, path: string): Promise<
       parsed.statements.push({
         startLine,
         endLine: lines.lineOfByte(Math.max(start, end - 1)),
-        firstLine: (text.split('\n')[startLine - 1] ?? '').trim().replace(/;?-->\s*statement-breakpoint$/, ''),
+        firstLine: (textLines[startLine - 1] ?? '').trim().replace(/;?-->\s*statement-breakpoint$/, ''),
         targets: targetsOf(raw.stmt),
       });
     }
@@ -90,7 +93,7 @@ export async function parseMigration(pkg: SchemaPackage, path: string): Promise<
     const position = details?.cursorPosition;
     parsed.syntaxError = { message: (error as Error).message, line: position === undefined ? undefined : lines.lineOfByte(Math.max(0, position - 1)) };
   }
-  text.split('\n').forEach((lineText, i) => {
+  textLines.forEach((lineText, i) => {
     const match = WAIVER.exec(lineText);
     if (!match) return;
     const [rulesText = '', ...reason] = match[2]!.split('--');
@@ -98,6 +101,7 @@ export async function parseMigration(pkg: SchemaPackage, path: string): Promise<
     const scope = match[1] ? 'file' : 'statement';
     const next = parsed.statements.findIndex((s) => s.startLine > line);
     parsed.waivers.push({
+      text: lineText.trim(),
       rules: rulesText.split(/[\s,]+/).filter(Boolean),
       reason: reason.join('--').trim(),
       line,
