@@ -74,6 +74,17 @@ describe('db-kit check', () => {
     ]);
   });
 
+  it("names the schema entry that does not load, and still checks the other package", () => {
+    ws.write(`${TEAMD}/src/overlays/broken.ts`, "export const broken = ;\n");
+    const index = `${TEAMD}/src/overlays/index.ts`;
+    ws.write(index, `${ws.read(index)}export * from './broken';\n`);
+    const { code, report } = checkJson(ws);
+    expect(code).toBe(1);
+    expect(flat(report)).toEqual([
+      expect.objectContaining({ rule: 'schema-load', severity: 'error', file: index, message: expect.stringContaining('@teamd/database') }),
+    ]);
+  });
+
   it('lets an index on a table created in the same migration pass, but not one on an existing table', () => {
     addHandWrittenMigration(
       ws,

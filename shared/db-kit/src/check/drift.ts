@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { DbKitError } from '../errors';
 import { readLatestSnapshot, type Snapshot } from '../migrations/snapshots';
+import type { LoadedSchema } from '../schema/load';
 import type { SchemaPackage } from '../workspace';
 import type { Finding } from './findings';
 
@@ -22,20 +23,37 @@ const EMPTY_SNAPSHOT = {
 };
 
 /**
- * "You changed the schema but did not generate": loads the package's schema entry (TypeScript,
- * through tsx), turns it into a drizzle snapshot and diffs it with the latest committed snapshot.
- * tsx and drizzle-kit's API take about a second to load, so only `check` pays for them.
+ * "You changed the schema but did not generate": loads the packages' schema entries (TypeScript,
+ * through tsx, in one namespace), turns each into a drizzle snapshot and diffs it with the package's
+ * latest committed snapshot. tsx and drizzle-kit's API take about a second to load, so only `check`
+ * pays for them.
  */
-export async function driftFindings(pkg: SchemaPackage, generateCommand: string): Promise<Finding[]> {
-  const schemaFile = join(pkg.dir, pkg.schema);
-  const [{ tsImport }, api] = await Promise.all([import('tsx/esm/api'), import('drizzle-kit/api')]);
-  let exports: Record<string, unknown>;
+export async function driftFindings(packages: SchemaPackage[], generateCommand: (pkg: SchemaPackage) => string): Promise<Finding[]> {
+  if (!packages.length) return [];
+  const [{ loadSchemas }, api] = await Promise.all([import('../schema/load'), import('drizzle-kit/api')]);
+  let loaded: LoadedSchema[];
   try {
-    exports = { ...((await tsImport(pathToFileURL(schemaFile).href, import.meta.url)) as Record<string, unknown>) };
-  } catch (error) {
-    const first = ((error as Error).message ?? String(error)).split('\n')[0];
-    return [{ rule: 'schema-load', severity: 'error', file: schemaFile, message: `the schema entry does not load: ${first}`, next: 'Fix the error (pnpm typecheck shows it), then run check again.' }];
+    loaded = await loadSchemas(packages);
+  } catch {
+    // One entry does not load: load them one by one to say which, and check the others.
+    const findings: Finding[] = [];
+    for (const pkg of packages) {
+      try {
+        findings.push(...(await diff(api, (await loadSchemas([pkg]))[0]!, generateCommand(pkg))));
+      } catch (error) {
+        const reason = error instanceof DbKitError ? error.message : String(error);
+        findings.push({ rule: 'schema-load', severity: 'error', file: join(pkg.dir, pkg.schema), message: reason, next: 'Fix the error (pnpm typecheck shows it), then run check again.' });
+      }
+    }
+    return findings;
   }
+  const findings: Finding[] = [];
+  for (const schema of loaded) findings.push(...(await diff(api, schema, generateCommand(schema.pkg))));
+  return findings;
+}
+
+async function diff(api: typeof import('drizzle-kit/api'), { pkg, exports }: LoadedSchema, generateCommand: string): Promise<Finding[]> {
+  const schemaFile = join(pkg.dir, pkg.schema);
   const previous = (readLatestSnapshot(pkg) ?? EMPTY_SNAPSHOT) as unknown as DrizzleJson;
   const current = api.generateDrizzleJson(exports) as unknown as DrizzleJson;
   const ambiguous = renameCandidates(previous as unknown as Snapshot, current as unknown as Snapshot);

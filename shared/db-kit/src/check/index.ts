@@ -43,10 +43,9 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
   const migrations = await parseAll(ws.packages);
   const inScope = migrations.filter((m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)));
   findings.push(...reviewMigrations(ws, migrations, inScope, options.packages, scope.files !== undefined));
-  for (const pkg of options.packages) {
-    // Diffing against a snapshot that two branches both claim would only add noise.
-    if (!broken.has(pkg)) findings.push(...(await driftFindings(pkg, scriptFor(ws, 'generate', pkg))));
-  }
+  // Diffing against a snapshot that two branches both claim would only add noise.
+  const intact = options.packages.filter((pkg) => !broken.has(pkg));
+  findings.push(...(await driftFindings(intact, (pkg) => scriptFor(ws, 'generate', pkg))));
   const report = new CheckReport(`${inScope.length} of ${migrations.filter((m) => options.packages.includes(m.pkg)).length} migrations linted: ${scope.description}`);
   report.add(...findings);
   return report;
