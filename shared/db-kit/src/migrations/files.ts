@@ -9,6 +9,11 @@ export const MIGRATION_NAME = /^(\d{8})_(\d{6})_([a-z0-9_]+)$/;
 export const STATEMENT_BREAKPOINT = '--> statement-breakpoint';
 /** A migration that must not run inside a transaction (CREATE INDEX CONCURRENTLY) starts with this line. */
 export const NO_TRANSACTION_HEADER = /^\s*--\s*db-kit:\s*no-transaction\b/i;
+/**
+ * `-- db-kit: requires @teamd/database 20261124_101500_release_teamd_projects`: this migration runs only
+ * after that package's history up to that tag (written by promote into an adopting migration).
+ */
+export const REQUIRES_HEADER = /^\s*--\s*db-kit:\s*requires\s+(\S+)\s+(\S+)\s*$/gim;
 
 export interface JournalEntry {
   idx: number;
@@ -39,6 +44,8 @@ export interface MigrationFile {
   hash: string;
   statements: string[];
   transactional: boolean;
+  /** Other packages' migrations that must be applied before this one (its `requires` headers). */
+  requires: Array<{ packageName: string; tag: string }>;
 }
 
 export function journalPath(pkg: SchemaPackage): string {
@@ -99,6 +106,7 @@ export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
       hash: hashMigration(text),
       statements: splitStatements(text),
       transactional: !NO_TRANSACTION_HEADER.test(text),
+      requires: [...text.matchAll(REQUIRES_HEADER)].map((m) => ({ packageName: m[1]!, tag: m[2]! })),
     };
   });
 }

@@ -1,10 +1,11 @@
 import type postgres from 'postgres';
 import { readFileSync } from 'node:fs';
 import { DbKitError } from '../errors';
-import type { SchemaPackage } from '../workspace';
+import { Workspace, type SchemaPackage } from '../workspace';
 import { Bookkeeping, bookkeepingTable } from './bookkeeping';
 import { readMigrationFiles, type MigrationFile } from './files';
 import { MigrationLock } from './lock';
+import { orderByRequirements, withRequiredMigrations } from './requirements';
 import { assertInOrder, assertIntact, classify, pendingInOrder, type PackageState } from './state';
 
 type Sql = postgres.Sql;
@@ -62,10 +63,10 @@ export class Migrator {
   async migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
     const log = options.log ?? (() => {});
     if (options.dryRun) {
-      const states = await this.inspect();
+      const states = await this.withRequirements(this.sql, await this.inspect(), log);
       assertIntact(states);
       if (options.strictOrder) assertInOrder(states);
-      return { applied: [], adopted: 0, planned: pendingInOrder(states), plannedOutOfOrder: states.flatMap((s) => s.outOfOrder) };
+      return { applied: [], adopted: 0, planned: orderByRequirements(pendingInOrder(states), states), plannedOutOfOrder: states.flatMap((s) => s.outOfOrder) };
     }
     // Nothing to do is the common case (every deploy, every setup): decide it without the lock.
     // Committed state is all we can see, so "nothing pending" cannot miss a run in progress.
@@ -82,14 +83,16 @@ export class Migrator {
       await lock.acquire({ timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, log, prelude: 'set synchronous_commit = off' });
       try {
         await this.bookkeeping.ensure(conn);
-        const { states } = await this.inspectWithLayout(conn, files);
+        const states = await this.withRequirements(conn, (await this.inspectWithLayout(conn, files)).states, log);
+        const pulled = states.map((s) => s.pkg).filter((p) => !this.packages.includes(p));
+        if (pulled.length) await new Bookkeeping(pulled).ensure(conn);
         assertIntact(states);
         if (options.strictOrder) assertInOrder(states);
         const adopted = await adopt(conn, states);
         const applied: MigrateResult['applied'] = [];
         const outOfOrder = new Set(states.flatMap((s) => s.outOfOrder));
-        const byName = new Map(this.packages.map((p) => [p.name, p]));
-        for (const file of pendingInOrder(states)) {
+        const byName = new Map(states.map((s) => [s.pkg.name, s.pkg]));
+        for (const file of orderByRequirements(pendingInOrder(states), states)) {
           const pkg = byName.get(file.packageName)!;
           const late = outOfOrder.has(file);
           const started = performance.now();
@@ -105,6 +108,13 @@ export class Migrator {
     } finally {
       conn.release();
     }
+  }
+
+  /** Adds the migrations of other packages that pending ones require (see requirements.ts). */
+  private withRequirements(sql: Queryable, states: PackageState[], log: (line: string) => void): Promise<PackageState[]> {
+    let workspace: Workspace | undefined;
+    const findPackage = (name: string) => (workspace ??= Workspace.find(this.packages[0]!.dir)).packages.find((p) => p.name === name);
+    return withRequiredMigrations(async (pkg) => (await inspectPackages(sql, [pkg]))[0]!, findPackage, states, log);
   }
 
   private async inspectWith(sql: Queryable): Promise<PackageState[]> {
