@@ -1,0 +1,471 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import {
+  IndentationText,
+  Node,
+  Project,
+  QuoteKind,
+  SyntaxKind,
+  ts,
+  type ExportDeclaration,
+  type ImportDeclaration,
+  type SourceFile,
+  type Statement,
+} from 'ts-morph';
+import { DbKitError } from '../errors';
+import type { SchemaPackage } from '../workspace';
+import type { FileChange } from './changes';
+
+export interface CodeMove {
+  /** Target file in the shared package, one per promoted table. */
+  target: string;
+  table: string;
+  /** Declarations moved into it (the table, its enums and helpers, types derived from it). */
+  names: string[];
+  from: string[];
+}
+
+export interface CodePlan {
+  moves: CodeMove[];
+  changes: FileChange[];
+}
+
+/** Where a moved declaration goes. */
+interface Moved {
+  statement: Statement;
+  target: string;
+  /** Names it declares. */
+  names: string[];
+  /** Exported before the move: part of the team package's API, which must keep it. */
+  wasExported: boolean;
+  /** Needs `export` in its new file: it was exported, or another file uses it. */
+  exported: boolean;
+}
+
+/** What a statement refers to outside itself: a top-level statement of the team package, or an import. */
+type Reference =
+  | { kind: 'team'; statement: Statement; importedName: string; localName: string }
+  | { kind: 'import'; declaration: ImportDeclaration; node: Node; localName: string };
+
+/**
+ * Moves the TypeScript of promoted tables from a team package into the shared package with
+ * ts-morph: each table goes to `<shared schemas>/<table-name>.ts` with the enums and helpers it
+ * uses and the types derived from it, and is exported from the shared schema entry. Team files
+ * that still use a moved name import it from the shared package; files left empty are removed.
+ * Nothing is written: the result is the list of file changes.
+ *
+ * @example
+ *   const { changes } = planCodeMove(ws.resolve('teamd'), ws.shared[0], ['teamd_projects']);
+ */
+export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables: string[]): CodePlan {
+  const project = lightProject([team, shared]);
+  project.addSourceFilesAtPaths([join(team.dir, 'src/**/*.ts'), join(shared.dir, 'src/**/*.ts')]);
+  const isTeamFile = (sf: SourceFile) => isInside(team.dir, sf.getFilePath()) && !sf.getFilePath().includes(`${sep}node_modules${sep}`);
+  const teamFiles = project.getSourceFiles().filter(isTeamFile);
+  const originals = new Map<string, string>(project.getSourceFiles().map((sf) => [sf.getFilePath(), sf.getFullText()]));
+  // Resolved now: a file emptied by the move is no module any more, and its importers must go.
+  const resolvedBefore = new Map<ImportDeclaration | ExportDeclaration, SourceFile>();
+  for (const sf of teamFiles) {
+    for (const declaration of [...sf.getImportDeclarations(), ...sf.getExportDeclarations()]) {
+      const from = declaration.getModuleSpecifierSourceFile();
+      if (from && isTeamFile(from)) resolvedBefore.set(declaration, from);
+    }
+  }
+
+  const schemaEntry = project.getSourceFile(join(team.dir, team.schema));
+  const sharedEntry = project.getSourceFile(join(shared.dir, shared.schema));
+  if (!schemaEntry) throw new DbKitError(`${team.name}: its schema entry ${team.schema} does not exist.`, 'Fix "dbKit.schema" in its package.json.');
+  if (!sharedEntry) throw new DbKitError(`${shared.name}: its schema entry ${shared.schema} does not exist.`, 'Fix "dbKit.schema" in its package.json.');
+  const schemasDir = dirname(sharedEntry.getFilePath());
+
+  const tableStatements = findTables(schemaEntry, team);
+  for (const table of tables) {
+    if (!tableStatements.has(table)) {
+      throw new DbKitError(
+        `${team.name}: no exported pgTable('${table}') in the schema reachable from ${team.schema}, although its snapshot has the table.`,
+        `Run db-kit generate --package ${team.alias} so the snapshot matches the code, then promote again.`,
+      );
+    }
+  }
+  const tableOf = new Map([...tableStatements].map(([name, statement]) => [statement, name]));
+
+  const referencesCache = new Map<Statement, Reference[]>();
+  const referencesOf = (statement: Statement): Reference[] => {
+    const cached = referencesCache.get(statement);
+    if (cached) return cached;
+    const refs: Reference[] = [];
+    const seen = new Set<string>();
+    for (const id of statement.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const symbol = id.getSymbol();
+      const declaration = symbol?.getDeclarations()[0];
+      const localName = id.getText();
+      if (!symbol || !declaration || seen.has(localName)) continue;
+      if (Node.isImportSpecifier(declaration) || Node.isImportClause(declaration) || Node.isNamespaceImport(declaration)) {
+        seen.add(localName);
+        const target = symbol.getAliasedSymbol()?.getDeclarations()[0];
+        const targetStatement = target && isTeamFile(target.getSourceFile()) ? topLevelStatement(target) : undefined;
+        if (targetStatement) {
+          const importedName = Node.isImportSpecifier(declaration) ? declaration.getName() : localName;
+          refs.push({ kind: 'team', statement: targetStatement, importedName, localName });
+        } else {
+          refs.push({ kind: 'import', declaration: declaration.getFirstAncestorByKindOrThrow(SyntaxKind.ImportDeclaration), node: declaration, localName });
+        }
+        continue;
+      }
+      if (!isTeamFile(declaration.getSourceFile())) continue;
+      const top = topLevelStatement(declaration);
+      if (!top || top === statement || Node.isImportDeclaration(top)) continue;
+      seen.add(localName);
+      refs.push({ kind: 'team', statement: top, importedName: localName, localName });
+    }
+    referencesCache.set(statement, refs);
+    return refs;
+  };
+  const teamRefs = (s: Statement) => referencesOf(s).filter((r): r is Extract<Reference, { kind: 'team' }> => r.kind === 'team');
+  const movedEntry = (statement: Statement, target: string): Moved => {
+    const wasExported = Node.isExportable(statement) && statement.isExported();
+    return { statement, target, names: declaredNames(statement), wasExported, exported: wasExported };
+  };
+
+  // The closure of each table, in order: what a table needs goes into the table's file.
+  const moved = new Map<Statement, Moved>();
+  const targetOf = (table: string) => join(schemasDir, `${table.replace(/_/g, '-')}.ts`);
+  const refusals: string[] = [];
+  for (const table of tables) {
+    const queue = [tableStatements.get(table)!];
+    while (queue.length) {
+      const statement = queue.shift()!;
+      if (moved.has(statement)) continue;
+      moved.set(statement, movedEntry(statement, targetOf(table)));
+      for (const ref of teamRefs(statement)) {
+        const other = tableOf.get(ref.statement);
+        if (other && !tables.includes(other)) refusals.push(`${table} uses ${other} (${ref.localName}) in its TypeScript`);
+        else queue.push(ref.statement);
+      }
+    }
+  }
+  if (refusals.length) {
+    throw new DbKitError(`Cannot promote ${tables.join(', ')} alone: ${refusals.join('; ')}.`, `Promote them together: --tables ${[...new Set([...tables, ...refusals.map((r) => r.split(' ')[2]!)])].join(',')}.`);
+  }
+  // Types derived only from moved declarations (`typeof teamdProjects.$inferSelect`) move too.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const sf of new Set([...moved.keys()].map((s) => s.getSourceFile()))) {
+      for (const statement of sf.getStatements()) {
+        if (moved.has(statement) || !(Node.isTypeAliasDeclaration(statement) || Node.isInterfaceDeclaration(statement))) continue;
+        const refs = teamRefs(statement);
+        if (!refs.length || !refs.every((r) => moved.has(r.statement))) continue;
+        moved.set(statement, movedEntry(statement, moved.get(refs[0]!.statement)!.target));
+        grew = true;
+      }
+    }
+  }
+
+  const movedNames = new Map<string, Moved>();
+  for (const m of moved.values()) for (const name of m.names) movedNames.set(name, m);
+
+  // Team code that stays and uses a moved name: imports it from the shared package afterwards.
+  const sharedImports = new Map<SourceFile, Map<string, string>>(); // file -> local -> imported
+  const addSharedImport = (sf: SourceFile, importedName: string, localName: string) => {
+    if (!sharedImports.has(sf)) sharedImports.set(sf, new Map());
+    sharedImports.get(sf)!.set(localName, importedName);
+    movedNames.get(importedName)!.exported = true;
+  };
+  for (const sf of teamFiles) {
+    for (const statement of sf.getStatements()) {
+      if (moved.has(statement) || Node.isImportDeclaration(statement) || Node.isExportDeclaration(statement)) continue;
+      for (const ref of teamRefs(statement)) {
+        if (moved.has(ref.statement) && ref.statement.getSourceFile() === sf) addSharedImport(sf, ref.importedName, ref.localName);
+      }
+    }
+  }
+  // Relative imports of moved names from team files switch to the shared package.
+  const specifierEdits: Array<() => void> = [];
+  for (const sf of teamFiles) {
+    for (const declaration of sf.getImportDeclarations()) {
+      const from = declaration.getModuleSpecifierSourceFile();
+      if (!from || !isTeamFile(from)) continue;
+      for (const specifier of declaration.getNamedImports()) {
+        if (!movedNames.has(specifier.getName()) || movedNames.get(specifier.getName())!.statement.getSourceFile() !== from) continue;
+        addSharedImport(sf, specifier.getName(), specifier.getAliasNode()?.getText() ?? specifier.getName());
+        specifierEdits.push(() => specifier.remove());
+      }
+    }
+    for (const declaration of sf.getExportDeclarations()) {
+      const from = declaration.getModuleSpecifierSourceFile();
+      if (!from || !isTeamFile(from)) continue;
+      for (const specifier of declaration.getNamedExports()) {
+        if (movedNames.get(specifier.getName())?.statement.getSourceFile() === from) specifierEdits.push(() => specifier.remove());
+      }
+    }
+  }
+  // Moved statements that use each other across new files need exports too.
+  const newFiles = new Map<string, Moved[]>();
+  for (const m of moved.values()) newFiles.set(m.target, [...(newFiles.get(m.target) ?? []), m]);
+  for (const m of moved.values()) {
+    for (const ref of teamRefs(m.statement)) if (moved.get(ref.statement)!.target !== m.target) moved.get(ref.statement)!.exported = true;
+  }
+
+  // Compose the new shared files before the team's statements are removed.
+  const texts = new Map<string, string>();
+  for (const [target, members] of newFiles) {
+    if (existsSync(target)) throw new DbKitError(`${target} already exists.`, `Promote writes one new file per table; move or rename ${basename(target)} first.`);
+    texts.set(target, composeFile(target, order(members, referencesOf, moved), referencesOf, moved, shared, project, team));
+  }
+
+  // Now edit.
+  for (const edit of specifierEdits) edit();
+  const touched = new Set<SourceFile>(sharedImports.keys());
+  for (const m of moved.values()) touched.add(m.statement.getSourceFile());
+  for (const m of moved.values()) m.statement.remove();
+  for (const [sf, names] of sharedImports) addNamedImports(sf, shared.name, names);
+  for (const sf of teamFiles) {
+    for (const declaration of sf.getImportDeclarations()) {
+      if (touched.has(sf)) removeUnusedSpecifiers(declaration);
+      if (!declaration.getDefaultImport() && !declaration.getNamespaceImport() && declaration.getNamedImports().length === 0 && declaration.getImportClause()) declaration.remove();
+    }
+    for (const declaration of sf.getExportDeclarations()) {
+      if (declaration.hasNamedExports() && declaration.getNamedExports().length === 0) declaration.remove();
+    }
+  }
+  const emptied = teamFiles.filter((sf) => touched.has(sf) && sf.getStatements().every((s) => Node.isImportDeclaration(s)));
+  for (const [declaration, from] of resolvedBefore) {
+    if (emptied.includes(from) && !declaration.wasForgotten() && !emptied.includes(declaration.getSourceFile())) declaration.remove();
+  }
+  for (const sf of touched) if (!emptied.includes(sf)) separateStatements(sf);
+  for (const target of newFiles.keys()) sharedEntry.addExportDeclaration({ moduleSpecifier: `./${basename(target, '.ts')}` });
+
+  // The team's schema entry no longer exports what moved, and its package entry still does.
+  for (const [target, text] of texts) project.createSourceFile(target, text);
+  const stillExported = [...schemaEntry.getExportedDeclarations().keys()].filter((name) => movedNames.has(name));
+  if (stillExported.length) {
+    throw new DbKitError(`${team.schema} would still export ${stillExported.join(', ')} after the move, so the team would keep owning them.`, `Remove those exports from ${team.schema} by hand, then promote again.`);
+  }
+  const packageEntry = project.getSourceFile(join(team.dir, packageMain(team)));
+  if (packageEntry && packageEntry !== schemaEntry) {
+    const exported = packageEntry.getExportedDeclarations();
+    const missing = [...moved.values()].filter((m) => m.wasExported).flatMap((m) => m.names).filter((name) => !exported.has(name));
+    if (missing.length) {
+      packageEntry.addExportDeclaration({ namedExports: missing.sort(), moduleSpecifier: shared.name });
+      touched.add(packageEntry);
+    }
+  }
+
+  const changes: FileChange[] = [];
+  for (const sf of new Set([...touched, ...teamFiles.filter((f) => f.getFullText() !== originals.get(f.getFilePath())), sharedEntry])) {
+    const path = sf.getFilePath();
+    const before = originals.get(path) ?? readFileSync(path, 'utf8');
+    const after = emptied.includes(sf) ? undefined : sf.getFullText();
+    if (after !== before) changes.push({ path, before, after });
+  }
+  for (const [target, text] of texts) changes.push({ path: target, before: undefined, after: text });
+
+  const moves: CodeMove[] = [...newFiles].map(([target, members]) => ({
+    target,
+    table: tables.find((t) => targetOf(t) === target)!,
+    names: members.flatMap((m) => m.names),
+    from: [...new Set(members.map((m) => m.statement.getSourceFile().getFilePath() as string))],
+  }));
+  return { moves, changes: changes.sort((a, b) => a.path.localeCompare(b.path)) };
+}
+
+/**
+ * A project that resolves only relative imports and the workspace's schema packages. Module
+ * names such as drizzle-orm stay unresolved: loading their types would cost seconds, and an
+ * import from them is copied as it is written.
+ */
+function lightProject(packages: SchemaPackage[]): Project {
+  const entries = new Map(packages.map((p) => [p.name, join(p.dir, packageMain(p))]));
+  return new Project({
+    compilerOptions: { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022, noLib: true, types: [] },
+    skipFileDependencyResolution: true,
+    manipulationSettings: { quoteKind: QuoteKind.Single, indentationText: IndentationText.TwoSpaces, useTrailingCommas: true },
+    resolutionHost: (host, getOptions) => ({
+      resolveModuleNames: (names, containingFile) =>
+        names.map((name) => {
+          const entry = entries.get(name);
+          if (entry) return { resolvedFileName: entry, extension: ts.Extension.Ts, isExternalLibraryImport: false };
+          return name.startsWith('.') ? ts.resolveModuleName(name, containingFile, getOptions(), host).resolvedModule : undefined;
+        }),
+    }),
+  });
+}
+
+/** `pgTable('teamd_projects', ...)` declarations reachable from the schema entry, by table name. */
+function findTables(schemaEntry: SourceFile, team: SchemaPackage): Map<string, Statement> {
+  const found = new Map<string, Statement>();
+  for (const declarations of schemaEntry.getExportedDeclarations().values()) {
+    for (const declaration of declarations) {
+      if (!Node.isVariableDeclaration(declaration)) continue;
+      const init = declaration.getInitializer();
+      if (!init || !Node.isCallExpression(init)) continue;
+      const callee = init.getExpression().getText();
+      const [first] = init.getArguments();
+      if (!/(^|\.)(pg)?[Tt]able$/.test(callee) || !first || !Node.isStringLiteral(first)) continue;
+      const statement = declaration.getVariableStatement();
+      if (statement) found.set(first.getLiteralValue(), statement);
+    }
+  }
+  if (found.size === 0) throw new DbKitError(`${team.name}: found no pgTable(...) exported from ${team.schema}.`);
+  return found;
+}
+
+/** The top-level statement that `declaration` declares (a const, function, type...), if it is one. */
+function topLevelStatement(declaration: Node): Statement | undefined {
+  const statement = Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : declaration;
+  return statement && Node.isStatement(statement) && Node.isSourceFile(statement.getParent()) ? statement : undefined;
+}
+
+function declaredNames(statement: Statement): string[] {
+  if (Node.isVariableStatement(statement)) return statement.getDeclarations().map((d) => d.getName());
+  if (Node.isTypeAliasDeclaration(statement) || Node.isInterfaceDeclaration(statement) || Node.isEnumDeclaration(statement)) return [statement.getName()];
+  if (Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) return statement.getName() ? [statement.getName()!] : [];
+  return [];
+}
+
+/** Dependencies before dependents (a table after the enum it calls), else the original order. */
+function order(members: Moved[], referencesOf: (s: Statement) => Reference[], moved: Map<Statement, Moved>): Moved[] {
+  const sorted: Moved[] = [];
+  const visit = (m: Moved, trail: Set<Moved>) => {
+    if (sorted.includes(m) || trail.has(m)) return;
+    trail.add(m);
+    for (const ref of referencesOf(m.statement)) {
+      const dep = ref.kind === 'team' ? moved.get(ref.statement) : undefined;
+      if (dep && members.includes(dep)) visit(dep, trail);
+    }
+    sorted.push(m);
+  };
+  const byPosition = [...members].sort((a, b) =>
+    a.statement.getSourceFile() === b.statement.getSourceFile() ? a.statement.getPos() - b.statement.getPos() : 0,
+  );
+  for (const m of byPosition) visit(m, new Set());
+  return sorted;
+}
+
+function composeFile(
+  target: string,
+  members: Moved[],
+  referencesOf: (s: Statement) => Reference[],
+  moved: Map<Statement, Moved>,
+  shared: SchemaPackage,
+  project: Project,
+  team: SchemaPackage,
+): string {
+  const imports = new Map<string, Map<string, string>>(); // module -> local -> "imported as local" text
+  const namespaceOrDefault = new Set<string>();
+  const addImport = (module: string, local: string, text: string) => {
+    if (!imports.has(module)) imports.set(module, new Map());
+    imports.get(module)!.set(local, text);
+  };
+  for (const m of members) {
+    for (const ref of referencesOf(m.statement)) {
+      if (ref.kind === 'team') {
+        const dep = moved.get(ref.statement)!;
+        if (dep.target !== target) addImport(relativeModule(target, dep.target), ref.localName, spec(ref.importedName, ref.localName));
+        continue;
+      }
+      const module = ref.declaration.getModuleSpecifierValue();
+      const source = ref.declaration.getModuleSpecifierSourceFile();
+      const typeOnly = ref.declaration.isTypeOnly() || (Node.isImportSpecifier(ref.node) && ref.node.isTypeOnly());
+      const fromShared = module === shared.name || module.startsWith(`${shared.name}/`) || (source && isInside(shared.dir, source.getFilePath()));
+      if (Node.isNamespaceImport(ref.node) || Node.isImportClause(ref.node)) {
+        if (fromShared) throw new DbKitError(`${ref.declaration.getSourceFile().getFilePath()}: a default or namespace import from ${module} cannot be moved into ${shared.name}.`, 'Import the names you use instead, then promote again.');
+        namespaceOrDefault.add(`import ${typeOnly ? 'type ' : ''}${Node.isNamespaceImport(ref.node) ? `* as ${ref.localName}` : ref.localName} from '${module}';`);
+        continue;
+      }
+      const importedName = Node.isImportSpecifier(ref.node) ? ref.node.getName() : ref.localName;
+      let targetModule = module;
+      if (fromShared) {
+        const exporter = definingFile(project, shared, importedName);
+        if (!exporter) throw new DbKitError(`${shared.name} does not export ${importedName} from a file under ${shared.dir}/src.`);
+        targetModule = relativeModule(target, exporter);
+      } else if (module.startsWith('.')) {
+        throw new DbKitError(
+          `${ref.declaration.getSourceFile().getFilePath()}: ${importedName} comes from ${module}, a ${team.name} file promote cannot move.`,
+          'Move that helper next to the table, or into the shared package, then promote again.',
+        );
+      }
+      addImport(targetModule, ref.localName, `${typeOnly ? 'type ' : ''}${spec(importedName, ref.localName)}`);
+    }
+  }
+  const modules = [...imports.keys()].sort((a, b) => (a.startsWith('.') === b.startsWith('.') ? a.localeCompare(b) : a.startsWith('.') ? 1 : -1));
+  const importLines = [
+    ...namespaceOrDefault,
+    ...modules.map((module) => `import { ${[...imports.get(module)!.values()].sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, ''))).join(', ')} } from '${module}';`),
+  ];
+  const body = members.map((m) => {
+    const text = m.statement.getFullText().replace(/^\s+/, '');
+    return m.exported && !(Node.isExportable(m.statement) && m.statement.isExported()) ? `export ${text}` : text;
+  });
+  const sources = [...new Set(members.map((m) => relative(team.dir, m.statement.getSourceFile().getFilePath())))].join(', ');
+  return [`// Promoted from ${team.name} (${sources}) by db-kit promote.`, ...importLines, '', body.join('\n\n'), ''].join('\n');
+}
+
+/** Puts back the blank line that removing a statement can take with it (only where a multi-line statement or a doc comment touches its neighbour). */
+function separateStatements(sf: SourceFile): void {
+  for (let i = sf.getStatements().length - 1; i > 0; i--) {
+    // insertText forgets every node, so look them up again each time.
+    const [previous, next] = [sf.getStatements()[i - 1]!, sf.getStatements()[i]!];
+    if (Node.isImportDeclaration(previous) && Node.isImportDeclaration(next)) continue;
+    const gap = sf.getFullText().slice(previous.getEnd(), next.getStart(true));
+    const spansLines = (s: Statement) => s.getText(true).includes('\n');
+    const boundary = Node.isImportDeclaration(previous) !== Node.isImportDeclaration(next);
+    if (!gap.includes('\n\n') && (boundary || spansLines(previous) || spansLines(next))) sf.insertText(previous.getEnd(), '\n');
+  }
+}
+
+function spec(imported: string, local: string): string {
+  return imported === local ? imported : `${imported} as ${local}`;
+}
+
+/** The file under the shared package that declares `name`, found through its schema entry. */
+function definingFile(project: Project, shared: SchemaPackage, name: string): string | undefined {
+  for (const entry of [shared.schema, packageMain(shared)]) {
+    const sf = project.getSourceFile(join(shared.dir, entry));
+    const declaration = sf?.getExportedDeclarations().get(name)?.[0];
+    if (declaration && isInside(shared.dir, declaration.getSourceFile().getFilePath())) return declaration.getSourceFile().getFilePath();
+  }
+  return undefined;
+}
+
+function relativeModule(from: string, to: string): string {
+  const path = relative(dirname(from), to).replace(/\.ts$/, '').split(sep).join('/');
+  return path.startsWith('.') ? path : `./${path}`;
+}
+
+function addNamedImports(sf: SourceFile, module: string, names: Map<string, string>): void {
+  const specs = [...names].map(([local, imported]) => (local === imported ? { name: imported } : { name: imported, alias: local }));
+  const existing = sf.getImportDeclarations().find((d) => d.getModuleSpecifierValue() === module && !d.isTypeOnly() && !d.getNamespaceImport());
+  if (existing) {
+    const have = new Set(existing.getNamedImports().map((s) => s.getAliasNode()?.getText() ?? s.getName()));
+    existing.addNamedImports(specs.filter((s) => !have.has(s.alias ?? s.name)));
+  } else {
+    sf.insertImportDeclaration(sf.getImportDeclarations().length, { moduleSpecifier: module, namedImports: specs });
+  }
+}
+
+/** Drops named imports nothing in the file refers to any more (after statements moved away). */
+function removeUnusedSpecifiers(declaration: ImportDeclaration): void {
+  const sf = declaration.getSourceFile();
+  const used = new Set<string>();
+  for (const statement of sf.getStatements()) {
+    if (Node.isImportDeclaration(statement)) continue;
+    for (const id of statement.getDescendantsOfKind(SyntaxKind.Identifier)) used.add(id.getText());
+  }
+  for (const specifier of declaration.getNamedImports()) {
+    if (!used.has(specifier.getAliasNode()?.getText() ?? specifier.getName())) specifier.remove();
+  }
+}
+
+function packageMain(pkg: SchemaPackage): string {
+  const manifest = JSON.parse(readFileSync(join(pkg.dir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
+  const exports = manifest.exports as Record<string, unknown> | string | undefined;
+  const dot = typeof exports === 'string' ? exports : (exports?.['.'] as Record<string, string> | string | undefined);
+  const entry = typeof dot === 'string' ? dot : (dot?.types ?? dot?.import ?? manifest.main ?? 'src/index.ts');
+  return entry.replace(/^\.\//, '');
+}
+
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep);
+}

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbKitError } from '../errors';
+import { STATEMENT_BREAKPOINT, journalPath, readJournal, timestampName, type Journal } from '../migrations/files';
+import { readLatestSnapshot, snapshotPath, type Snapshot } from '../migrations/snapshots';
+import type { SchemaPackage } from '../workspace';
+import type { FileChange } from './changes';
+import type { TableGraph } from './tables';
+
+export interface PackageMigration {
+  pkg: SchemaPackage;
+  tag: string;
+  path: string;
+  sql: string;
+}
+
+export interface MigrationPlan {
+  /** The team's migration that hands the tables over; changes nothing in the database. */
+  release: PackageMigration;
+  /** The shared migration that takes them: creates what is missing, leaves what exists. */
+  adopt: PackageMigration;
+  changes: FileChange[];
+}
+
+/**
+ * The migrations, snapshots and journal entries that move ownership of `tables` from a team
+ * package to the shared one. No row is copied or dropped: the release changes nothing, and the
+ * adopt migration only creates what a database does not have yet.
+ *
+ * Both snapshots are written the way drizzle-kit would write them after the code move, so the
+ * next generate of either package finds nothing to do.
+ */
+export async function planMigrations(graph: TableGraph, shared: SchemaPackage, tables: string[], now = Date.now()): Promise<MigrationPlan> {
+  const team = graph.pkg;
+  const keys = tables.map((name) => graph.get(name).key);
+  const enums = graph.enumsOf(tables);
+  const teamSnapshot = graph.snapshot;
+  const sharedSnapshot = readLatestSnapshot(shared);
+  if (!sharedSnapshot) throw new DbKitError(`${shared.name} has no migration yet, so there is no schema to promote into.`, `Run db-kit generate --package ${shared.alias} first.`);
+  for (const key of [...keys.map((k) => `table ${k}`), ...enums.map((k) => `enum ${k}`)]) {
+    const [kind, name] = key.split(' ') as ['table' | 'enum', string];
+    if ((kind === 'table' ? sharedSnapshot.tables : sharedSnapshot.enums)[name]) {
+      throw new DbKitError(`${shared.name} already has a ${kind} ${name} in its snapshot.`, 'Two packages cannot own the same object: rename one of them first.');
+    }
+  }
+
+  const slug = slugFor(tables);
+  const releaseWhen = Math.max(now, lastWhen(team) + 1000);
+  // One second later than the release, and after every shared migration: the adopt sorts after it.
+  const adoptWhen = Math.max(releaseWhen + 1000, lastWhen(shared) + 1000);
+  const releaseTag = `${timestampName(new Date(releaseWhen))}_release_${slug}`;
+  const adoptTag = `${timestampName(new Date(adoptWhen))}_adopt_${slug}`;
+
+  const releaseSql = [
+    `-- db-kit: releases ${tables.join(', ')} to ${shared.name} (db-kit promote).`,
+    '-- Nothing changes in the database: the tables, their rows and constraints stay where they are.',
+    `-- From here on ${shared.name}'s migrations own them; this file records the hand-over in ${team.name}'s history.`,
+    'SELECT 1;',
+    '',
+  ].join('\n');
+
+  const statements = await createStatements(teamSnapshot, keys, enums);
+  const adoptSql = [
+    `-- db-kit: requires ${team.name} ${releaseTag}`,
+    `-- Adopts ${tables.join(', ')} from ${team.name} (db-kit promote). Ownership moves, rows stay:`,
+    `-- every statement creates only what is missing. Where ${team.name}'s history built the tables,`,
+    '-- this changes nothing; on a database without them, it builds them as that history left them.',
+    statements.map(idempotent).join(`\n${STATEMENT_BREAKPOINT}\n`),
+    '',
+  ].join('\n');
+
+  const teamNext: Snapshot = { ...structuredClone(teamSnapshot), id: randomUUID(), prevId: teamSnapshot.id };
+  for (const key of keys) delete teamNext.tables[key];
+  for (const key of enums) delete teamNext.enums[key];
+  const sharedNext: Snapshot = { ...structuredClone(sharedSnapshot), id: randomUUID(), prevId: sharedSnapshot.id };
+  for (const key of keys) sharedNext.tables[key] = structuredClone(teamSnapshot.tables[key]!);
+  for (const key of enums) sharedNext.enums[key] = structuredClone(teamSnapshot.enums[key]!);
+
+  const release = { pkg: team, tag: releaseTag, path: join(team.migrationsDir, `${releaseTag}.sql`), sql: releaseSql };
+  const adopt = { pkg: shared, tag: adoptTag, path: join(shared.migrationsDir, `${adoptTag}.sql`), sql: adoptSql };
+  return {
+    release,
+    adopt,
+    changes: [...migrationChanges(release, releaseWhen, teamNext), ...migrationChanges(adopt, adoptWhen, sharedNext)],
+  };
+}
+
+/** The .sql file, the next NNNN_snapshot.json and the journal entry, as drizzle-kit generate writes them. */
+function migrationChanges(migration: PackageMigration, when: number, snapshot: Snapshot): FileChange[] {
+  const { pkg } = migration;
+  const journal: Journal = readJournal(pkg);
+  const idx = (journal.entries.at(-1)?.idx ?? -1) + 1;
+  const journalFile = journalPath(pkg);
+  const snapshotFile = snapshotPath(pkg, idx);
+  for (const path of [migration.path, snapshotFile]) {
+    if (existsSync(path)) throw new DbKitError(`${path} already exists.`, 'Someone generated a migration at the same moment: commit or remove it, then run promote again.');
+  }
+  const next: Journal = { ...journal, entries: [...journal.entries, { idx, version: journal.version ?? '7', when, tag: migration.tag, breakpoints: true }] };
+  return [
+    { path: migration.path, before: undefined, after: migration.sql },
+    { path: snapshotFile, before: undefined, after: JSON.stringify(snapshot, null, 2) },
+    { path: journalFile, before: existsSync(journalFile) ? readFileSync(journalFile, 'utf8') : undefined, after: JSON.stringify(next, null, 2) },
+  ];
+}
+
+/** drizzle-kit's own CREATE statements for the tables and enums, as a fresh database would get them. */
+async function createStatements(snapshot: Snapshot, tableKeys: string[], enumKeys: string[]): Promise<string[]> {
+  const { generateMigration } = await import('drizzle-kit/api');
+  const empty = { ...snapshot, tables: {}, enums: {}, schemas: {}, sequences: {}, roles: {}, policies: {}, views: {} };
+  const wanted = {
+    ...empty,
+    tables: Object.fromEntries(tableKeys.map((k) => [k, snapshot.tables[k]])),
+    enums: Object.fromEntries(enumKeys.map((k) => [k, snapshot.enums[k]])),
+  };
+  type Json = Parameters<typeof generateMigration>[0];
+  return (await generateMigration(empty as unknown as Json, wanted as unknown as Json)).map((s) => s.trim());
+}
+
+const CREATE_TABLE = /^CREATE TABLE ("[^"]+"(?:\."[^"]+")?)/;
+const CREATE_INDEX = /^CREATE (UNIQUE )?INDEX ("[^"]+")/;
+const CREATE_TYPE = /^CREATE TYPE "([^"]+)"\."([^"]+)"/;
+const ADD_CONSTRAINT = /^ALTER TABLE ("[^"]+"(?:\."[^"]+")?) ADD CONSTRAINT "([^"]+)"/;
+const CREATE_SEQUENCE = /^CREATE SEQUENCE ("[^"]+"(?:\."[^"]+")?)/;
+const ENABLE_RLS = /^ALTER TABLE "[^"]+"(?:\."[^"]+")? ENABLE ROW LEVEL SECURITY;$/;
+
+/** Rewrites one of drizzle-kit's CREATE statements so that it does nothing where the object exists. */
+export function idempotent(statement: string): string {
+  let m: RegExpExecArray | null;
+  if ((m = CREATE_TABLE.exec(statement))) return statement.replace(CREATE_TABLE, `CREATE TABLE IF NOT EXISTS ${m[1]}`);
+  if ((m = CREATE_INDEX.exec(statement))) return statement.replace(CREATE_INDEX, `CREATE ${m[1] ?? ''}INDEX IF NOT EXISTS ${m[2]}`);
+  if ((m = CREATE_SEQUENCE.exec(statement))) return statement.replace(CREATE_SEQUENCE, `CREATE SEQUENCE IF NOT EXISTS ${m[1]}`);
+  if ((m = CREATE_TYPE.exec(statement))) {
+    return guarded(
+      `SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ${literal(m[1]!)} AND t.typname = ${literal(m[2]!)}`,
+      statement,
+    );
+  }
+  if ((m = ADD_CONSTRAINT.exec(statement))) {
+    const table = m[1]!.includes('.') ? m[1]! : `"public".${m[1]}`;
+    return guarded(`SELECT 1 FROM pg_constraint WHERE conname = ${literal(m[2]!)} AND conrelid = to_regclass(${literal(table)})`, statement);
+  }
+  if (ENABLE_RLS.test(statement)) return statement;
+  throw new DbKitError(
+    `promote cannot make this statement safe to run on a database that already has the table: ${statement.split('\n')[0]}`,
+    'Promote the table by hand (an adopting migration with IF NOT EXISTS guards), or simplify what it declares.',
+  );
+}
+
+function guarded(existsQuery: string, statement: string): string {
+  return `DO $db_kit$ BEGIN\n\tIF NOT EXISTS (${existsQuery}) THEN\n\t\t${statement.replace(/\n/g, '\n\t\t')}\n\tEND IF;\nEND $db_kit$;`;
+}
+
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+function lastWhen(pkg: SchemaPackage): number {
+  return readJournal(pkg).entries.reduce((max, e) => Math.max(max, e.when), 0);
+}
+
+function slugFor(tables: string[]): string {
+  const joined = tables.join('_');
+  return joined.length <= 48 ? joined : `${tables[0]}_and_${tables.length - 1}_more`;
+}
