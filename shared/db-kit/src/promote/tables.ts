@@ -1,4 +1,4 @@
-import { UsageError } from '../errors';
+import { DbKitError, UsageError } from '../errors';
 import { readLatestSnapshot, type Snapshot, type SnapshotTable } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
 
@@ -67,6 +67,16 @@ export class TableGraph {
   missingDependencies(selected: string[]): Array<{ table: string; needs: string }> {
     const chosen = new Set(selected.map((name) => this.get(name).name));
     return [...chosen].flatMap((name) => this.get(name).dependsOn.filter((d) => !chosen.has(d)).map((needs) => ({ table: name, needs })));
+  }
+
+  /** Refuses, naming them, when selected tables reference team tables that are not selected. */
+  assertSelfContained(selected: string[]): void {
+    const missing = this.missingDependencies(selected);
+    if (!missing.length) return;
+    throw new DbKitError(
+      `Cannot promote ${missing.map((m) => `${m.table} without ${m.needs}`).join(', ')}: ${missing.map((m) => `${m.table} has a foreign key to ${m.needs}`).join('; ')}, which would stay in ${this.pkg.name}.`,
+      `Promote them together: --tables ${[...new Set([...selected, ...missing.map((m) => m.needs)])].join(',')}.`,
+    );
   }
 
   /** Enums the selected tables use; they move with them. */

@@ -1,0 +1,166 @@
+import type { Command } from '../cli';
+import { DbKitError, UsageError } from '../errors';
+import {
+  applyPromotion,
+  assertNothingToGenerate,
+  changeKind,
+  planPromotion,
+  sharedPackage,
+  TableGraph,
+  uncommittedEdits,
+  type PromotionPlan,
+} from '../promote';
+import { Workspace } from '../workspace';
+import { parse, plural, type Options } from './common';
+
+const options = {
+  package: { type: 'string', short: 'p' },
+  tables: { type: 'string', short: 't' },
+  yes: { type: 'boolean', short: 'y' },
+  'dry-run': { type: 'boolean' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+} satisfies Options;
+
+const command: Command = {
+  usage: `Usage: db-kit promote --package <team> [--tables a,b] [--yes] [--dry-run] [--force]
+
+Moves stable team tables into the shared package without touching a row: their TypeScript
+(with the enums and helpers they use) goes to the shared schemas, the shared package gets a
+migration that adopts them (creates only what a database lacks) and the team one that releases
+them (changes nothing). Both snapshots are updated, so the next generate writes nothing.
+Without --tables it asks which tables, shows the plan and asks to confirm.
+
+Options:
+  -p, --package <team>    the team package (alias or name), e.g. teamd
+  -t, --tables <a,b>      tables to promote; a table goes only with the team tables it references
+  -y, --yes               apply without asking (needed without a terminal)
+      --dry-run           print the plan (files, SQL per package) and change nothing
+      --force             go ahead although files it changes have uncommitted edits
+      --json              with --dry-run: the plan as JSON
+
+Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files restored); 2 usage error, refused.`,
+
+  async run(argv) {
+    const { values } = parse(argv, options);
+    if (!values.package) throw new UsageError('Say which team: --package <alias>, e.g. --package teamd.');
+    const ws = Workspace.find();
+    const team = ws.resolve(values.package);
+    if (team.role !== 'team') throw new UsageError(`${team.name} is the shared package; promote moves tables from a team package into it.`);
+    const dryRun = Boolean(values['dry-run']);
+    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !values.yes;
+    if (!values.yes && !dryRun && !interactive) {
+      throw new UsageError('promote asks before it changes anything, and there is no terminal to ask.', 'Pass --tables a,b --yes, or --dry-run to see the plan.');
+    }
+    const shared = sharedPackage(ws);
+    const graph = TableGraph.of(team);
+
+    let tables = values.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+    if (!tables?.length) {
+      if (!interactive) throw new UsageError('Say which tables: --tables a,b.', `${team.name} has: ${graph.tables.map((t) => t.name).join(', ')}.`);
+      tables = await chooseTables(graph);
+      if (!tables.length) {
+        console.log('No table chosen: nothing changed.');
+        return 0;
+      }
+    }
+    tables = tables.map((t) => graph.get(t).name);
+    if (interactive) tables = await offerDependencies(graph, tables);
+    else graph.assertSelfContained(tables);
+
+    await assertNothingToGenerate([shared, team], 'before');
+    const plan = await planPromotion(graph, shared, tables);
+    if (!dryRun && !values.force) {
+      const dirty = uncommittedEdits(ws.root, plan.changes.map((c) => c.path));
+      if (dirty.length) {
+        throw new DbKitError(`Uncommitted edits in files promote would change: ${dirty.join(', ')}.`, 'Commit or stash them first (promote must be easy to review and undo), or pass --force.');
+      }
+    }
+    if (values.json) console.log(JSON.stringify(planJson(ws, plan), null, 2));
+    else console.log(describePlan(ws, plan));
+    if (dryRun) {
+      if (!values.json) console.log('\nDry run: nothing was changed.');
+      return 0;
+    }
+    if (interactive) {
+      const { confirm } = await import('@inquirer/prompts');
+      if (!(await confirm({ message: `Promote ${plan.tables.join(', ')} now?`, default: false }))) {
+        console.log('Cancelled: nothing changed.');
+        return 0;
+      }
+    }
+    await applyPromotion(plan);
+    console.log(`\nPromoted ${plan.tables.join(', ')}: ${plural(plan.changes.length, 'file')} changed; generate finds nothing to do in either package.`);
+    console.log(`Next: review \`git diff\`, run \`db-kit migrate --all\` (or pnpm db:migrate; pnpm ${team.alias}:db:migrate), run the tests, commit.`);
+    return 0;
+  },
+};
+
+async function chooseTables(graph: TableGraph): Promise<string[]> {
+  const { checkbox } = await import('@inquirer/prompts');
+  const width = Math.max(...graph.tables.map((t) => t.name.length));
+  return checkbox({
+    message: `Which ${graph.pkg.name} tables move into the shared schema?`,
+    choices: graph.tables.map((t) => ({
+      value: t.name,
+      name: `${t.name.padEnd(width)}  ${relations(t)}`,
+    })),
+  });
+}
+
+function relations(t: TableGraph['tables'][number]): string {
+  const needs = [...t.dependsOn, ...t.references];
+  return [`needs: ${needs.join(', ') || '-'}`, `used by: ${t.dependedOnBy.join(', ') || '-'}`].join('  ·  ');
+}
+
+/** Asks to add the team tables a chosen table references; declining stops. */
+async function offerDependencies(graph: TableGraph, tables: string[]): Promise<string[]> {
+  const { confirm } = await import('@inquirer/prompts');
+  const chosen = [...tables];
+  for (let missing = graph.missingDependencies(chosen); missing.length; missing = graph.missingDependencies(chosen)) {
+    const { table, needs } = missing[0]!;
+    const include = await confirm({ message: `${table} has a foreign key to ${needs}, which would stay in ${graph.pkg.name}. Promote ${needs} too?`, default: true });
+    if (!include) throw new DbKitError(`Cannot promote ${table} without ${needs}: ${table} has a foreign key to it.`, `Promote them together: --tables ${[...chosen, needs].join(',')}.`);
+    chosen.push(needs);
+  }
+  return chosen;
+}
+
+function describePlan(ws: Workspace, plan: PromotionPlan): string {
+  const lines = [`Promote ${plan.tables.join(', ')} from ${plan.team.name} to ${plan.shared.name}${plan.enums.length ? ` (with enum ${plan.enums.join(', ')})` : ''}.`, ''];
+  lines.push('Code moves (ts-morph):');
+  for (const move of plan.moves) lines.push(`  ${move.names.join(', ')}: ${move.from.map((f) => ws.relative(f)).join(', ')} -> ${ws.relative(move.target)}`);
+  for (const [pkg, migration, note] of [
+    [plan.shared, plan.adopt, 'creates only what is missing; where the tables exist it changes nothing'],
+    [plan.team, plan.release, 'changes nothing in the database; records the hand-over'],
+  ] as const) {
+    lines.push('', `${pkg.name} (${pkg.alias}):`);
+    for (const change of plan.changes.filter((c) => c.path.startsWith(`${pkg.dir}/`))) lines.push(`  ${changeKind(change).padEnd(6)} ${ws.relative(change.path)}`);
+    lines.push(`  SQL (${note}):`);
+    for (const line of migration.sql.trimEnd().split('\n')) lines.push(`    | ${line}`);
+  }
+  if (plan.dependents.length) lines.push('', `Stay in ${plan.team.name} and keep their foreign keys to the promoted tables: ${plan.dependents.join(', ')}.`);
+  lines.push('', `Databases: \`migrate\` runs ${plan.team.name}'s history up to ${plan.release.tag} before the adopt, even from db:migrate; no row is copied or dropped.`);
+  return lines.join('\n');
+}
+
+function planJson(ws: Workspace, plan: PromotionPlan) {
+  return {
+    team: plan.team.name,
+    shared: plan.shared.name,
+    tables: plan.tables,
+    enums: plan.enums,
+    dependents: plan.dependents,
+    moves: plan.moves.map((m) => ({ ...m, target: ws.relative(m.target), from: m.from.map((f) => ws.relative(f)) })),
+    packages: [plan.shared, plan.team].map((pkg) => {
+      const migration = pkg === plan.shared ? plan.adopt : plan.release;
+      return {
+        name: pkg.name,
+        files: plan.changes.filter((c) => c.path.startsWith(`${pkg.dir}/`)).map((c) => ({ path: ws.relative(c.path), change: changeKind(c) })),
+        migration: { tag: migration.tag, sql: migration.sql },
+      };
+    }),
+  };
+}
+
+export default command;

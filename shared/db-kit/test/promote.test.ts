@@ -1,0 +1,276 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readMigrationFiles } from '../src/migrations/files';
+import { ownership } from '../src/migrations/snapshots';
+import { applyPromotion, planPromotion, sharedPackage, TableGraph } from '../src/promote';
+import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { TEST_SERVER_ENV } from '../src/testing/server';
+import { Workspace } from '../src/workspace';
+
+const TEAMD = 'teams/teamD/src/database';
+const TABLES_FILE = `${TEAMD}/src/overlays/team-specific-tables.ts`;
+
+/** A scratch workspace that is also a git repository with everything committed. */
+function gitWorkspace(): FixtureWorkspace {
+  const ws = copyWorkspace();
+  ws.write('.gitignore', 'node_modules\n');
+  git(ws, 'init', '-q');
+  commitAll(ws, 'fixture');
+  return ws;
+}
+
+function git(ws: FixtureWorkspace, ...args: string[]): string {
+  const run = ws.exec('git', ['-c', 'user.email=test@example.com', '-c', 'user.name=test', ...args]);
+  if (run.code !== 0) throw new Error(`git ${args.join(' ')}: ${run.stderr}`);
+  return run.stdout;
+}
+
+function commitAll(ws: FixtureWorkspace, message: string): void {
+  git(ws, 'add', '-A');
+  git(ws, 'commit', '-q', '--allow-empty', '-m', message);
+}
+
+function dbKit(ws: FixtureWorkspace, args: string[], url?: string) {
+  const run = ws.dbKit(args, url ? { DATABASE_URL: url } : {});
+  if (run.code !== 0) throw new Error(`db-kit ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
+  return run;
+}
+
+async function query<T extends object>(url: string, text: string): Promise<T[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return (await sql.unsafe(text)) as unknown as T[];
+  } finally {
+    await sql.end();
+  }
+}
+
+const rowsHash = async (url: string) =>
+  (await query<{ n: number; hash: string }>(url, `select count(*)::int as n, md5(string_agg(p::text, '|' order by id)) as hash from teamd_projects p`))[0]!;
+
+/** `pg_dump --schema-only`, without comments, SET lines, psql meta-commands and blank lines, statements sorted. */
+function schemaOf(url: string, table?: string): string {
+  const args = ['--schema-only', '--no-owner', '--no-privileges', ...(table ? ['-t', table] : []), url];
+  const dump = spawnSync('pg_dump', args, { encoding: 'utf8' });
+  if (dump.status !== 0) throw new Error(`pg_dump failed: ${dump.stderr || dump.error}`);
+  return dump.stdout
+    .split('\n')
+    .filter((line) => line.trim() && !line.startsWith('--') && !line.startsWith('\\') && !/^SET /.test(line) && !/^SELECT pg_catalog\.set_config/.test(line))
+    .join('\n')
+    .split(/;\n/)
+    .map((s) => s.trim())
+    .sort()
+    .join(';\n');
+}
+
+describe('promote teamd_projects on databases in every state', () => {
+  let ws: FixtureWorkspace;
+  const db: Record<'a' | 'b' | 'c' | 'd', TestDatabase> = {} as never;
+  let rowsBefore: { n: number; hash: string };
+  let rowsBeforeC: { n: number; hash: string };
+  let promote: ReturnType<FixtureWorkspace['dbKit']>;
+
+  beforeAll(async () => {
+    ws = gitWorkspace();
+    for (const state of ['a', 'b', 'c', 'd'] as const) db[state] = await createTestDatabase({ label: `promote_${state}` });
+    // (a) and (c): Team D's first migration applied, with rows; (d) shared only; (b) empty.
+    dbKit(ws, ['migrate', '--all'], db.a.url);
+    dbKit(ws, ['migrate', '--all'], db.c.url);
+    dbKit(ws, ['migrate', '--package', 'shared'], db.d.url);
+    for (const url of [db.a.url, db.c.url]) {
+      await query(url, `insert into users (email) select 'user' || i || '@example.com' from generate_series(1, 20) i`);
+      await query(
+        url,
+        `insert into teamd_projects (name, description, lead_id, created_at)
+         select 'project ' || i, repeat('x', i % 50), 1 + i % 20, timestamptz '2026-01-01' + i * interval '1 minute' from generate_series(1, 1000) i`,
+      );
+      await query(url, `insert into teamd_tasks (project_id, title, status) select i, 'task ' || i, 'doing' from generate_series(1, 100) i`);
+    }
+    // A Team D migration that touches the table: applied in (a), still pending in (c).
+    ws.write(TABLES_FILE, ws.read(TABLES_FILE).replace("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),"));
+    dbKit(ws, ['generate', '--package', 'teamd', '--name', 'add_budget']);
+    commitAll(ws, 'add budget');
+    dbKit(ws, ['migrate', '--all'], db.a.url);
+    rowsBefore = await rowsHash(db.a.url);
+    rowsBeforeC = await rowsHash(db.c.url);
+
+    promote = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
+  }, 300_000);
+  afterAll(async () => {
+    for (const d of Object.values(db)) await d?.drop();
+    ws?.remove();
+  });
+
+  it('moves the table definition into the shared schema and re-points Team D at it', () => {
+    expect(promote.code, promote.stderr).toBe(0);
+    expect(promote.stdout).toMatch(/Promoted teamd_projects/);
+    const moved = ws.read('shared/database/src/schemas/teamd-projects.ts');
+    expect(moved).toMatch(/export const teamdProjects = pgTable\('teamd_projects'/);
+    expect(moved).toMatch(/import \{ users \} from '\.\/users';/);
+    expect(moved).toMatch(/export type TeamdProject = typeof teamdProjects\.\$inferSelect;/);
+    expect(ws.read('shared/database/src/schemas/index.ts')).toMatch(/export \* from '\.\/teamd-projects';/);
+    const team = ws.read(TABLES_FILE);
+    expect(team).not.toMatch(/pgTable\('teamd_projects'/);
+    expect(team).toMatch(/import \{[^}]*\bteamdProjects\b[^}]*\} from '@large-event\/database';/);
+    expect(team).toMatch(/\.references\(\(\) => teamdProjects\.id, \{ onDelete: 'cascade' \}\)/);
+  });
+
+  it('writes an adopting shared migration and a releasing Team D migration, both chained in drizzle format', () => {
+    const root = Workspace.find(ws.root);
+    const [adopt] = readMigrationFiles(root.resolve('shared')).slice(-1);
+    const [release] = readMigrationFiles(root.resolve('teamd')).slice(-1);
+    expect(adopt!.tag).toMatch(/^\d{8}_\d{6}_adopt_teamd_projects$/);
+    expect(release!.tag).toMatch(/^\d{8}_\d{6}_release_teamd_projects$/);
+    expect(adopt!.requires).toEqual([{ packageName: '@teamd/database', tag: release!.tag }]);
+    expect(adopt!.statements.join('\n')).toMatch(/CREATE TABLE IF NOT EXISTS "teamd_projects"/);
+    expect(adopt!.statements.join('\n')).not.toMatch(/DROP|INSERT/);
+    expect(release!.statements).toEqual([expect.stringMatching(/SELECT 1;$/)]);
+    for (const dir of ['shared/database/drizzle', `${TEAMD}/drizzle`]) {
+      const check = ws.exec(process.execPath, [ws.path(`${TEAMD}/node_modules/drizzle-kit/bin.cjs`), 'check', '--dialect', 'postgresql', '--out', `./${dir}`]);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+    }
+  });
+
+  it('(a) a fully migrated database keeps its 1,000 rows unchanged, and shared owns the table', async () => {
+    const shared = dbKit(ws, ['migrate', '--package', 'shared'], db.a.url);
+    expect(shared.stdout).toMatch(/applied\s+teamd\s+\d+_\d+_release_teamd_projects[\s\S]*applied\s+shared\s+\d+_\d+_adopt_teamd_projects/);
+    expect(dbKit(ws, ['migrate', '--package', 'teamd'], db.a.url).stdout).toMatch(/Nothing to migrate/);
+    expect(await rowsHash(db.a.url)).toEqual(rowsBefore);
+    expect(rowsBefore.n).toBe(1000);
+    const owners = ownership(Workspace.find(ws.root).packages);
+    expect(owners.get('table:public.teamd_projects')?.name).toBe('@large-event/database');
+    expect(owners.get('table:public.teamd_tasks')?.name).toBe('@teamd/database');
+    expect(owners.get('constraint:public.teamd_tasks.teamd_tasks_project_id_teamd_projects_id_fk')?.name).toBe('@teamd/database');
+  });
+
+  it('leaves nothing for generate to write in either package', () => {
+    const sqlCount = (dir: string) => readdirSync(ws.path(dir)).filter((f) => f.endsWith('.sql')).length;
+    const before = [sqlCount('shared/database/drizzle'), sqlCount(`${TEAMD}/drizzle`)];
+    expect(dbKit(ws, ['generate', '--package', 'shared']).stdout).toMatch(/nothing written/);
+    expect(dbKit(ws, ['generate', '--package', 'teamd']).stdout).toMatch(/nothing written/);
+    expect([sqlCount('shared/database/drizzle'), sqlCount(`${TEAMD}/drizzle`)]).toEqual(before);
+  });
+
+  it('(b) an empty database set up after the promotion ends with the same schema', () => {
+    dbKit(ws, ['migrate', '--all'], db.b.url);
+    expect(schemaOf(db.b.url)).toBe(schemaOf(db.a.url));
+  });
+
+  it("(c) a database behind on Team D's history runs it before the adopt, even from db:migrate", async () => {
+    const shared = dbKit(ws, ['migrate', '--package', 'shared'], db.c.url);
+    expect(shared.stdout).toMatch(/applied\s+teamd\s+\d+_\d+_add_budget[\s\S]*release_teamd_projects[\s\S]*applied\s+shared\s+\d+_\d+_adopt_teamd_projects/);
+    dbKit(ws, ['migrate', '--package', 'teamd'], db.c.url);
+    expect(schemaOf(db.c.url)).toBe(schemaOf(db.a.url));
+    const after = await query<{ n: number }>(db.c.url, `select count(*)::int as n from teamd_projects where budget is null`);
+    expect(after[0]!.n).toBe(rowsBeforeC.n);
+  });
+
+  it('(d) a database with only shared applied gets Team D later and ends the same', async () => {
+    dbKit(ws, ['migrate', '--package', 'shared'], db.d.url);
+    const teamd = await query<{ name: string }>(db.d.url, `select name from drizzle.__teamd_migrations order by id`);
+    expect(teamd.map((r) => r.name.replace(/^\d+_\d+_/, ''))).toEqual(['init', 'add_budget', 'release_teamd_projects']);
+    dbKit(ws, ['migrate', '--package', 'teamd'], db.d.url);
+    expect(schemaOf(db.d.url)).toBe(schemaOf(db.a.url));
+  });
+
+  it('the adopting migration alone, run twice, builds the table as Team D left it (where Team D never ran)', async () => {
+    const alone = await createTestDatabase({ label: 'promote_alone' });
+    try {
+      const root = Workspace.find(ws.root);
+      const [init] = readMigrationFiles(root.resolve('shared'));
+      const adopt = readMigrationFiles(root.resolve('shared')).at(-1)!;
+      for (const statement of [...init!.statements, ...adopt.statements, ...adopt.statements]) await query(alone.url, statement);
+      // The same columns, types, defaults and constraints. Only the column order may differ: Team D's
+      // history appended budget with ALTER TABLE, the adopt declares it where the schema does.
+      const lines = (dump: string) => dump.split('\n').map((l) => l.trim().replace(/,$/, '')).sort();
+      expect(lines(schemaOf(alone.url, 'teamd_projects'))).toEqual(lines(schemaOf(db.a.url, 'teamd_projects')));
+    } finally {
+      await alone.drop();
+    }
+  });
+
+  it('the promoted workspace typechecks, and a Team D test inserting through @teamd/database passes', () => {
+    const tsc = ws.path('node_modules/typescript/bin/tsc');
+    for (const pkg of ['shared/database', TEAMD]) {
+      const run = ws.exec(process.execPath, [tsc, '--noEmit', '-p', `${pkg}/tsconfig.json`]);
+      expect(run.code, `${pkg}: ${run.stdout}${run.stderr}`).toBe(0);
+    }
+    const adminUrl = process.env.TEST_DATABASE_URL || process.env[TEST_SERVER_ENV];
+    const vitest = ws.exec(process.execPath, [ws.path('node_modules/vitest/vitest.mjs'), 'run', `${TEAMD}/test/overlay.test.ts`], { TEST_DATABASE_URL: adminUrl });
+    expect(vitest.code, vitest.stdout + vitest.stderr).toBe(0);
+    expect(vitest.stdout).toMatch(/2 passed/);
+  }, 300_000);
+});
+
+describe('promote refuses, plans and restores', () => {
+  let ws: FixtureWorkspace;
+  const status = () => git(ws, 'status', '--porcelain');
+  beforeAll(() => {
+    ws = gitWorkspace();
+  });
+  afterAll(() => ws?.remove());
+
+  it('refuses a table whose foreign key points at a Team D table left behind, naming it', () => {
+    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_tasks', '--yes']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/teamd_tasks has a foreign key to teamd_projects/);
+    expect(run.stderr).toMatch(/--tables teamd_tasks,teamd_projects/);
+    expect(status()).toBe('');
+  });
+
+  it('--dry-run prints files and SQL per package and leaves git status clean', () => {
+    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/@large-event\/database \(shared\):[\s\S]*add\s+shared\/database\/src\/schemas\/teamd-projects\.ts/);
+    expect(run.stdout).toMatch(/CREATE TABLE IF NOT EXISTS "teamd_projects"/);
+    expect(run.stdout).toMatch(/@teamd\/database \(teamd\):[\s\S]*SELECT 1;/);
+    expect(status()).toBe('');
+  });
+
+  it('without a terminal and without --yes, says how to run it and changes nothing', () => {
+    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/next: Pass --tables a,b --yes/);
+    expect(status()).toBe('');
+  });
+
+  it('refuses to start when a file it would change has uncommitted edits, unless --force', () => {
+    ws.write(TABLES_FILE, `${ws.read(TABLES_FILE)}// work in progress\n`);
+    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Uncommitted edits in files promote would change: teams\/teamD\/src\/database\/src\/overlays\/team-specific-tables\.ts/);
+    expect(run.stderr).toMatch(/--force/);
+    expect(status().trim()).toBe(`M ${TABLES_FILE}`);
+    git(ws, 'checkout', '--', TABLES_FILE);
+  });
+
+  it('restores every file when the check after writing fails', async () => {
+    const root = Workspace.find(ws.root);
+    const graph = TableGraph.of(root.resolve('teamd'));
+    const plan = await planPromotion(graph, sharedPackage(root), ['teamd_projects']);
+    expect(plan.changes.length).toBeGreaterThan(6);
+    await expect(
+      applyPromotion(plan, async () => {
+        expect(existsSync(ws.path('shared/database/src/schemas/teamd-projects.ts'))).toBe(true);
+        throw new Error('check failed');
+      }),
+    ).rejects.toThrow('check failed');
+    expect(status()).toBe('');
+  });
+
+  it('promotes a table with the team table it references, moving their enum and emptying the team file', () => {
+    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_tasks,teamd_projects', '--yes']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(ws.path(TABLES_FILE))).toBe(false);
+    expect(ws.read(`${TEAMD}/src/overlays/index.ts`)).not.toMatch(/team-specific-tables/);
+    expect(ws.read('shared/database/src/schemas/teamd-tasks.ts')).toMatch(/export const teamdTaskStatus = pgEnum/);
+    const owners = ownership(Workspace.find(ws.root).packages);
+    expect(owners.get('enum:public.teamd_task_status')?.name).toBe('@large-event/database');
+    expect(owners.get('table:public.teamd_user_settings')?.name).toBe('@teamd/database');
+    expect(ws.dbKit(['generate', '--package', 'teamd']).stdout).toMatch(/nothing written/);
+    const tsc = ws.exec(process.execPath, [ws.path('node_modules/typescript/bin/tsc'), '--noEmit', '-p', `${TEAMD}/tsconfig.json`]);
+    expect(tsc.code, tsc.stdout).toBe(0);
+  }, 300_000);
+});
