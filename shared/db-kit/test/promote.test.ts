@@ -236,7 +236,7 @@ describe('promote refuses, plans and restores', () => {
     expect(status()).toBe('');
   });
 
-  it('refuses to start when a file it would change has uncommitted edits, unless --force', () => {
+  it('refuses to start when a file it would change has uncommitted edits, and points at --force', () => {
     ws.write(TABLES_FILE, `${ws.read(TABLES_FILE)}// work in progress\n`);
     const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
     expect(run.code).toBe(2);
