@@ -104,6 +104,7 @@ async function chooseTables(graph: TableGraph): Promise<string[]> {
     choices: graph.tables.map((t) => ({
       value: t.name,
       name: `${t.name.padEnd(width)}  ${relations(t)}`,
+      short: t.name,
     })),
   });
 }

@@ -41,7 +41,8 @@ export function sharedPackage(ws: Workspace): SchemaPackage {
  *   plan.changes.map((c) => c.path); // files it would write
  */
 export async function planPromotion(graph: TableGraph, shared: SchemaPackage, tables: string[], now = Date.now()): Promise<PromotionPlan> {
-  const selected = [...new Set(tables.map((t) => graph.get(t).name))];
+  const wanted = new Set(tables.map((t) => graph.get(t).name));
+  const selected = graph.tables.filter((t) => wanted.has(t.name)).map((t) => t.name);
   graph.assertSelfContained(selected);
   const code = planCodeMove(graph.pkg, shared, selected);
   const migrations = await planMigrations(graph, shared, selected, now);
