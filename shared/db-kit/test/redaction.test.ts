@@ -22,10 +22,11 @@ const RUNS: Record<string, string[][]> = {
   backup: [[]],
   restore: [['backups/old.dump', '--yes']],
   server: [['up'], ['status'], ['psql']],
+  promote: [['--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']],
 };
 // Commands that need no database, or hand the terminal to another program: checked for the
 // password and stack traces only, not for our one-line error.
-const NO_DATABASE_ERROR = new Set(['generate', 'check', 'server status', 'server psql', 'studio']);
+const NO_DATABASE_ERROR = new Set(['generate', 'check', 'server status', 'server psql', 'studio', 'promote']);
 
 describe('no command prints the password of DATABASE_URL', () => {
   let ws: FixtureWorkspace;
