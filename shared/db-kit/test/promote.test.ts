@@ -143,6 +143,12 @@ describe('promote teamd_projects on databases in every state', () => {
     expect(owners.get('table:public.teamd_projects')?.name).toBe('@large-event/database');
     expect(owners.get('table:public.teamd_tasks')?.name).toBe('@teamd/database');
     expect(owners.get('constraint:public.teamd_tasks.teamd_tasks_project_id_teamd_projects_id_fk')?.name).toBe('@teamd/database');
+    // db:status agrees, and finds no drift and nothing pending (exit 0).
+    const status = ws.dbKit(['status', '--json'], { DATABASE_URL: db.a.url });
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    const tables = (JSON.parse(status.stdout) as { tables: Array<{ name: string; ownerAlias: string | null }> }).tables;
+    expect(tables.find((t) => t.name.endsWith('teamd_projects'))?.ownerAlias).toBe('shared');
+    expect(tables.find((t) => t.name.endsWith('teamd_tasks'))?.ownerAlias).toBe('teamd');
   });
 
   it('leaves nothing for generate to write in either package', () => {
