@@ -127,6 +127,9 @@ describe('promote teamd_projects on databases in every state', () => {
     expect(adopt!.statements.join('\n')).toMatch(/CREATE TABLE IF NOT EXISTS "teamd_projects"/);
     expect(adopt!.statements.join('\n')).not.toMatch(/DROP|INSERT/);
     expect(release!.statements).toEqual([expect.stringMatching(/SELECT 1;$/)]);
+    // db:check reads Team D's history up to the release as Team D's, and the result as shared's.
+    const check = ws.dbKit(['check', '--all']);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
     for (const dir of ['shared/database/drizzle', `${TEAMD}/drizzle`]) {
       const check = ws.exec(process.execPath, [ws.path(`${TEAMD}/node_modules/drizzle-kit/bin.cjs`), 'check', '--dialect', 'postgresql', '--out', `./${dir}`]);
       expect(check.code, check.stdout + check.stderr).toBe(0);

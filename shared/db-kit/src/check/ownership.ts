@@ -1,4 +1,5 @@
-import { readJournal } from '../migrations/files';
+import { readFileSync } from 'node:fs';
+import { RELEASES_HEADER, readJournal } from '../migrations/files';
 import { ownership, snapshotPath } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
 import type { Finding } from './findings';
@@ -27,6 +28,9 @@ export function ownershipFindings(
 ): Finding[] {
   const findings: Finding[] = [];
   const owners = ownership(packages);
+  const handedOver = handOvers(migrations);
+  // Up to its release (db-kit promote), a package built what another package owns now: that is history, not a trespass.
+  const historical = (migration: ParsedMigration, owner: SchemaPackage | undefined) => Boolean(owner && handedOver.get(migration)?.has(owner.name));
   const definitions = new Map<string, Map<string, Definition>>();
   const define = (key: string, definition: Definition, overwrite: boolean) => {
     const byPackage = definitions.get(key) ?? new Map<string, Definition>();
@@ -44,6 +48,7 @@ export function ownershipFindings(
       for (const target of statement.targets) {
         const key = `${target.kind}:${target.qualifiedName}`;
         if (target.action === 'create') {
+          if (historical(migration, owners.get(key))) continue;
           if (!owners.has(key)) owners.set(key, migration.pkg);
           define(nameKey(key), { pkg: migration.pkg, file: migration.path, line: statement.startLine }, true);
         } else if (target.action === 'drop') {
@@ -68,7 +73,7 @@ export function ownershipFindings(
       const reported = new Set<string>();
       for (const target of statement.targets) {
         const owner = ownerOf(target);
-        if (!owner || owner.name === pkg.name) continue;
+        if (!owner || owner.name === pkg.name || historical(migration, owner)) continue;
         const where = { file: migration.path, line: statement.startLine };
         if ((target.action === 'alter' || target.action === 'drop') && !reported.has(target.qualifiedName)) {
           reported.add(target.qualifiedName);
@@ -129,6 +134,20 @@ export function ownershipFindings(
     }
   }
   return findings;
+}
+
+/** For each migration, the packages that a later-or-same release migration of its package handed tables to. */
+function handOvers(migrations: ParsedMigration[]): Map<ParsedMigration, Set<string>> {
+  const result = new Map<ParsedMigration, Set<string>>();
+  const receivers = new Map<string, Set<string>>();
+  for (const migration of [...migrations].reverse()) {
+    const received = new Set(receivers.get(migration.pkg.name));
+    const release = RELEASES_HEADER.exec(readFileSync(migration.path, 'utf8'));
+    if (release) received.add(release[2]!);
+    receivers.set(migration.pkg.name, received);
+    result.set(migration, received);
+  }
+  return result;
 }
 
 /** Constraint names are compared per schema: a unique or primary key constraint is also an index there. */

@@ -14,6 +14,11 @@ export const NO_TRANSACTION_HEADER = /^\s*--\s*db-kit:\s*no-transaction\b/i;
  * after that package's history up to that tag (written by promote into an adopting migration).
  */
 export const REQUIRES_HEADER = /^\s*--\s*db-kit:\s*requires\s+(\S+)\s+(\S+)\s*$/gim;
+/**
+ * `-- db-kit: releases teamd_projects to @large-event/database`: from this migration on, the named
+ * package owns what this package's earlier migrations built for those tables (written by promote).
+ */
+export const RELEASES_HEADER = /^\s*--\s*db-kit:\s*releases\s+(.+?)\s+to\s+(@?[a-z0-9][\w.-]*(?:\/[\w.-]+)?)/im;
 
 export interface JournalEntry {
   idx: number;

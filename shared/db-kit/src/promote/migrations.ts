@@ -53,8 +53,8 @@ export async function planMigrations(graph: TableGraph, shared: SchemaPackage, t
   const adoptTag = `${timestampName(new Date(adoptWhen))}_adopt_${slug}`;
 
   const releaseSql = [
-    `-- db-kit: releases ${tables.join(', ')} to ${shared.name} (db-kit promote).`,
-    '-- Nothing changes in the database: the tables, their rows and constraints stay where they are.',
+    `-- db-kit: releases ${tables.join(', ')} to ${shared.name}`,
+    '-- Written by db-kit promote. Nothing changes in the database: the tables, their rows and constraints stay.',
     `-- From here on ${shared.name}'s migrations own them; this file records the hand-over in ${team.name}'s history.`,
     'SELECT 1;',
     '',
