@@ -22,6 +22,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
   backup: { summary: 'dump the database to backups/<db>-<timestamp>.dump', load: () => import('./commands/backup') },
   restore: { summary: 'restore a backup into the database (asks first)', load: () => import('./commands/restore') },
   promote: { summary: "move a team's stable tables into the shared schema, rows untouched", load: () => import('./commands/promote') },
+  'new-team': { summary: 'scaffold a team\'s overlay package and its root scripts', load: () => import('./commands/new-team') },
   server: { summary: 'start, stop or describe the development database', load: () => import('./commands/server') },
 };
 

@@ -104,7 +104,7 @@ function findRoot(from: string): string {
 }
 
 /** Reads the `packages:` globs of pnpm-workspace.yaml. Supports `dir/*` and plain paths, which is all we use. */
-function workspaceGlobs(root: string): string[] {
+export function workspaceGlobs(root: string): string[] {
   const text = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8');
   const globs: string[] = [];
   let inPackages = false;
@@ -155,6 +155,7 @@ function discoverPackages(root: string): SchemaPackage[] {
       manifests.push({ name: pkg.name, dir, kit: pkg.dbKit, deps: Object.keys({ ...pkg.dependencies }) });
     }
   }
+  assertDistinct(manifests);
   const names = new Set(manifests.map((m) => m.name));
   const packages = manifests.map(({ name, dir, kit, deps }) => ({
     ...kit,
@@ -165,6 +166,24 @@ function discoverPackages(root: string): SchemaPackage[] {
   }));
   // Shared first, then teams by alias: a stable order for status, check and migrate-all.
   return packages.sort((a, b) => (a.role === b.role ? a.alias.localeCompare(b.alias) : a.role === 'shared' ? -1 : 1));
+}
+
+/** Teams are isolated by their alias and bookkeeping table: two packages sharing one would read and write each other's history. */
+function assertDistinct(manifests: Array<{ name: string; dir: string; kit: DbKitManifest }>): void {
+  for (const key of ['alias', 'migrationsTable'] as const) {
+    const seen = new Map<string, string>();
+    for (const { name, dir, kit } of manifests) {
+      const value = kit[key].toLowerCase();
+      const other = seen.get(value);
+      if (other) {
+        throw new DbKitError(
+          `${other} and ${name} (${join(dir, 'package.json')}) both declare "dbKit.${key}": "${kit[key]}".`,
+          `Give each package its own ${key}; a team's is "${key === 'alias' ? '<alias>' : '__<alias>_migrations'}".`,
+        );
+      }
+      seen.set(value, name);
+    }
+  }
 }
 
 function validateManifest(name: string, dir: string, kit: DbKitManifest): void {
