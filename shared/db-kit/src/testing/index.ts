@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { redact } from '../env';
-import { Migrator } from '../migrations/runner';
 import { Workspace } from '../workspace';
 import { TEST_SERVER_ENV } from './server';
+import { TemplateDatabases } from './templates';
 
 export { copyWorkspace, type FixtureWorkspace } from './fixture';
+export { TemplateDatabases, templateKey, dropTemplate, listTemplates, TEMPLATE_PREFIX, type TemplateKey } from './templates';
 
 export interface TestDatabase {
   /** Connection string of this test's own database. */
@@ -27,33 +28,44 @@ export function databaseUrlFor(name: string): string {
   return url.toString();
 }
 
+/** Identifies this test run's databases, so the run's teardown drops exactly those. */
+export const TEST_RUN_ENV = 'DB_KIT_TEST_RUN';
+const runId = (process.env[TEST_RUN_ENV] ??= randomBytes(3).toString('hex'));
+
+/** Every database a run creates is named `t_<run>_<label>_<random>`. */
+export function testDatabasePattern(run = runId): string {
+  return `t\\_${run}\\_%`;
+}
+
 /**
- * A fresh, empty database of its own for one test file; `migrate` applies a package's
- * migrations (and those it builds on) first.
+ * A database of its own for one test file. With `migrate`, it is a copy of the package's
+ * migrated template (its migrations and those it builds on), made by `CREATE DATABASE ... TEMPLATE`:
+ * the migrations run once per change of the migration files, not once per test file.
+ * Without `migrate`, it is empty.
  *
  * @example
  *   const db = await createTestDatabase({ migrate: 'teamd' });
  *   afterAll(() => db.drop());
  */
-export async function createTestDatabase(options: { migrate?: string; label?: string } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: { migrate?: string; label?: string; workspace?: Workspace } = {}): Promise<TestDatabase> {
   const label = (options.label ?? 'test').toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
-  const name = `t_${label}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end({ timeout: 0 });
-  }
-  const url = databaseUrlFor(name);
+  const name = `t_${runId}_${label}_${randomBytes(4).toString('hex')}`;
   if (options.migrate) {
-    const ws = Workspace.find();
-    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    const templates = new TemplateDatabases(adminUrl(), options.workspace ?? Workspace.find());
     try {
-      await new Migrator(sql, ws.migrationOrder(ws.resolve(options.migrate))).migrate();
+      await templates.clone(options.migrate, name);
     } finally {
-      await sql.end({ timeout: 0 });
+      await templates.end();
+    }
+  } else {
+    const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`create database "${name}"`);
+    } finally {
+      await admin.end({ timeout: 0 });
     }
   }
+  const url = databaseUrlFor(name);
   return {
     url,
     name,
@@ -70,4 +82,21 @@ export async function createTestDatabase(options: { migrate?: string; label?: st
       }
     },
   };
+}
+
+/**
+ * Drops what a run left behind: every database named for `run` that a test did not drop
+ * (a crashed or forgetful test). With KEEP_TEST_DB set, keeps them: each test's drop() printed its URL.
+ */
+export async function dropRunDatabases(run = runId): Promise<string[]> {
+  if (process.env.KEEP_TEST_DB) return [];
+  const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
+  try {
+    const rows = await admin.unsafe('select datname from pg_database where datname like $1 order by 1', [testDatabasePattern(run)]);
+    const names = rows.map((r) => r.datname as string);
+    for (const name of names) await admin.unsafe(`drop database if exists "${name}" with (force)`);
+    return names;
+  } finally {
+    await admin.end({ timeout: 0 });
+  }
 }

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import postgres from 'postgres';
+import { readMigrationFiles } from '../migrations/files';
+import { Migrator } from '../migrations/runner';
+import type { SchemaPackage, Workspace } from '../workspace';
+
+type Sql = postgres.Sql;
+
+/** Every template database is named `tpl_<alias>_<hash12>`. */
+export const TEMPLATE_PREFIX = 'tpl_';
+/** Bump when what a template holds changes for reasons the migration files do not show (the runner's bookkeeping columns). */
+const TEMPLATE_FORMAT = 'db-kit-template-1';
+const READY_COMMENT = /^db-kit test template, ready (\S+)$/;
+
+export interface TemplateKey {
+  /** Database name: `tpl_teamd_3f2a9c01b4e7`. */
+  name: string;
+  alias: string;
+  /** sha256 over the names and contents of every migration the package depends on, its own included. */
+  hash: string;
+  packages: SchemaPackage[];
+}
+
+/**
+ * The template a package's tests clone from. Any change to a migration file of the package
+ * or of a package it builds on (added, edited, renamed) gives a new name, so a stale template
+ * is never used.
+ */
+export function templateKey(ws: Workspace, alias: string): TemplateKey {
+  const pkg = ws.resolve(alias);
+  const packages = ws.migrationOrder(pkg);
+  const hash = createHash('sha256').update(TEMPLATE_FORMAT);
+  for (const p of packages) {
+    hash.update(`\0${p.name}\0${p.migrationsTable}\0`);
+    for (const file of readMigrationFiles(p)) hash.update(`${file.tag}\0${file.hash}\0`);
+  }
+  const hex = hash.digest('hex');
+  return { name: `${TEMPLATE_PREFIX}${pkg.alias}_${hex.slice(0, 12)}`, alias: pkg.alias, hash: hex, packages };
+}
+
+/** Session-level advisory lock key of one template's build, from its name. */
+function buildLockKey(name: string): string {
+  return `hashtextextended('db-kit:template:${name}', 0)`;
+}
+
+export interface TemplateOptions {
+  /** Templates of the same package with another hash are dropped once they are this old (other runs may still clone them). */
+  staleAfterMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Builds, finds and clones template databases on one server (the pgtestdb / IntegreSQL pattern):
+ * a package's migrations run once into `tpl_<alias>_<hash>`, then every test gets a copy
+ * made by `CREATE DATABASE ... TEMPLATE`, which costs a file copy instead of a migrate.
+ *
+ * Safe across processes: a template is built under an advisory lock and only counts as ready
+ * once `datistemplate` is set, which happens after its last migration committed. A database
+ * with a template's name that is not marked (a build that crashed) is dropped and rebuilt.
+ *
+ * @example
+ *   const templates = new TemplateDatabases(adminUrl, Workspace.find());
+ *   try { await templates.clone('teamd', 't_my_test_1234'); } finally { await templates.end(); }
+ */
+export class TemplateDatabases {
+  private readonly admin: Sql;
+
+  constructor(
+    private readonly adminUrl: string,
+    private readonly ws: Workspace,
+    private readonly options: TemplateOptions = {},
+  ) {
+    this.admin = postgres(adminUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'db-kit test databases' } });
+  }
+
+  async end(): Promise<void> {
+    await this.admin.end({ timeout: 0 });
+  }
+
+  /** Creates `target` as a copy of the package's migrated template, building the template first if needed. */
+  async clone(alias: string, target: string): Promise<TemplateKey> {
+    for (let attempt = 1; ; attempt++) {
+      const key = await this.ensure(alias);
+      try {
+        await this.admin.unsafe(`create database "${target}" template "${key.name}"`);
+        return key;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        // 3D000: another run dropped it as stale just now; 55006: someone is connected to it. Both pass.
+        if ((code !== '3D000' && code !== '55006') || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
+  }
+
+  /** The ready template of the package, built now when missing. */
+  async ensure(alias: string): Promise<TemplateKey> {
+    const key = templateKey(this.ws, alias);
+    if (await isReady(this.admin, key.name)) return key;
+    const conn = await this.admin.reserve();
+    try {
+      await conn.unsafe(`select pg_advisory_lock(${buildLockKey(key.name)})`);
+      try {
+        if (await isReady(conn, key.name)) return key; // built by another worker while we waited
+        await this.build(conn, key);
+        await this.dropStale(conn, key);
+      } finally {
+        await conn.unsafe(`select pg_advisory_unlock(${buildLockKey(key.name)})`).catch(() => {});
+      }
+    } finally {
+      conn.release();
+    }
+    return key;
+  }
+
+  private async build(conn: postgres.ReservedSql, key: TemplateKey): Promise<void> {
+    const started = performance.now();
+    await conn.unsafe(`drop database if exists "${key.name}" with (force)`); // left half-built by a crashed run
+    await conn.unsafe(`create database "${key.name}"`);
+    const url = new URL(this.adminUrl);
+    url.pathname = `/${key.name}`;
+    const sql = postgres(url.toString(), { max: 1, onnotice: () => {}, connection: { application_name: 'db-kit test template' } });
+    try {
+      await new Migrator(sql, key.packages).migrate();
+    } finally {
+      await sql.end({ timeout: 0 });
+    }
+    await conn.unsafe(`comment on database "${key.name}" is 'db-kit test template, ready ${new Date().toISOString()}'`);
+    // Last: from here on other workers clone it.
+    await conn.unsafe(`alter database "${key.name}" with is_template true`);
+    this.options.log?.(`[db-kit] built test template ${key.name} in ${(performance.now() - started).toFixed(0)} ms`);
+  }
+
+  /** Drops the package's templates with another hash once they are old, and leftovers of crashed builds nobody holds. */
+  private async dropStale(conn: postgres.ReservedSql, keep: TemplateKey): Promise<void> {
+    const staleAfterMs = this.options.staleAfterMs ?? 10 * 60_000;
+    const rows = await conn.unsafe(
+      `select d.datname as name, d.datistemplate as ready, shobj_description(d.oid, 'pg_database') as comment
+         from pg_database d where d.datname like $1 and d.datname <> $2`,
+      [`${TEMPLATE_PREFIX}${keep.alias}\\_%`, keep.name],
+    );
+    for (const row of rows) {
+      if (!new RegExp(`^${TEMPLATE_PREFIX}${keep.alias}_[0-9a-f]{12}$`).test(row.name)) continue; // another alias sharing our prefix
+      if (row.ready) {
+        const readyAt = Date.parse(READY_COMMENT.exec(row.comment ?? '')?.[1] ?? '');
+        if (Number.isFinite(readyAt) && Date.now() - readyAt < staleAfterMs) continue;
+        await dropTemplate(conn, row.name);
+        continue;
+      }
+      const [free] = await conn.unsafe(`select pg_try_advisory_lock(${buildLockKey(row.name)}) as locked`);
+      if (!free?.locked) continue; // being built right now by another run
+      try {
+        await conn.unsafe(`drop database if exists "${row.name}" with (force)`);
+      } finally {
+        await conn.unsafe(`select pg_advisory_unlock(${buildLockKey(row.name)})`);
+      }
+    }
+  }
+}
+
+async function isReady(sql: Sql | postgres.ReservedSql, name: string): Promise<boolean> {
+  const [row] = await sql.unsafe('select datistemplate from pg_database where datname = $1', [name]);
+  return Boolean(row?.datistemplate);
+}
+
+/** Drops a template database: Postgres refuses to drop one still marked as a template. */
+export async function dropTemplate(sql: Sql | postgres.ReservedSql, name: string): Promise<void> {
+  await sql.unsafe(`alter database "${name}" with is_template false`).catch(() => {});
+  await sql.unsafe(`drop database if exists "${name}" with (force)`);
+}
+
+/** Names of the template databases on the server, optionally of one package. */
+export async function listTemplates(sql: Sql, alias?: string): Promise<string[]> {
+  const rows = await sql.unsafe('select datname from pg_database where datname like $1 order by 1', [`${TEMPLATE_PREFIX}${alias ? `${alias}\\_` : ''}%`]);
+  return rows.map((r) => r.datname as string);
+}
