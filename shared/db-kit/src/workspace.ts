@@ -140,20 +140,23 @@ function expandGlob(root: string, glob: string): string[] {
   return dirs.filter((d) => existsSync(join(d, 'package.json')));
 }
 
+/** Every package folder of the workspace (schema packages and others), from pnpm-workspace.yaml. */
+export function workspacePackageDirs(root: string): string[] {
+  return workspaceGlobs(root).flatMap((glob) => expandGlob(root, glob));
+}
+
 function discoverPackages(root: string): SchemaPackage[] {
   const manifests: Array<{ name: string; dir: string; kit: DbKitManifest; deps: string[] }> = [];
-  for (const glob of workspaceGlobs(root)) {
-    for (const dir of expandGlob(root, glob)) {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name: string;
-        dbKit?: DbKitManifest;
-        dependencies?: Record<string, string>;
-        devDependencies?: Record<string, string>;
-      };
-      if (!pkg.dbKit) continue;
-      validateManifest(pkg.name, dir, pkg.dbKit);
-      manifests.push({ name: pkg.name, dir, kit: pkg.dbKit, deps: Object.keys({ ...pkg.dependencies }) });
-    }
+  for (const dir of workspacePackageDirs(root)) {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      name: string;
+      dbKit?: DbKitManifest;
+      dependencies?: Record<string, string>;
+      devDependencies?: Record<string, string>;
+    };
+    if (!pkg.dbKit) continue;
+    validateManifest(pkg.name, dir, pkg.dbKit);
+    manifests.push({ name: pkg.name, dir, kit: pkg.dbKit, deps: Object.keys({ ...pkg.dependencies }) });
   }
   assertDistinct(manifests);
   const names = new Set(manifests.map((m) => m.name));

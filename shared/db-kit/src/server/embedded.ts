@@ -12,6 +12,8 @@ export interface EmbeddedOptions {
   port: number;
   user: string;
   password: string;
+  /** Extra `-c name=value` server settings, e.g. durability off for a throwaway test server. */
+  settings?: Record<string, string>;
 }
 
 interface Binaries {
@@ -89,7 +91,8 @@ export class EmbeddedServer {
     if (running) return running;
     await this.initialise();
     const { port } = this.options;
-    const settings = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=on`;
+    const extra = { fsync: 'on', ...this.options.settings };
+    const settings = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= ${Object.entries(extra).map(([k, v]) => `-c ${k}=${v}`).join(' ')}`;
     const result = spawnSync(this.binaries().pg_ctl, ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-o', settings], {
       encoding: 'utf8',
       cwd: this.options.home,

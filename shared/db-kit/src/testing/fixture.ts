@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Workspace } from '../workspace';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Workspace, workspacePackageDirs } from '../workspace';
 
 export interface RunOutput {
   code: number;
@@ -29,6 +29,12 @@ export interface FixtureWorkspace {
   addMigration(packageDir: string, tag: string, sql: string): string;
   /** Runs any command in this copy. */
   exec(command: string, args: string[], env?: NodeJS.ProcessEnv): RunOutput;
+  /**
+   * Links a package created inside the copy (by new-team, say) to its dependencies, as
+   * `pnpm install` would: workspace packages to their copies here, others to the real install.
+   * Running pnpm here is not an option: the copy's node_modules is the real root's.
+   */
+  linkDependencies(relativeDir: string): void;
   remove(): void;
 }
 
@@ -83,6 +89,7 @@ export function copyWorkspace(): FixtureWorkspace {
       }),
     addMigration: (packageDir, tag, sql) => addMigration(join(root, packageDir), tag, sql),
     exec,
+    linkDependencies: (relativeDir) => linkDependencies(root, source.root, join(root, relativeDir)),
     remove: () => {
       if (existsSync(root)) rmSync(root, { recursive: true, force: true });
     },
@@ -107,4 +114,25 @@ function addMigration(packageDir: string, tag: string, sql: string): string {
     writeFileSync(join(meta, `${String(idx).padStart(4, '0')}_snapshot.json`), JSON.stringify({ ...snapshot, id: randomUUID(), prevId: snapshot.id }, null, 2));
   }
   return tag;
+}
+
+function linkDependencies(root: string, sourceRoot: string, packageDir: string): void {
+  const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const workspacePackages = new Map<string, string>();
+  for (const dir of workspacePackageDirs(root)) workspacePackages.set((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string }).name, dir);
+  for (const name of Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })) {
+    const link = join(packageDir, 'node_modules', name);
+    if (existsSync(link)) continue;
+    const target = workspacePackages.get(name) ?? installedCopy(sourceRoot, name);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(target, link);
+  }
+}
+
+/** Where the real install has `name`: linked at the root or into a package, or hoisted in pnpm's virtual store. */
+function installedCopy(sourceRoot: string, name: string): string {
+  const places = [sourceRoot, ...workspacePackageDirs(sourceRoot), join(sourceRoot, 'node_modules', '.pnpm')].map((dir) => join(dir, 'node_modules', name));
+  const found = places.find((place) => existsSync(place));
+  if (!found) throw new Error(`${name} is not installed anywhere in ${sourceRoot}: run pnpm install.`);
+  return realpathSync(found);
 }

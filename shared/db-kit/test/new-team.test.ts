@@ -1,0 +1,135 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyWorkspace, createTestDatabase, dropTemplate, listTemplates, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { TEST_SERVER_ENV } from '../src/testing/server';
+import { Workspace } from '../src/workspace';
+
+const TEAMX = 'teams/teamx/src/database';
+const realRoot = Workspace.find().root;
+
+describe('db-kit new-team teamx, then generate, migrate, typecheck and test', () => {
+  let ws: FixtureWorkspace;
+  let db: TestDatabase;
+  let rootBefore: string;
+  beforeAll(async () => {
+    ws = copyWorkspace();
+    rootBefore = ws.read('package.json');
+    db = await createTestDatabase({ label: 'new_team' });
+  });
+  afterAll(async () => {
+    await db.drop();
+    // The fixture's teamx history exists once: its templates would only pile up.
+    const admin = postgres(process.env.TEST_DATABASE_URL || process.env[TEST_SERVER_ENV]!, { max: 1, onnotice: () => {} });
+    try {
+      for (const name of await listTemplates(admin, 'teamx')) await dropTemplate(admin, name);
+    } finally {
+      await admin.end();
+    }
+    ws.remove();
+  });
+
+  it('scaffolds a full overlay package with its prefix, bookkeeping table and root scripts', () => {
+    const run = ws.dbKit(['new-team', 'teamx', '--no-install']);
+    expect(run.code, run.stderr).toBe(0);
+    const manifest = JSON.parse(ws.read(`${TEAMX}/package.json`));
+    expect(manifest.name).toBe('@teamx/database');
+    expect(manifest.dbKit).toEqual({ role: 'team', alias: 'teamx', tablePrefix: 'teamx_', schema: 'src/overlays/index.ts', out: 'drizzle', migrationsTable: '__teamx_migrations' });
+    expect(manifest.dependencies['@large-event/database']).toBe('workspace:*');
+    for (const file of ['src/overlays/team-specific-tables.ts', 'src/overlays/extensions.ts', 'src/overlays/index.ts', 'src/index.ts', 'src/scripts/promote-schema.ts', 'drizzle.config.ts', 'tsconfig.json', 'test/overlay.test.ts']) {
+      expect(existsSync(ws.path(`${TEAMX}/${file}`)), file).toBe(true);
+    }
+    expect(readdirSync(ws.path(`${TEAMX}/drizzle`))).toEqual(['.gitkeep']);
+
+    const scripts = JSON.parse(ws.read('package.json')).scripts;
+    for (const command of ['generate', 'migrate', 'studio', 'promote', 'check', 'push', 'status']) {
+      expect(scripts[`teamx:db:${command}`]).toBe(`db-kit ${command} --package teamx`);
+    }
+    // Only the seven lines were added (and a comma): the file keeps its formatting.
+    const lines = (text: string) => text.split('\n').map((line) => line.replace(/,$/, ''));
+    expect(lines(ws.read('package.json')).filter((line) => !line.includes('"teamx:db:'))).toEqual(lines(rootBefore));
+    expect(Workspace.find(ws.root).resolve('teamx').dir).toBe(ws.path(TEAMX));
+  });
+
+  it('typechecks once linked', () => {
+    ws.linkDependencies(TEAMX);
+    const tsc = ws.exec(process.execPath, [join(realRoot, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', TEAMX]);
+    expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0);
+  });
+
+  it('generate --name init writes the first migration of the team tables only', () => {
+    const run = ws.dbKit(['generate', '--package', 'teamx', '--name', 'init']);
+    expect(run.code, run.stderr).toBe(0);
+    const files = readdirSync(ws.path(`${TEAMX}/drizzle`)).filter((f) => f.endsWith('.sql'));
+    expect(files).toEqual([expect.stringMatching(/^\d{8}_\d{6}_init\.sql$/)]);
+    const text = ws.read(`${TEAMX}/drizzle/${files[0]}`);
+    expect(text).toMatch(/CREATE TABLE "teamx_items"/);
+    expect(text).toMatch(/CREATE TABLE "teamx_user_settings"/);
+    expect(text).not.toMatch(/CREATE TABLE "users"/);
+  });
+
+  it('migrate --package teamx puts the team tables in the database, recorded in its own bookkeeping', async () => {
+    const run = ws.dbKit(['migrate', '--package', 'teamx'], { DATABASE_URL: db.url });
+    expect(run.code, run.stderr).toBe(0);
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const tables = await sql<{ t: string }[]>`select table_name as t from information_schema.tables where table_schema = 'public' and table_name like 'teamx%' order by 1`;
+      expect(tables.map((r) => r.t)).toEqual(['teamx_items', 'teamx_user_settings']);
+      const recorded = await sql<{ name: string }[]>`select name from drizzle.__teamx_migrations`;
+      expect(recorded.map((r) => r.name)).toEqual([expect.stringMatching(/_init$/)]);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('the scaffolded test passes', () => {
+    const vitest = join(realRoot, 'node_modules/vitest/vitest.mjs');
+    const run = ws.exec(process.execPath, [vitest, 'run', '--root', ws.root, TEAMX]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Tests\s+.*2 passed/);
+  });
+});
+
+describe('db-kit new-team refuses', () => {
+  let ws: FixtureWorkspace;
+  beforeAll(() => {
+    ws = copyWorkspace();
+  });
+  afterAll(() => ws.remove());
+
+  it.each([
+    ['x', /not a valid team name/],
+    ['9lives', /not a valid team name/],
+    ['team-x', /not a valid team name/],
+    ['team_x', /not a valid team name/],
+    ['abcdefghijklmnopqrstuv', /not a valid team name/],
+    ['shared', /reserved/],
+    ['drizzle', /reserved/],
+    ['public', /reserved/],
+    ['teamd', /taken: @teamd\/database/],
+    ['TeamD', /taken: @teamd\/database/],
+    ['users', /collides with the table users/],
+  ])('%s, with a reason and exit 2', (name, reason) => {
+    const run = ws.dbKit(['new-team', name, '--no-install']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(reason);
+    expect(run.stderr).toMatch(/\n {2}next: /);
+  });
+
+  it('a name whose folder or scripts already exist, and a prefix that collides with a team prefix', () => {
+    ws.write('teams/Billing/README.md', 'leftover');
+    expect(ws.dbKit(['new-team', 'billing', '--no-install']).stderr).toMatch(/taken: teams\/Billing already exists/);
+    const root = JSON.parse(ws.read('package.json'));
+    root.scripts['ops:db:migrate'] = 'echo';
+    ws.write('package.json', JSON.stringify(root, null, 2));
+    expect(ws.dbKit(['new-team', 'ops', '--no-install']).stderr).toMatch(/already has the script "ops:db:migrate"/);
+    const teamd = JSON.parse(ws.read('teams/teamD/src/database/package.json'));
+    teamd.dbKit.tablePrefix = 'td_';
+    ws.write('teams/teamD/src/database/package.json', JSON.stringify(teamd, null, 2));
+    const run = ws.dbKit(['new-team', 'td', '--no-install']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/prefix "td_" collides with @teamd\/database's prefix "td_"/);
+    expect(existsSync(ws.path('teams/td'))).toBe(false);
+  });
+});
