@@ -10,7 +10,8 @@ type Sql = postgres.Sql;
 export const TEMPLATE_PREFIX = 'tpl_';
 /** Bump when what a template holds changes for reasons the migration files do not show (the runner's bookkeeping columns). */
 const TEMPLATE_FORMAT = 'db-kit-template-1';
-const READY_COMMENT = /^db-kit test template, ready (\S+)$/;
+/** `db-kit test template, ready 2026-11-24T08:00:00.000Z, root 1a2b3c4d5e6f`: when, and from which checkout. */
+const READY_COMMENT = /^db-kit test template, ready (\S+), root ([0-9a-f]+)$/;
 
 export interface TemplateKey {
   /** Database name: `tpl_teamd_3f2a9c01b4e7`. */
@@ -44,8 +45,11 @@ function buildLockKey(name: string): string {
 }
 
 export interface TemplateOptions {
-  /** Templates of the same package with another hash are dropped once they are this old (other runs may still clone them). */
-  staleAfterMs?: number;
+  /**
+   * Templates of the package built from another checkout (a worktree, a test fixture) sharing
+   * this server are dropped once they are this old; those of this checkout as soon as they are replaced.
+   */
+  otherCheckoutsStaleAfterMs?: number;
   log?: (line: string) => void;
 }
 
@@ -138,15 +142,23 @@ export class TemplateDatabases {
     } finally {
       await sql.end({ timeout: 0 });
     }
-    await conn.unsafe(`comment on database "${key.name}" is 'db-kit test template, ready ${new Date().toISOString()}'`);
+    await conn.unsafe(`comment on database "${key.name}" is 'db-kit test template, ready ${new Date().toISOString()}, root ${this.checkout}'`);
     // Last: from here on other workers clone it.
     await conn.unsafe(`alter database "${key.name}" with is_template true`);
     this.options.log?.(`[db-kit] built test template ${key.name} in ${(performance.now() - started).toFixed(0)} ms`);
   }
 
-  /** Drops the package's templates with another hash once they are old, and leftovers of crashed builds nobody holds. */
+  /** Short hash of the workspace root: templates remember which checkout built them. */
+  private get checkout(): string {
+    return createHash('sha256').update(this.ws.root).digest('hex').slice(0, 12);
+  }
+
+  /**
+   * Drops the package's replaced templates: this checkout's at once, other checkouts' once old
+   * (they may be in use by a run there), and leftovers of crashed builds nobody holds.
+   */
   private async dropStale(conn: postgres.ReservedSql, keep: TemplateKey): Promise<void> {
-    const staleAfterMs = this.options.staleAfterMs ?? 10 * 60_000;
+    const staleAfterMs = this.options.otherCheckoutsStaleAfterMs ?? 7 * 24 * 3600_000;
     const rows = await conn.unsafe(
       `select d.datname as name, d.datistemplate as ready, shobj_description(d.oid, 'pg_database') as comment
          from pg_database d where d.datname like $1 and d.datname <> $2`,
@@ -155,8 +167,9 @@ export class TemplateDatabases {
     for (const row of rows) {
       if (!new RegExp(`^${TEMPLATE_PREFIX}${keep.alias}_[0-9a-f]{12}$`).test(row.name)) continue; // another alias sharing our prefix
       if (row.ready) {
-        const readyAt = Date.parse(READY_COMMENT.exec(row.comment ?? '')?.[1] ?? '');
-        if (Number.isFinite(readyAt) && Date.now() - readyAt < staleAfterMs) continue;
+        const [, readyAt, checkout] = READY_COMMENT.exec(row.comment ?? '') ?? [];
+        const age = Date.now() - Date.parse(readyAt ?? '');
+        if (checkout !== this.checkout && age <= staleAfterMs) continue; // an unreadable comment counts as old
         await dropTemplate(conn, row.name);
         continue;
       }
