@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Workspace } from '@large-event/db-kit';
 import { connect } from '../shared/db-kit/src/connection';
@@ -25,6 +26,14 @@ interface Shape {
 
 const FULL: Shape = { teams: 12, tablesPerTeam: 20, sharedMigrations: 20, migrationsPerTeam: 40 };
 const QUARTER: Shape = { teams: 3, tablesPerTeam: 20, sharedMigrations: 20, migrationsPerTeam: 35 };
+/** Each step runs this many times; the median is reported (the machine may be busy). */
+const REPEAT = Number(process.env.REPEAT ?? 3);
+
+function median(times: number, measure: (i: number) => number): number {
+  const values = Array.from({ length: times }, (_, i) => measure(i)).sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)]!;
+}
+
 const total = (s: Shape) => s.sharedMigrations + s.teams * s.migrationsPerTeam;
 
 const realRoot = Workspace.find().root;
@@ -186,34 +195,50 @@ async function measure(shape: Shape, serverUrl: string): Promise<StepResult[]> {
   try {
     const results: StepResult[] = [{ step: 'generate workspace files', ms: generatedMs, note: 'not an engine step' }];
     run(root, [process.execPath, bin, '--help'], {}); // warm-up: the launcher rebuilds dist/ when src/ changed
-    const launcher = run(root, [process.execPath, bin, '--help'], {});
-    results.push({ step: 'db-kit --help (node + launcher)', ms: launcher.ms });
+    results.push({ step: 'db-kit --help (node + launcher)', ms: median(REPEAT, () => run(root, [process.execPath, bin, '--help'], {}).ms) });
 
     // The floor: the same SQL, in the order the engine applies it, through psql in one transaction.
     const ws = Workspace.find(root);
     const files = pendingInOrder(ws.allInOrder().map((pkg) => ({ pkg, files: [], applied: [], adoptable: [], pending: readMigrationFiles(pkg), outOfOrder: [], changed: [], missing: [] })));
     const script = join(root, 'all.sql');
     writeFileSync(script, files.map((f) => f.statements.join('\n')).join('\n'));
-    const psql = run(root, ['psql', '-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', script, await fresh()], {});
-    if (psql.code !== 0) throw new Error(`psql failed: ${psql.output}`);
-    results.push({ step: `psql -1 -f (${files.length} migrations, the floor)`, ms: psql.ms });
+    const urls: string[] = [];
+    for (let i = 0; i < REPEAT * 2; i++) urls.push(await fresh());
+    const psqlMs = median(REPEAT, (i) => {
+      const psql = run(root, ['psql', '-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', script, urls[i]!], {});
+      if (psql.code !== 0) throw new Error(`psql failed: ${psql.output}`);
+      return psql.ms;
+    });
+    results.push({ step: `psql -1 -f (${files.length} migrations, the floor)`, ms: psqlMs });
 
-    const url = await fresh();
-    const env = { DATABASE_URL: url };
-    const first = run(root, [process.execPath, bin, 'migrate', '--all', '--quiet'], env);
-    if (first.code !== 0) throw new Error(`migrate failed: ${first.output}`);
-    results.push({ step: 'migrate --all, from empty', ms: first.ms });
-    const noop = run(root, [process.execPath, bin, 'migrate', '--all', '--quiet'], env);
-    if (noop.code !== 0 || !/Nothing to migrate/.test(noop.output)) throw new Error(`no-op migrate: ${noop.output}`);
-    results.push({ step: 'migrate --all, nothing to do', ms: noop.ms });
+    const migrated = urls.slice(REPEAT);
+    const migrate = (url: string) => {
+      const result = run(root, [process.execPath, bin, 'migrate', '--all', '--quiet'], { DATABASE_URL: url });
+      if (result.code !== 0) throw new Error(`migrate failed: ${result.output}`);
+      return result;
+    };
+    results.push({ step: 'migrate --all, from empty', ms: median(REPEAT, (i) => migrate(migrated[i]!).ms) });
+    results.push({
+      step: 'migrate --all, nothing to do',
+      ms: median(REPEAT, (i) => {
+        const noop = migrate(migrated[i]!);
+        if (!/Nothing to migrate/.test(noop.output)) throw new Error(`no-op migrate applied something: ${noop.output}`);
+        return noop.ms;
+      }),
+    });
     const commands = availableCommands();
     for (const command of ['status', 'check']) {
       if (!commands.includes(command)) {
         results.push({ step: command, ms: undefined, note: 'not on main yet' });
         continue;
       }
-      const step = run(root, [process.execPath, bin, command], env);
-      results.push({ step: command, ms: step.ms, note: `exit ${step.code}` });
+      let code = 0;
+      const ms = median(REPEAT, (i) => {
+        const step = run(root, [process.execPath, bin, command], { DATABASE_URL: migrated[i]! });
+        code = step.code;
+        return step.ms;
+      });
+      results.push({ step: command, ms, note: `exit ${code}` });
     }
     return results;
   } finally {
@@ -226,7 +251,7 @@ const server = process.env.BENCH_DATABASE_URL
   ? { url: process.env.BENCH_DATABASE_URL, source: 'BENCH_DATABASE_URL', stop: async () => {} }
   : await startTestServer(realRoot);
 try {
-  console.log(`Scale benchmark on ${server.source}: ${FULL.teams} teams x ${FULL.tablesPerTeam} tables, ${total(FULL)} migrations (quarter run: ${QUARTER.teams} teams, ${total(QUARTER)} migrations)\n`);
+  console.log(`Scale benchmark on ${server.source}: ${FULL.teams} teams x ${FULL.tablesPerTeam} tables, ${total(FULL)} migrations (quarter run: ${QUARTER.teams} teams, ${total(QUARTER)} migrations); median of ${REPEAT} runs per step; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   const quarter = await measure(QUARTER, server.url);
   const full = await measure(FULL, server.url);
   const floor = full.find((r) => r.step.startsWith('psql'))!.ms!;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { readMigrationFiles } from '../migrations/files';
 import { Migrator } from '../migrations/runner';
@@ -8,6 +8,8 @@ type Sql = postgres.Sql;
 
 /** Every template database is named `tpl_<alias>_<hash12>`. */
 export const TEMPLATE_PREFIX = 'tpl_';
+/** Ready-made clones of template `tpl_<alias>_<hash12>` are named `tpp_<alias>_<hash12>_<random>`. */
+export const POOL_PREFIX = 'tpp_';
 /** Bump when what a template holds changes for reasons the migration files do not show (the runner's bookkeeping columns). */
 const TEMPLATE_FORMAT = 'db-kit-template-1';
 /** `db-kit test template, ready 2026-11-24T08:00:00.000Z, root 1a2b3c4d5e6f`: when, and from which checkout. */
@@ -44,12 +46,23 @@ function buildLockKey(name: string): string {
   return `hashtextextended('db-kit:template:${name}', 0)`;
 }
 
+/** LIKE pattern of the pooled clones of one template. */
+function poolPattern(templateName: string): string {
+  return `${POOL_PREFIX}${templateName.slice(TEMPLATE_PREFIX.length)}\\_%`;
+}
+
 export interface TemplateOptions {
   /**
    * Templates of the package built from another checkout (a worktree, a test fixture) sharing
    * this server are dropped once they are this old; those of this checkout as soon as they are replaced.
    */
   otherCheckoutsStaleAfterMs?: number;
+  /**
+   * How many ready-made clones to keep per template (default 2; 0: none). A clone is then handed
+   * out by renaming one (a catalog update) while a background session makes the next, off the
+   * test's critical path: IntegreSQL's pool.
+   */
+  pool?: number;
   log?: (line: string) => void;
 }
 
@@ -94,12 +107,18 @@ export class TemplateDatabases {
     await this.admin.end({ timeout: 0 });
   }
 
-  /** Creates `target` as a copy of the package's migrated template, building the template first if needed. */
+  /**
+   * Creates `target` as a copy of the package's migrated template, building the template first if
+   * needed: a pooled clone renamed when one is ready, else `CREATE DATABASE ... TEMPLATE`.
+   */
   async clone(alias: string, target: string): Promise<TemplateKey> {
     for (let attempt = 1; ; attempt++) {
       const key = await this.ensure(alias);
       try {
-        await this.admin.unsafe(`create database "${target}" template "${key.name}"${await this.cloneStrategy()}`);
+        if (!(await this.claimPooled(key, target))) {
+          await this.admin.unsafe(`create database "${target}" template "${key.name}"${await this.cloneStrategy()}`);
+        }
+        this.refillPool(key);
         return key;
       } catch (error) {
         const code = (error as { code?: string }).code;
@@ -108,6 +127,46 @@ export class TemplateDatabases {
         await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
       }
     }
+  }
+
+  /** Renames one of the template's ready-made clones to `target`; false when none is left. */
+  private async claimPooled(key: TemplateKey, target: string): Promise<boolean> {
+    if ((this.options.pool ?? 2) <= 0) return false;
+    // A pooled clone is visible only once its CREATE DATABASE committed, so any listed one is complete.
+    const pooled = await this.admin.unsafe('select datname from pg_database where datname like $1 order by random() limit 4', [poolPattern(key.name)]);
+    for (const { datname } of pooled) {
+      try {
+        await this.admin.unsafe(`alter database "${datname}" rename to "${target}"`);
+        return true;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code !== '3D000' && code !== '55006') throw error; // else another worker took it first
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Tops the template's pool up in the background, on a session of its own that ends when done.
+   * One filler per template at a time (advisory lock); failures only mean a smaller pool.
+   */
+  private refillPool(key: TemplateKey): void {
+    const size = this.options.pool ?? 2;
+    if (size <= 0) return;
+    const filler = postgres(this.adminUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'db-kit test pool' } });
+    const lock = `hashtextextended('db-kit:pool:${key.name}', 0)`;
+    void (async () => {
+      const [got] = await filler.unsafe(`select pg_try_advisory_lock(${lock}) as locked`);
+      if (!got?.locked) return;
+      const [{ n }] = (await filler.unsafe('select count(*)::int as n from pg_database where datname like $1', [poolPattern(key.name)])) as unknown as [{ n: number }];
+      const strategy = await this.cloneStrategy().catch(() => '');
+      for (let i = n; i < size; i++) {
+        const name = `${POOL_PREFIX}${key.name.slice(TEMPLATE_PREFIX.length)}_${randomBytes(4).toString('hex')}`;
+        await filler.unsafe(`create database "${name}" template "${key.name}"${strategy}`);
+      }
+    })()
+      .catch(() => {})
+      .finally(() => filler.end({ timeout: 0 }).catch(() => {}));
   }
 
   /** The ready template of the package, built now when missing. */
@@ -181,6 +240,12 @@ export class TemplateDatabases {
         await conn.unsafe(`select pg_advisory_unlock(${buildLockKey(row.name)})`);
       }
     }
+    // Pooled clones whose template is gone (a filler finished after the template was dropped).
+    const names = new Set((await conn.unsafe('select datname from pg_database')).map((r) => r.datname as string));
+    for (const name of names) {
+      const pooled = new RegExp(`^${POOL_PREFIX}(${keep.alias}_[0-9a-f]{12})_[0-9a-f]{8}$`).exec(name);
+      if (pooled && !names.has(`${TEMPLATE_PREFIX}${pooled[1]}`)) await conn.unsafe(`drop database if exists "${name}" with (force)`);
+    }
   }
 }
 
@@ -189,10 +254,13 @@ async function isReady(sql: Sql | postgres.ReservedSql, name: string): Promise<b
   return Boolean(row?.datistemplate);
 }
 
-/** Drops a template database: Postgres refuses to drop one still marked as a template. */
+/** Drops a template database and its pooled clones (Postgres refuses to drop a database still marked as a template). */
 export async function dropTemplate(sql: Sql | postgres.ReservedSql, name: string): Promise<void> {
   await sql.unsafe(`alter database "${name}" with is_template false`).catch(() => {});
   await sql.unsafe(`drop database if exists "${name}" with (force)`);
+  for (const { datname } of await sql.unsafe('select datname from pg_database where datname like $1', [poolPattern(name)])) {
+    await sql.unsafe(`drop database if exists "${datname}" with (force)`);
+  }
 }
 
 /** Names of the template databases on the server, optionally of one package. */
