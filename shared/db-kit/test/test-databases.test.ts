@@ -142,6 +142,34 @@ describe('template databases', () => {
     expect((await listTemplates(admin, 'teamd')).filter((n) => n === key.name)).toHaveLength(1);
   });
 
+  it('keeps a pool of ready-made clones: the next test gets one by rename, and the pool refills', async () => {
+    const fixture = Workspace.find(ws.root);
+    const key = templateKey(fixture, 'teamd');
+    const pool = async () =>
+      (await admin.unsafe('select datname from pg_database where datname like $1 order by 1', [`tpp_${key.name.slice(4)}\\_%`])).map((r) => r.datname as string);
+    const filled = async (size: number) => {
+      for (let waited = 0; waited < 60_000 && (await pool()).length < size; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      return pool();
+    };
+    const templates = new TemplateDatabases(adminUrl(), fixture, { pool: 2 });
+    try {
+      const first = `t_tpl_pool_a_${process.pid}`;
+      const second = `t_tpl_pool_b_${process.pid}`;
+      clones.push(first, second);
+      await templates.clone('teamd', first);
+      const before = await filled(2);
+      expect(before).toHaveLength(2);
+      await templates.clone('teamd', second);
+      const after = await pool();
+      expect(before.filter((name) => !after.includes(name))).toHaveLength(1); // renamed into the second clone
+      const url = Object.assign(new URL(adminUrl()), { pathname: `/${second}` }).toString();
+      expect(await publicTables(url)).toContain('teamd_projects');
+      expect(await filled(2)).toHaveLength(2);
+    } finally {
+      await templates.end();
+    }
+  });
+
   it('never clones a half-built template: a database with its name but not marked is rebuilt', async () => {
     const key = templateKey(Workspace.find(ws.root), 'shared');
     await dropTemplate(admin, key.name);
