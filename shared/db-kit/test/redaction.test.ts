@@ -23,10 +23,11 @@ const RUNS: Record<string, string[][]> = {
   restore: [['backups/old.dump', '--yes']],
   server: [['up'], ['status'], ['psql']],
   promote: [['--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']],
+  'new-team': [['teamz', '--no-install']],
 };
 // Commands that need no database, or hand the terminal to another program: checked for the
 // password and stack traces only, not for our one-line error.
-const NO_DATABASE_ERROR = new Set(['generate', 'check', 'server status', 'server psql', 'studio', 'promote']);
+const NO_DATABASE_ERROR = new Set(['generate', 'check', 'server status', 'server psql', 'studio', 'promote', 'new-team']);
 
 describe('no command prints the password of DATABASE_URL', () => {
   let ws: FixtureWorkspace;
