@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { Workspace } from '@large-event/db-kit';
 import { connect } from '../shared/db-kit/src/connection';
 import { readMigrationFiles } from '../shared/db-kit/src/migrations/files';
-import { pendingInOrder } from '../shared/db-kit/src/migrations/runner';
+import { classify, pendingInOrder } from '../shared/db-kit/src/migrations/state';
 import { startTestServer } from '../shared/db-kit/src/testing/server';
 
 interface Shape {
@@ -199,7 +199,7 @@ async function measure(shape: Shape, serverUrl: string): Promise<StepResult[]> {
 
     // The floor: the same SQL, in the order the engine applies it, through psql in one transaction.
     const ws = Workspace.find(root);
-    const files = pendingInOrder(ws.allInOrder().map((pkg) => ({ pkg, files: [], applied: [], adoptable: [], pending: readMigrationFiles(pkg), outOfOrder: [], changed: [], missing: [] })));
+    const files = pendingInOrder(ws.allInOrder().map((pkg) => classify(pkg, readMigrationFiles(pkg), [])));
     const script = join(root, 'all.sql');
     writeFileSync(script, files.map((f) => f.statements.join('\n')).join('\n'));
     const urls: string[] = [];

@@ -43,10 +43,10 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
     expect(readdirSync(ws.path(`${TEAMX}/drizzle`))).toEqual(['.gitkeep']);
 
     const scripts = JSON.parse(ws.read('package.json')).scripts;
-    for (const command of ['generate', 'migrate', 'studio', 'promote', 'check', 'push', 'status']) {
+    for (const command of ['generate', 'migrate', 'studio', 'promote', 'check', 'push', 'status', 'repair']) {
       expect(scripts[`teamx:db:${command}`]).toBe(`db-kit ${command} --package teamx`);
     }
-    // Only the seven lines were added (and a comma): the file keeps its formatting.
+    // Only the team's lines were added (and a comma): the file keeps its formatting.
     const lines = (text: string) => text.split('\n').map((line) => line.replace(/,$/, ''));
     expect(lines(ws.read('package.json')).filter((line) => !line.includes('"teamx:db:'))).toEqual(lines(rootBefore));
     expect(Workspace.find(ws.root).resolve('teamx').dir).toBe(ws.path(TEAMX));
