@@ -108,3 +108,36 @@ describe('a migration with the no-transaction header', () => {
     expect(count!.n).toBe(0);
   });
 });
+
+describe('--single-transaction', () => {
+  beforeEach(() => {
+    ws.addMigration(SHARED, '20261201_090000_add_phone', 'ALTER TABLE "users" ADD COLUMN "phone" varchar(32);');
+  });
+
+  it('applies the whole run and records every migration', async () => {
+    const run = ws.dbKit(['migrate', '--package', 'shared', '--single-transaction'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await columnsOf(db.url, 'users')).toContain('phone');
+    const rows = await query(db.url, 'select name from drizzle.__drizzle_migrations order by id');
+    expect(rows.map((r) => r.name)).toEqual([expect.stringMatching(/_init$/), '20261201_090000_add_phone']);
+  });
+
+  it('keeps nothing of the run when a later migration fails, and names the file', async () => {
+    ws.addMigration(SHARED, '20261201_100000_broken', 'ALTER TABLE "users" ADD COLUMN "nickname" text;\n--> statement-breakpoint\nALTER TABLE "no_such_table" ADD COLUMN "x" int;');
+    const run = ws.dbKit(['migrate', '--package', 'shared', '--single-transaction'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/20261201_100000_broken\.sql:\d+:\d+: .*statement 2 of 2/);
+    expect(run.stderr).toMatch(/Nothing of this run was kept/);
+    expect(await tableExists(db.url, 'users')).toBe(false);
+    expect(await tableExists(db.url, 'drizzle.__drizzle_migrations')).toBe(true);
+    expect(await query(db.url, 'select name from drizzle.__drizzle_migrations')).toEqual([]);
+  });
+
+  it('refuses a run that holds a no-transaction migration, before anything runs', async () => {
+    ws.addMigration(SHARED, '20261201_100000_concurrent_index', '-- db-kit: no-transaction\nCREATE INDEX CONCURRENTLY "users_name_idx" ON "users" ("name");');
+    const run = ws.dbKit(['migrate', '--package', 'shared', '--single-transaction'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--single-transaction cannot include 20261201_100000_concurrent_index/);
+    expect(await tableExists(db.url, 'users')).toBe(false);
+  });
+});

@@ -10,6 +10,7 @@ const options = {
   ...packageOptions,
   'dry-run': { type: 'boolean' },
   'strict-order': { type: 'boolean' },
+  'single-transaction': { type: 'boolean' },
   'lock-timeout': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
 } satisfies Options;
@@ -30,6 +31,9 @@ Options:
       --all               every package in the workspace
       --dry-run           print what would run; change nothing
       --strict-order      fail instead of applying a migration older than an applied one
+      --single-transaction
+                          the whole run in one transaction: all or nothing, faster on long
+                          histories, but holds every lock to the end (fresh databases, CI)
       --lock-timeout <s>  seconds to wait for another migrate or repair (default ${DEFAULT_LOCK_TIMEOUT_MS / 1000})
   -q, --quiet             print only the summary
 
@@ -50,6 +54,7 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
       const result = await new Migrator(sql, packages).migrate({
         dryRun: values['dry-run'],
         strictOrder: values['strict-order'],
+        singleTransaction: values['single-transaction'],
         lockTimeoutMs: lockTimeout * 1000,
         log,
       });

@@ -17,6 +17,11 @@ export { bookkeepingTable } from './bookkeeping';
 export interface MigrateOptions {
   dryRun?: boolean;
   strictOrder?: boolean;
+  /**
+   * Apply the whole run in one transaction (Flyway's `group`): a failure keeps nothing of the
+   * run. Faster for long histories, but every lock is held until the end; for fresh databases and CI.
+   */
+  singleTransaction?: boolean;
   /** How long to wait for another migrate to finish. */
   lockTimeoutMs?: number;
   log?: (line: string) => void;
@@ -92,15 +97,19 @@ export class Migrator {
         const applied: MigrateResult['applied'] = [];
         const outOfOrder = new Set(states.flatMap((s) => s.outOfOrder));
         const byName = new Map(states.map((s) => [s.pkg.name, s.pkg]));
-        for (const file of orderByRequirements(pendingInOrder(states), states)) {
+        const pending = orderByRequirements(pendingInOrder(states), states);
+        const group = options.singleTransaction ? await RunTransaction.begin(conn, pending) : undefined;
+        for (const file of pending) {
           const pkg = byName.get(file.packageName)!;
           const late = outOfOrder.has(file);
           const started = performance.now();
-          await applyMigration(conn, pkg, file, late);
+          if (group) await group.apply(pkg, file, late);
+          else await applyMigration(conn, pkg, file, late);
           const ms = performance.now() - started;
           applied.push({ file, ms, outOfOrder: late });
           log(`  applied  ${pkg.alias.padEnd(8)} ${file.tag}  (${ms.toFixed(0)} ms)${late ? '  out of order: older than an applied migration' : ''}`);
         }
+        await group?.commit();
         return { applied, adopted, planned: [], plannedOutOfOrder: [] };
       } finally {
         await lock.release();
@@ -171,9 +180,47 @@ async function applyMigration(conn: postgres.ReservedSql, pkg: SchemaPackage, fi
   }
 }
 
-async function locateFailure(conn: postgres.ReservedSql, file: MigrationFile, original: unknown): Promise<DbKitError> {
+/** `--single-transaction`: every pending migration inside one transaction, committed at the end. */
+class RunTransaction {
+  /** What this run already executed: replayed to reach the failing migration's starting point. */
+  private readonly done: string[] = [];
+
+  private constructor(private readonly conn: postgres.ReservedSql) {}
+
+  static async begin(conn: postgres.ReservedSql, pending: MigrationFile[]): Promise<RunTransaction> {
+    const outside = pending.find((f) => !f.transactional);
+    if (outside) {
+      throw new DbKitError(
+        `--single-transaction cannot include ${outside.tag}: it declares "-- db-kit: no-transaction".`,
+        'Run migrate without --single-transaction.',
+        2,
+      );
+    }
+    await conn.unsafe('begin');
+    return new RunTransaction(conn);
+  }
+
+  async apply(pkg: SchemaPackage, file: MigrationFile, outOfOrder: boolean): Promise<void> {
+    const script = [...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder)].join('\n;\n');
+    try {
+      await this.conn.unsafe(script).simple();
+      this.done.push(script);
+    } catch (error) {
+      await this.conn.unsafe('rollback').catch(() => {});
+      const failure = await locateFailure(this.conn, file, error, this.done);
+      throw new DbKitError(failure.message, 'Nothing of this run was kept (--single-transaction). Fix the SQL and run migrate again.', 1);
+    }
+  }
+
+  commit(): Promise<unknown> {
+    return this.conn.unsafe('commit');
+  }
+}
+
+async function locateFailure(conn: postgres.ReservedSql, file: MigrationFile, original: unknown, before: string[] = []): Promise<DbKitError> {
   try {
     await conn.unsafe('begin');
+    for (const script of before) await conn.unsafe(script).simple();
     for (let i = 0; i < file.statements.length; i++) {
       try {
         await conn.unsafe(file.statements[i]!).simple();
