@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import type { JsonReport } from '../src/check/findings';
+import { timestampName, type Journal } from '../src/migrations/files';
 import type { FixtureWorkspace } from '../src/testing';
 
-export const TEAMD = 'teams/teamD/src/database';
-export const SHARED = 'shared/database';
-
-interface Journal {
-  entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }>;
-}
+export { SHARED, TEAMD } from './helpers';
 
 export function journal(ws: FixtureWorkspace, pkgDir: string): Journal {
   return JSON.parse(ws.read(`${pkgDir}/drizzle/meta/_journal.json`)) as Journal;
@@ -38,25 +35,7 @@ export function addHandWrittenMigration(ws: FixtureWorkspace, pkgDir: string, ta
 /** A tag one minute after the package's latest migration, so timestamps keep increasing. */
 export function nextTag(ws: FixtureWorkspace, pkgDir: string, slug: string): string {
   const last = journal(ws, pkgDir).entries.at(-1)!;
-  const iso = new Date(last.when + 60_000).toISOString();
-  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}_${slug}`;
-}
-
-export interface JsonFinding {
-  rule: string;
-  severity: 'error' | 'warning';
-  line?: number;
-  column?: number;
-  message: string;
-  next: string;
-}
-
-export interface JsonReport {
-  ok: boolean;
-  errors: number;
-  warnings: number;
-  scope: string;
-  files: Array<{ file: string; findings: JsonFinding[] }>;
+  return `${timestampName(new Date(last.when + 60_000))}_${slug}`;
 }
 
 export function checkJson(ws: FixtureWorkspace, args: string[] = []): { code: number; report: JsonReport } {
@@ -65,6 +44,6 @@ export function checkJson(ws: FixtureWorkspace, args: string[] = []): { code: nu
 }
 
 /** Every finding with its file, for `expect(...).toContainEqual(expect.objectContaining(...))`. */
-export function flat(report: JsonReport): Array<JsonFinding & { file: string }> {
+export function flat(report: JsonReport): Array<JsonReport['files'][number]['findings'][number] & { file: string }> {
   return report.files.flatMap(({ file, findings }) => findings.map((f) => ({ ...f, file })));
 }
