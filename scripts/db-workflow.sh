@@ -77,7 +77,11 @@ needs_install() {
 
 cmd_start() { needs_install; db_kit server up; }
 cmd_stop() { needs_install; db_kit server stop; }
-cmd_status() { needs_install; db_kit server status || true; }
+cmd_status() {
+  needs_install
+  # Migration status needs a running server; its exit 1 (pending work) is information here.
+  if db_kit server status; then db_kit status || true; fi
+}
 cmd_logs() { needs_install; db_kit server logs "$@"; }
 cmd_psql() { needs_install; db_kit server psql -- "$@"; }
 
