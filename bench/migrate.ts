@@ -7,11 +7,12 @@
 // Every figure is the wall time of a fresh process, as a developer or a deploy sees it.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
+import { readDotenv, redact } from '../shared/db-kit/src/env';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DB_KIT = join(ROOT, 'shared/db-kit/bin/db-kit.mjs');
@@ -29,14 +30,9 @@ const NOOP_RUNS = Number(args['noop-runs']);
 function serverUrl(): { url: string; from: string } {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, from: 'DATABASE_URL' };
   if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, from: 'TEST_DATABASE_URL' };
-  const dotenv = join(ROOT, '.env');
-  const fromFile = existsSync(dotenv) ? /^DATABASE_URL=(.+)$/m.exec(readFileSync(dotenv, 'utf8'))?.[1]?.trim() : undefined;
-  if (fromFile) return { url: fromFile.replace(/^['"]|['"]$/g, ''), from: '.env' };
+  const fromFile = readDotenv(ROOT).DATABASE_URL;
+  if (fromFile) return { url: fromFile, from: '.env' };
   return { url: 'postgresql://postgres@127.0.0.1:5432/postgres', from: 'the system PostgreSQL' };
-}
-
-function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 
 function urlFor(base: string, database: string): string {

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import { MIGRATIONS_SCHEMA, type SchemaPackage } from '../workspace';
 import type { MigrationFile } from './files';
+import { literal } from '../sql-text';
 
 type Queryable = postgres.Sql | postgres.ReservedSql;
 
@@ -14,11 +15,6 @@ export interface AppliedRow {
 
 export function bookkeepingTable(pkg: SchemaPackage): string {
   return `"${MIGRATIONS_SCHEMA}"."${pkg.migrationsTable}"`;
-}
-
-/** A SQL string literal. Only for values we produce ourselves (tags, hashes); the rest goes as parameters. */
-export function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Sql } from '../connection';
 import type { SchemaPackage } from '../workspace';
 import { bookkeepingTable } from './runner';
 import { ownership, readLatestSnapshot } from './snapshots';
+import { quoteIdent } from '../sql-text';
 
 export interface DroppedObjects {
   tables: string[];
@@ -61,6 +62,6 @@ async function existing(tx: postgres.TransactionSql, lookup: 'to_regclass' | 'to
 function quoteQualified(name: string): string {
   return name
     .split('.')
-    .map((part) => `"${part.replace(/"/g, '""')}"`)
+    .map(quoteIdent)
     .join('.');
 }

@@ -7,6 +7,7 @@ import { readLatestSnapshot, snapshotPath, type Snapshot } from '../migrations/s
 import type { SchemaPackage } from '../workspace';
 import type { FileChange } from './changes';
 import type { TableGraph } from './tables';
+import { literal } from '../sql-text';
 
 export interface PackageMigration {
   pkg: SchemaPackage;
@@ -151,9 +152,6 @@ function guarded(existsQuery: string, statement: string): string {
   return `DO $db_kit$ BEGIN\n\tIF NOT EXISTS (${existsQuery}) THEN\n\t\t${statement.replace(/\n/g, '\n\t\t')}\n\tEND IF;\nEND $db_kit$;`;
 }
 
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
 
 function lastWhen(pkg: SchemaPackage): number {
   return readJournal(pkg).entries.reduce((max, e) => Math.max(max, e.when), 0);

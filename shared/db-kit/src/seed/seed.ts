@@ -4,6 +4,7 @@ import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import type { Sql } from '../connection';
 import { DbKitError, describeError } from '../errors';
 import type { SchemaObjects } from '../schema/objects';
+import { literal, quoteIdent as quote } from '../sql-text';
 
 export interface SeedOptions {
   /** Rows per table (side tables get at most one per row they extend). */
@@ -100,10 +101,3 @@ function qualifiedName(table: PgTable): string {
   return `${config.schema ? `${quote(config.schema)}.` : ''}${quote(config.name)}`;
 }
 
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replace(/"/g, '""')}"`;
-}

@@ -6,6 +6,7 @@ import { DbKitError, describeError } from '../errors';
 import { composeDown, composeRunning, composeUp, dockerEngineRunning } from './compose';
 import { EmbeddedServer, embeddedHome } from './embedded';
 import { pickFreePort } from './ports';
+import { quoteIdent } from '../sql-text';
 
 export type Engine = 'url' | 'compose' | 'embedded';
 
@@ -169,7 +170,7 @@ export async function ensureDatabase(url: string): Promise<void> {
   target.pathname = '/postgres';
   const admin = postgres(target.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
-    await admin.unsafe(`create database "${name.replace(/"/g, '""')}"`);
+    await admin.unsafe(`create database ${quoteIdent(name)}`);
   } catch (error) {
     if ((error as { code?: string }).code !== '42P04') throw new DbKitError(`Cannot create database "${name}": ${describeError(error)}.`, 'Create it yourself, or use a role allowed to CREATE DATABASE.');
   } finally {
@@ -215,7 +216,7 @@ export async function recreateDatabase(url: string): Promise<void> {
   target.pathname = '/postgres';
   const admin = postgres(target.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
-    const quoted = `"${name.replace(/"/g, '""')}"`;
+    const quoted = quoteIdent(name);
     await admin.unsafe(`drop database if exists ${quoted} with (force)`);
     await admin.unsafe(`create database ${quoted}`);
   } catch (error) {
