@@ -81,8 +81,13 @@ export class Workspace {
 
   /** Every package, dependencies first: shared before teams. */
   allInOrder(): SchemaPackage[] {
+    return this.withDependencies(this.packages);
+  }
+
+  /** `selected` and everything they build on, each once, dependencies first. */
+  withDependencies(selected: SchemaPackage[]): SchemaPackage[] {
     const ordered: SchemaPackage[] = [];
-    for (const p of this.packages) for (const q of this.migrationOrder(p)) if (!ordered.includes(q)) ordered.push(q);
+    for (const p of selected) for (const q of this.migrationOrder(p)) if (!ordered.includes(q)) ordered.push(q);
     return ordered;
   }
 

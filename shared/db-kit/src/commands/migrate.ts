@@ -2,7 +2,7 @@ import { connect } from '../connection';
 import { redact } from '../env';
 import { UsageError } from '../errors';
 import { DEFAULT_LOCK_TIMEOUT_MS, Migrator } from '../migrations/runner';
-import { Workspace, type SchemaPackage } from '../workspace';
+import { Workspace } from '../workspace';
 import { packageOptions, parse, plural, requireDatabaseUrl, selectPackages, type Options } from './common';
 import type { Command } from '../cli';
 
@@ -43,7 +43,7 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
     const { values } = parse(argv, options);
     const ws = Workspace.find();
     const selected = selectPackages(ws, values);
-    const packages = unionInOrder(ws, selected);
+    const packages = ws.withDependencies(selected);
     const lockTimeout = values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
     if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
     const url = requireDatabaseUrl(ws);
@@ -81,11 +81,5 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
     }
   },
 };
-
-function unionInOrder(ws: Workspace, selected: SchemaPackage[]): SchemaPackage[] {
-  const all: SchemaPackage[] = [];
-  for (const p of selected) for (const q of ws.migrationOrder(p)) if (!all.includes(q)) all.push(q);
-  return all;
-}
 
 export default command;
