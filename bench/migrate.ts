@@ -21,7 +21,11 @@ const GOAL_APPLY = 1.15;
 const GOAL_NOOP = 2.5;
 
 const { values: args } = parseArgs({
-  options: { migrations: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' }, 'noop-runs': { type: 'string', default: '9' } },
+  options: {
+    migrations: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '3' },
+    'noop-runs': { type: 'string', default: '9' },
+  },
 });
 const MIGRATIONS = Number(args.migrations);
 const ROUNDS = Number(args.rounds);
@@ -59,7 +63,13 @@ function syntheticWorkspace(count: number): { root: string; pkgDir: string; conc
     JSON.stringify({
       name: '@bench/schema',
       private: true,
-      dbKit: { role: 'shared', alias: 'bench', schema: 'src/schema.ts', out: 'drizzle', migrationsTable: '__drizzle_migrations' },
+      dbKit: {
+        role: 'shared',
+        alias: 'bench',
+        schema: 'src/schema.ts',
+        out: 'drizzle',
+        migrationsTable: '__drizzle_migrations',
+      },
     }),
   );
   writeFileSync(
@@ -77,12 +87,18 @@ function syntheticWorkspace(count: number): { root: string; pkgDir: string; conc
       `CREATE TABLE "bench_t${i}" (\n\t"id" serial PRIMARY KEY NOT NULL,\n\t"name" varchar(255) NOT NULL,\n\t"score" integer DEFAULT 0,\n\t"parent_id" integer,\n\t"created_at" timestamp with time zone DEFAULT now() NOT NULL\n);`,
       `CREATE INDEX "bench_t${i}_name_idx" ON "bench_t${i}" USING btree ("name");`,
     ];
-    if (i > 0) statements.push(`ALTER TABLE "bench_t${i}" ADD CONSTRAINT "bench_t${i}_parent_fk" FOREIGN KEY ("parent_id") REFERENCES "public"."bench_t${i - 1}"("id");`);
+    if (i > 0)
+      statements.push(
+        `ALTER TABLE "bench_t${i}" ADD CONSTRAINT "bench_t${i}_parent_fk" FOREIGN KEY ("parent_id") REFERENCES "public"."bench_t${i - 1}"("id");`,
+      );
     writeFileSync(join(pkgDir, 'drizzle', `${tag}.sql`), statements.join('--> statement-breakpoint\n'));
     entries.push({ idx: i, version: '7', when, tag, breakpoints: true });
     all.push(...statements);
   }
-  writeFileSync(join(pkgDir, 'drizzle', 'meta', '_journal.json'), JSON.stringify({ version: '7', dialect: 'postgresql', entries }, null, 2));
+  writeFileSync(
+    join(pkgDir, 'drizzle', 'meta', '_journal.json'),
+    JSON.stringify({ version: '7', dialect: 'postgresql', entries }, null, 2),
+  );
   return { root, pkgDir, concatenated: all.join('\n') };
 }
 
@@ -90,7 +106,8 @@ function timed(command: string, argv: string[], options: { cwd: string; env?: No
   const started = performance.now();
   const run = spawnSync(command, argv, { cwd: options.cwd, env: { ...process.env, ...options.env }, encoding: 'utf8' });
   const ms = performance.now() - started;
-  if (run.status !== 0) throw new Error(`${[command, ...argv].join(' ')} failed (${run.status}):\n${run.stdout}${run.stderr}`);
+  if (run.status !== 0)
+    throw new Error(`${[command, ...argv].join(' ')} failed (${run.status}):\n${run.stdout}${run.stderr}`);
   return ms;
 }
 
@@ -102,7 +119,10 @@ function median(values: number[]): number {
 
 function row(label: string, ms: number, base: number, goal?: number): string {
   const ratio = ms / base;
-  const verdict = goal === undefined ? '' : `   goal ${goal === GOAL_NOOP ? '<' : '<='} ${goal}x: ${ratio <= goal ? 'met' : 'MISSED'}`;
+  const verdict =
+    goal === undefined
+      ? ''
+      : `   goal ${goal === GOAL_NOOP ? '<' : '<='} ${goal}x: ${ratio <= goal ? 'met' : 'MISSED'}`;
   return `  ${label.padEnd(40)} ${ms.toFixed(0).padStart(6)} ms   ${ratio.toFixed(2)}x${verdict}`;
 }
 
@@ -119,23 +139,37 @@ async function main(): Promise<void> {
     return urlFor(server.url, name);
   };
   try {
-    const [{ version }] = (await admin`select current_setting('server_version') as version`) as unknown as [{ version: string }];
+    const [{ version }] = (await admin`select current_setting('server_version') as version`) as unknown as [
+      { version: string },
+    ];
     const psql = psqlPath();
-    console.log(`bench:migrate: PostgreSQL ${version} at ${redact(server.url)} (from ${server.from}), Node ${process.version}`);
+    console.log(
+      `bench:migrate: PostgreSQL ${version} at ${redact(server.url)} (from ${server.from}), Node ${process.version}`,
+    );
     console.log(psql ? `psql: ${psql}` : 'psql: not found on PATH; the psql floor column is skipped.');
     const sqlFile = join(ws.root, 'all.sql');
     writeFileSync(sqlFile, ws.concatenated);
 
     const dbKitApply = (url: string, ...flags: string[]) =>
-      timed(process.execPath, [DB_KIT, 'migrate', '--package', 'bench', '--quiet', ...flags], { cwd: ws.root, env: { DATABASE_URL: url } });
-    const drizzleApply = (url: string) => timed(process.execPath, [DRIZZLE_KIT, 'migrate'], { cwd: ws.pkgDir, env: { DATABASE_URL: url } });
-    const psqlApply = (url: string) => timed(psql!, ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', sqlFile], { cwd: ws.root });
+      timed(process.execPath, [DB_KIT, 'migrate', '--package', 'bench', '--quiet', ...flags], {
+        cwd: ws.root,
+        env: { DATABASE_URL: url },
+      });
+    const drizzleApply = (url: string) =>
+      timed(process.execPath, [DRIZZLE_KIT, 'migrate'], { cwd: ws.pkgDir, env: { DATABASE_URL: url } });
+    const psqlApply = (url: string) =>
+      timed(psql!, ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', sqlFile], { cwd: ws.root });
 
     // Warm-up: builds db-kit's dist/ if src/ changed, fills the OS file cache. Not counted.
     dbKitApply(await freshDatabase('warm'));
     drizzleApply(await freshDatabase('warm'));
 
-    const apply = { dbKit: [] as number[], dbKitGrouped: [] as number[], drizzle: [] as number[], psql: [] as number[] };
+    const apply = {
+      dbKit: [] as number[],
+      dbKitGrouped: [] as number[],
+      drizzle: [] as number[],
+      psql: [] as number[],
+    };
     for (let round = 0; round < ROUNDS; round++) {
       if (psql) apply.psql.push(psqlApply(await freshDatabase('psql')));
       apply.dbKit.push(dbKitApply(await freshDatabase('dbkit')));
@@ -143,11 +177,15 @@ async function main(): Promise<void> {
       apply.drizzle.push(drizzleApply(await freshDatabase('drizzle')));
     }
     const statements = ws.concatenated.split(/;\n/).length;
-    console.log(`\n(a) apply ${MIGRATIONS} synthetic migrations (${statements} statements) to an empty database, median of ${ROUNDS}`);
+    console.log(
+      `\n(a) apply ${MIGRATIONS} synthetic migrations (${statements} statements) to an empty database, median of ${ROUNDS}`,
+    );
     const floor = psql ? median(apply.psql) : median(apply.dbKit);
     if (psql) console.log(row('psql -1 -f (floor, no bookkeeping)', floor, floor));
     console.log(row('db-kit migrate (a transaction each)', median(apply.dbKit), floor, psql ? GOAL_APPLY : undefined));
-    console.log(row('db-kit migrate --single-transaction', median(apply.dbKitGrouped), floor, psql ? GOAL_APPLY : undefined));
+    console.log(
+      row('db-kit migrate --single-transaction', median(apply.dbKitGrouped), floor, psql ? GOAL_APPLY : undefined),
+    );
     console.log(row('drizzle-kit migrate', median(apply.drizzle), floor));
 
     // (b) No-op: nothing pending. On the synthetic workspace (hashes 300 files) and on this repository.
@@ -159,7 +197,9 @@ async function main(): Promise<void> {
     const noop = { node: [] as number[], repo: [] as number[], synthetic: [] as number[], drizzle: [] as number[] };
     for (let i = 0; i < NOOP_RUNS; i++) {
       noop.node.push(timed(process.execPath, ['-e', '0'], { cwd: ROOT }));
-      noop.repo.push(timed(process.execPath, [DB_KIT, 'migrate', '--all', '--quiet'], { cwd: ROOT, env: { DATABASE_URL: repoUrl } }));
+      noop.repo.push(
+        timed(process.execPath, [DB_KIT, 'migrate', '--all', '--quiet'], { cwd: ROOT, env: { DATABASE_URL: repoUrl } }),
+      );
       noop.synthetic.push(dbKitApply(syntheticUrl));
       noop.drizzle.push(drizzleApply(syntheticUrl));
     }

@@ -49,7 +49,10 @@ function write(file: string, text: string): void {
 function stamp(minutes: number): { tag: string; when: number } {
   const when = Date.UTC(2027, 0, 1) + minutes * 60_000;
   const iso = new Date(when).toISOString();
-  return { tag: `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`, when };
+  return {
+    tag: `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`,
+    when,
+  };
 }
 
 interface TableState {
@@ -61,7 +64,8 @@ interface TableState {
  * per migration (tables and columns, no indexes), and the schema module.
  */
 class PackageWriter {
-  private readonly entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }> = [];
+  private readonly entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }> =
+    [];
   private readonly tables = new Map<string, TableState>();
   private prevId = '00000000-0000-0000-0000-000000000000';
 
@@ -84,7 +88,12 @@ class PackageWriter {
         {
           name: table,
           schema: '',
-          columns: Object.fromEntries(state.columns.map((c) => [c, { name: c, type: c === 'id' ? 'serial' : 'integer', primaryKey: c === 'id', notNull: c === 'id' }])),
+          columns: Object.fromEntries(
+            state.columns.map((c) => [
+              c,
+              { name: c, type: c === 'id' ? 'serial' : 'integer', primaryKey: c === 'id', notNull: c === 'id' },
+            ]),
+          ),
           indexes: {},
           foreignKeys: {},
           compositePrimaryKeys: {},
@@ -95,23 +104,55 @@ class PackageWriter {
         },
       ]),
     );
-    const snapshot = { id, prevId: this.prevId, version: '7', dialect: 'postgresql', tables, enums: {}, schemas: {}, sequences: {}, roles: {}, policies: {}, views: {}, _meta: { columns: {}, schemas: {}, tables: {} } };
-    write(join(this.dir, 'drizzle', 'meta', `${String(idx).padStart(4, '0')}_snapshot.json`), JSON.stringify(snapshot, null, 2));
+    const snapshot = {
+      id,
+      prevId: this.prevId,
+      version: '7',
+      dialect: 'postgresql',
+      tables,
+      enums: {},
+      schemas: {},
+      sequences: {},
+      roles: {},
+      policies: {},
+      views: {},
+      _meta: { columns: {}, schemas: {}, tables: {} },
+    };
+    write(
+      join(this.dir, 'drizzle', 'meta', `${String(idx).padStart(4, '0')}_snapshot.json`),
+      JSON.stringify(snapshot, null, 2),
+    );
     this.prevId = id;
   }
 
   finish(dependencies: Record<string, string>): void {
-    write(join(this.dir, 'drizzle', 'meta', '_journal.json'), JSON.stringify({ version: '7', dialect: 'postgresql', entries: this.entries }, null, 2));
-    write(join(this.dir, 'package.json'), JSON.stringify({ ...this.manifest, type: 'module', private: true, dependencies }, null, 2));
+    write(
+      join(this.dir, 'drizzle', 'meta', '_journal.json'),
+      JSON.stringify({ version: '7', dialect: 'postgresql', entries: this.entries }, null, 2),
+    );
+    write(
+      join(this.dir, 'package.json'),
+      JSON.stringify({ ...this.manifest, type: 'module', private: true, dependencies }, null, 2),
+    );
     const lines = [`import { integer, pgTable, serial } from 'drizzle-orm/pg-core';`, ''];
     for (const [table, state] of this.tables) {
-      const columns = state.columns.map((c) => `  ${c}: ${c === 'id' ? "serial('id').primaryKey()" : `integer('${c}')`},`);
-      lines.push(`export const ${table.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase())} = pgTable('${table}', {`, ...columns, '});', '');
+      const columns = state.columns.map(
+        (c) => `  ${c}: ${c === 'id' ? "serial('id').primaryKey()" : `integer('${c}')`},`,
+      );
+      lines.push(
+        `export const ${table.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase())} = pgTable('${table}', {`,
+        ...columns,
+        '});',
+        '',
+      );
     }
     write(join(this.dir, 'src', 'schema.ts'), lines.join('\n'));
     // What pnpm install would link: drizzle-orm for the schema module.
     mkdirSync(join(this.dir, 'node_modules'), { recursive: true });
-    symlinkSync(join(realRoot, 'shared', 'database', 'node_modules', 'drizzle-orm'), join(this.dir, 'node_modules', 'drizzle-orm'));
+    symlinkSync(
+      join(realRoot, 'shared', 'database', 'node_modules', 'drizzle-orm'),
+      join(this.dir, 'node_modules', 'drizzle-orm'),
+    );
   }
 }
 
@@ -127,11 +168,21 @@ function generateWorkspace(root: string, shape: Shape): void {
 
   const shared = new PackageWriter(join(root, 'shared', 'database'), {
     name: '@bench/database',
-    dbKit: { role: 'shared', alias: 'shared', schema: 'src/schema.ts', out: 'drizzle', migrationsTable: '__drizzle_migrations' },
+    dbKit: {
+      role: 'shared',
+      alias: 'shared',
+      schema: 'src/schema.ts',
+      out: 'drizzle',
+      migrationsTable: '__drizzle_migrations',
+    },
   });
-  shared.add(0, 'users', ['CREATE TABLE "users" ("id" serial PRIMARY KEY NOT NULL, "email" integer);'], (t) => t.set('users', { columns: ['id', 'email'] }));
+  shared.add(0, 'users', ['CREATE TABLE "users" ("id" serial PRIMARY KEY NOT NULL, "email" integer);'], (t) =>
+    t.set('users', { columns: ['id', 'email'] }),
+  );
   for (let i = 1; i < shape.sharedMigrations; i++) {
-    shared.add(i, `users_c${i}`, [`ALTER TABLE "users" ADD COLUMN "c${i}" integer;`], (t) => t.get('users')!.columns.push(`c${i}`));
+    shared.add(i, `users_c${i}`, [`ALTER TABLE "users" ADD COLUMN "c${i}" integer;`], (t) =>
+      t.get('users')!.columns.push(`c${i}`),
+    );
   }
   shared.finish({});
 
@@ -139,7 +190,14 @@ function generateWorkspace(root: string, shape: Shape): void {
     const alias = `team${String(team).padStart(2, '0')}`;
     const pkg = new PackageWriter(join(root, 'teams', alias, 'src', 'database'), {
       name: `@${alias}/database`,
-      dbKit: { role: 'team', alias, tablePrefix: `${alias}_`, schema: 'src/schema.ts', out: 'drizzle', migrationsTable: `__${alias}_migrations` },
+      dbKit: {
+        role: 'team',
+        alias,
+        tablePrefix: `${alias}_`,
+        schema: 'src/schema.ts',
+        out: 'drizzle',
+        migrationsTable: `__${alias}_migrations`,
+      },
     });
     for (let m = 0; m < shape.migrationsPerTeam; m++) {
       // Teams interleave in time, as merged branches do.
@@ -147,14 +205,21 @@ function generateWorkspace(root: string, shape: Shape): void {
       const t = m % shape.tablesPerTeam;
       const table = `${alias}_t${String(t).padStart(2, '0')}`;
       if (m < shape.tablesPerTeam) {
-        pkg.add(minutes, `create_t${t}`, [
-          `CREATE TABLE "${table}" ("id" serial PRIMARY KEY NOT NULL, "user_id" integer, "amount" integer);`,
-          `ALTER TABLE "${table}" ADD CONSTRAINT "${table}_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade;`,
-          `CREATE INDEX "${table}_user_id_idx" ON "${table}" USING btree ("user_id");`,
-        ], (tables) => tables.set(table, { columns: ['id', 'user_id', 'amount'] }));
+        pkg.add(
+          minutes,
+          `create_t${t}`,
+          [
+            `CREATE TABLE "${table}" ("id" serial PRIMARY KEY NOT NULL, "user_id" integer, "amount" integer);`,
+            `ALTER TABLE "${table}" ADD CONSTRAINT "${table}_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade;`,
+            `CREATE INDEX "${table}_user_id_idx" ON "${table}" USING btree ("user_id");`,
+          ],
+          (tables) => tables.set(table, { columns: ['id', 'user_id', 'amount'] }),
+        );
       } else {
         const column = `extra${Math.floor(m / shape.tablesPerTeam)}`;
-        pkg.add(minutes, `alter_t${t}`, [`ALTER TABLE "${table}" ADD COLUMN "${column}" integer;`], (tables) => tables.get(table)!.columns.push(column));
+        pkg.add(minutes, `alter_t${t}`, [`ALTER TABLE "${table}" ADD COLUMN "${column}" integer;`], (tables) =>
+          tables.get(table)!.columns.push(column),
+        );
       }
     }
     pkg.finish({ '@bench/database': 'workspace:*' });
@@ -195,7 +260,10 @@ async function measure(shape: Shape, serverUrl: string): Promise<StepResult[]> {
   try {
     const results: StepResult[] = [{ step: 'generate workspace files', ms: generatedMs, note: 'not an engine step' }];
     run(root, [process.execPath, bin, '--help'], {}); // warm-up: the launcher rebuilds dist/ when src/ changed
-    results.push({ step: 'db-kit --help (node + launcher)', ms: median(REPEAT, () => run(root, [process.execPath, bin, '--help'], {}).ms) });
+    results.push({
+      step: 'db-kit --help (node + launcher)',
+      ms: median(REPEAT, () => run(root, [process.execPath, bin, '--help'], {}).ms),
+    });
 
     // The floor: the same SQL, in the order the engine applies it, through psql in one transaction.
     const ws = Workspace.find(root);
@@ -252,11 +320,17 @@ const server = process.env.BENCH_DATABASE_URL
   ? { url: process.env.BENCH_DATABASE_URL, source: 'BENCH_DATABASE_URL', stop: async () => {} }
   : await startTestServer(realRoot);
 try {
-  console.log(`Scale benchmark on ${server.source}: ${FULL.teams} teams x ${FULL.tablesPerTeam} tables, ${total(FULL)} migrations (quarter run: ${QUARTER.teams} teams, ${total(QUARTER)} migrations); median of ${REPEAT} runs per step; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(
+    `Scale benchmark on ${server.source}: ${FULL.teams} teams x ${FULL.tablesPerTeam} tables, ${total(FULL)} migrations (quarter run: ${QUARTER.teams} teams, ${total(QUARTER)} migrations); median of ${REPEAT} runs per step; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
   const quarter = await measure(QUARTER, server.url);
   const full = await measure(FULL, server.url);
   const floor = full.find((r) => r.step.startsWith('psql'))!.ms!;
-  console.log(`${'step'.padEnd(44)} ${'quarter'.padStart(9)} ${'full'.padStart(9)}  full/quarter  x psql floor  per migration`);
+  console.log(
+    `${'step'.padEnd(44)} ${'quarter'.padStart(9)} ${'full'.padStart(9)}  full/quarter  x psql floor  per migration`,
+  );
   for (let i = 0; i < full.length; i++) {
     const f = full[i]!;
     const q = quarter[i]!;

@@ -43,9 +43,17 @@ const fresh = (tag: string) => {
 const urlOf = (name: string) => Object.assign(new URL(server.url), { pathname: `/${name}` }).toString();
 
 try {
-  console.log(`test databases on ${server.source}, ${ROUNDS} rounds each (fastest / median / p90); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-  console.log('                        migrate an          CREATE DATABASE     claim a pooled      createTestDatabase  migrate / (median)');
-  console.log('package   migrations  empty database      ... TEMPLATE        clone (rename)      (connect + claim)   clone claim helper');
+  console.log(
+    `test databases on ${server.source}, ${ROUNDS} rounds each (fastest / median / p90); load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
+  console.log(
+    '                        migrate an          CREATE DATABASE     claim a pooled      createTestDatabase  migrate / (median)',
+  );
+  console.log(
+    'package   migrations  empty database      ... TEMPLATE        clone (rename)      (connect + claim)   clone claim helper',
+  );
   for (const pkg of ws.packages) {
     const packages = ws.migrationOrder(pkg);
     const direct = new TemplateDatabases(server.url, ws, { pool: 0 });
@@ -53,7 +61,9 @@ try {
     const key = await direct.ensure(pkg.alias); // built once, outside the timings, as after a first run
     const poolReady = async () => {
       for (let waited = 0; waited < 5000; waited += 20) {
-        const [row] = await admin.unsafe(`select count(*)::int as n from pg_database where datname like $1`, [`tpp_${key.name.slice(4)}\\_%`]);
+        const [row] = await admin.unsafe(`select count(*)::int as n from pg_database where datname like $1`, [
+          `tpp_${key.name.slice(4)}\\_%`,
+        ]);
         if (row!.n > 0) return;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -87,9 +97,12 @@ try {
     await direct.end();
     await pooled.end();
     const migrations = packages.reduce((n, p) => n + readMigrationFiles(p).length, 0);
-    const cell = (values: number[]) => `${fastest(values).toFixed(0)} / ${median(values).toFixed(0)} / ${p90(values).toFixed(0)} ms`.padEnd(19);
+    const cell = (values: number[]) =>
+      `${fastest(values).toFixed(0)} / ${median(values).toFixed(0)} / ${p90(values).toFixed(0)} ms`.padEnd(19);
     const ratio = (of: number[]) => `${(median(migrateMs) / median(of)).toFixed(0)}x`.padStart(5);
-    console.log(`${pkg.alias.padEnd(9)} ${String(migrations).padStart(10)}  ${cell(migrateMs)}  ${cell(cloneMs)}  ${cell(claimMs)}  ${cell(helperMs)}  ${ratio(cloneMs)} ${ratio(claimMs)} ${ratio(helperMs)}`);
+    console.log(
+      `${pkg.alias.padEnd(9)} ${String(migrations).padStart(10)}  ${cell(migrateMs)}  ${cell(cloneMs)}  ${cell(claimMs)}  ${cell(helperMs)}  ${ratio(cloneMs)} ${ratio(claimMs)} ${ratio(helperMs)}`,
+    );
   }
 } finally {
   for (const name of scratch) await admin.unsafe(`drop database if exists "${name}" with (force)`);

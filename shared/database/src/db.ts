@@ -13,7 +13,7 @@ export type SharedDatabase = PostgresJsDatabase<SharedSchema> & { $client: postg
  *   await db.insert(users).values({ email: 'ada@example.com' });
  *   await db.$client.end();
  */
-export function createDatabase(url: string, options: postgres.Options<{}> = {}): SharedDatabase {
+export function createDatabase(url: string, options: postgres.Options<Record<string, never>> = {}): SharedDatabase {
   const client = postgres(url, { max: 5, onnotice: () => {}, ...options });
   return drizzle(client, { schema });
 }

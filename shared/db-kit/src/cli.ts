@@ -10,19 +10,49 @@ export interface Command {
 // One line per command. Lazy: a command's module, and what it imports, loads only when it runs.
 const commands: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
   generate: { summary: 'write a timestamped migration from schema changes', load: () => import('./commands/generate') },
-  migrate: { summary: 'apply pending migrations (with the packages it builds on)', load: () => import('./commands/migrate') },
-  repair: { summary: 'accept an edited or deleted applied migration, with an audited reason', load: () => import('./commands/repair') },
-  status: { summary: 'migrations, tables and drift of the database, per package (--json)', load: () => import('./commands/status') },
-  check: { summary: 'review migrations: integrity, schema drift, safety lint, ownership', load: () => import('./commands/check') },
-  studio: { summary: 'open Drizzle Studio over a package and what it builds on', load: () => import('./commands/studio') },
-  push: { summary: 'dev only: make the database match a package\'s schema, never dropping others\'', load: () => import('./commands/push') },
-  seed: { summary: 'replace every package\'s rows with deterministic sample data', load: () => import('./commands/seed') },
-  reset: { summary: 'back up, drop everything our packages own, migrate again', load: () => import('./commands/reset') },
+  migrate: {
+    summary: 'apply pending migrations (with the packages it builds on)',
+    load: () => import('./commands/migrate'),
+  },
+  repair: {
+    summary: 'accept an edited or deleted applied migration, with an audited reason',
+    load: () => import('./commands/repair'),
+  },
+  status: {
+    summary: 'migrations, tables and drift of the database, per package (--json)',
+    load: () => import('./commands/status'),
+  },
+  check: {
+    summary: 'review migrations: integrity, schema drift, safety lint, ownership',
+    load: () => import('./commands/check'),
+  },
+  studio: {
+    summary: 'open Drizzle Studio over a package and what it builds on',
+    load: () => import('./commands/studio'),
+  },
+  push: {
+    summary: "dev only: make the database match a package's schema, never dropping others'",
+    load: () => import('./commands/push'),
+  },
+  seed: {
+    summary: "replace every package's rows with deterministic sample data",
+    load: () => import('./commands/seed'),
+  },
+  reset: {
+    summary: 'back up, drop everything our packages own, migrate again',
+    load: () => import('./commands/reset'),
+  },
   fresh: { summary: 'reset, then seed', load: () => import('./commands/fresh') },
   backup: { summary: 'dump the database to backups/<db>-<timestamp>.dump', load: () => import('./commands/backup') },
   restore: { summary: 'restore a backup into the database (asks first)', load: () => import('./commands/restore') },
-  promote: { summary: "move a team's stable tables into the shared schema, rows untouched", load: () => import('./commands/promote') },
-  'new-team': { summary: 'scaffold a team\'s overlay package and its root scripts', load: () => import('./commands/new-team') },
+  promote: {
+    summary: "move a team's stable tables into the shared schema, rows untouched",
+    load: () => import('./commands/promote'),
+  },
+  'new-team': {
+    summary: "scaffold a team's overlay package and its root scripts",
+    load: () => import('./commands/new-team'),
+  },
   server: { summary: 'start, stop or describe the development database', load: () => import('./commands/server') },
 };
 
@@ -34,7 +64,7 @@ function mainUsage(): string {
     'Commands:',
     ...Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`),
     '',
-    'Run `db-kit <command> --help` for a command\'s options. DATABASE_URL comes from the environment, else from .env.',
+    "Run `db-kit <command> --help` for a command's options. DATABASE_URL comes from the environment, else from .env.",
   ].join('\n');
 }
 

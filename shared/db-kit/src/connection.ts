@@ -23,7 +23,10 @@ export async function connect(url: string, applicationName: string, max = 1): Pr
       connection: { application_name: applicationName },
     });
   } catch (error) {
-    throw new DbKitError(`DATABASE_URL is not a valid connection string (${redact(url)}): ${describeError(error)}.`, 'Expected postgresql://user:password@host:port/database.');
+    throw new DbKitError(
+      `DATABASE_URL is not a valid connection string (${redact(url)}): ${describeError(error)}.`,
+      'Expected postgresql://user:password@host:port/database.',
+    );
   }
   try {
     await sql`select 1`;

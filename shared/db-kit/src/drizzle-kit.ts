@@ -17,7 +17,10 @@ export interface RunResult {
  * Runs drizzle-kit. With `interactive`, it shares our terminal so its rename prompts work;
  * otherwise its output is captured and returned.
  */
-export function runDrizzleKit(args: string[], options: { cwd: string; interactive: boolean; env?: NodeJS.ProcessEnv }): Promise<RunResult> {
+export function runDrizzleKit(
+  args: string[],
+  options: { cwd: string; interactive: boolean; env?: NodeJS.ProcessEnv },
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [drizzleKitBin(), ...args], {
       cwd: options.cwd,

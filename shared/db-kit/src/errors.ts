@@ -31,7 +31,8 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const e = error as Error & { code?: string; address?: string; port?: number; errors?: unknown[] };
     if (e.code === 'ECONNREFUSED') return `connection refused${e.address ? ` (${e.address}:${e.port})` : ''}`;
-    if (e.code === 'ENOTFOUND') return `host not found${e.message.includes(' ') ? `: ${e.message.split(' ').pop()}` : ''}`;
+    if (e.code === 'ENOTFOUND')
+      return `host not found${e.message.includes(' ') ? `: ${e.message.split(' ').pop()}` : ''}`;
     if (!e.message && Array.isArray(e.errors) && e.errors.length) return describeError(e.errors[0]);
     return redact(e.message || String(e.code ?? e.name));
   }

@@ -71,7 +71,8 @@ export class Workspace {
     const ordered: SchemaPackage[] = [];
     const visit = (p: SchemaPackage, trail: string[]) => {
       if (ordered.includes(p)) return;
-      if (trail.includes(p.name)) throw new DbKitError(`Schema packages depend on each other in a cycle: ${[...trail, p.name].join(' -> ')}.`);
+      if (trail.includes(p.name))
+        throw new DbKitError(`Schema packages depend on each other in a cycle: ${[...trail, p.name].join(' -> ')}.`);
       for (const dep of p.dependsOn) visit(this.resolve(dep), [...trail, p.name]);
       ordered.push(p);
     };
@@ -102,7 +103,10 @@ function findRoot(from: string): string {
     if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
     const parent = dirname(dir);
     if (parent === dir) {
-      throw new DbKitError(`No pnpm-workspace.yaml found above ${from}.`, 'Run this command inside the large-event repository.');
+      throw new DbKitError(
+        `No pnpm-workspace.yaml found above ${from}.`,
+        'Run this command inside the large-event repository.',
+      );
     }
     dir = parent;
   }
@@ -134,7 +138,8 @@ function expandGlob(root: string, glob: string): string[] {
       if (part === '*') {
         if (!existsSync(dir)) continue;
         for (const entry of readdirSync(dir, { withFileTypes: true })) {
-          if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.')) next.push(join(dir, entry.name));
+          if (entry.isDirectory() && entry.name !== 'node_modules' && !entry.name.startsWith('.'))
+            next.push(join(dir, entry.name));
         }
       } else {
         next.push(join(dir, part));
@@ -197,8 +202,14 @@ function assertDistinct(manifests: Array<{ name: string; dir: string; kit: DbKit
 function validateManifest(name: string, dir: string, kit: DbKitManifest): void {
   const where = `${name} (${join(dir, 'package.json')})`;
   for (const key of ['role', 'alias', 'schema', 'out', 'migrationsTable'] as const) {
-    if (typeof kit[key] !== 'string' || !kit[key]) throw new DbKitError(`"dbKit.${key}" is missing in ${where}.`, 'Every schema package declares role, alias, schema, out and migrationsTable.');
+    if (typeof kit[key] !== 'string' || !kit[key])
+      throw new DbKitError(
+        `"dbKit.${key}" is missing in ${where}.`,
+        'Every schema package declares role, alias, schema, out and migrationsTable.',
+      );
   }
-  if (kit.role !== 'shared' && kit.role !== 'team') throw new DbKitError(`"dbKit.role" must be "shared" or "team" in ${where}.`);
-  if (!/^[a-z_][a-z0-9_]*$/.test(kit.migrationsTable)) throw new DbKitError(`"dbKit.migrationsTable" must be a plain lower-case identifier in ${where}.`);
+  if (kit.role !== 'shared' && kit.role !== 'team')
+    throw new DbKitError(`"dbKit.role" must be "shared" or "team" in ${where}.`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(kit.migrationsTable))
+    throw new DbKitError(`"dbKit.migrationsTable" must be a plain lower-case identifier in ${where}.`);
 }

@@ -11,7 +11,9 @@ export function journal(ws: FixtureWorkspace, pkgDir: string): Journal {
 }
 
 export function sqlFiles(ws: FixtureWorkspace, pkgDir: string): string[] {
-  return readdirSync(ws.path(`${pkgDir}/drizzle`)).filter((f) => f.endsWith('.sql')).sort();
+  return readdirSync(ws.path(`${pkgDir}/drizzle`))
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
 }
 
 /**
@@ -22,9 +24,15 @@ export function addHandWrittenMigration(ws: FixtureWorkspace, pkgDir: string, ta
   const meta = `${pkgDir}/drizzle/meta`;
   const j = journal(ws, pkgDir);
   const last = j.entries.at(-1)!;
-  const previous = JSON.parse(ws.read(`${meta}/${String(last.idx).padStart(4, '0')}_snapshot.json`)) as { id: string; prevId: string };
+  const previous = JSON.parse(ws.read(`${meta}/${String(last.idx).padStart(4, '0')}_snapshot.json`)) as {
+    id: string;
+    prevId: string;
+  };
   const idx = last.idx + 1;
-  ws.write(`${meta}/${String(idx).padStart(4, '0')}_snapshot.json`, JSON.stringify({ ...previous, id: randomUUID(), prevId: previous.id }, null, 2));
+  ws.write(
+    `${meta}/${String(idx).padStart(4, '0')}_snapshot.json`,
+    JSON.stringify({ ...previous, id: randomUUID(), prevId: previous.id }, null, 2),
+  );
   j.entries.push({ idx, version: '7', when: last.when + 60_000, tag, breakpoints: true });
   ws.write(`${meta}/_journal.json`, JSON.stringify(j, null, 2));
   const file = `${pkgDir}/drizzle/${tag}.sql`;

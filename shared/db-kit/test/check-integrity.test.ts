@@ -16,7 +16,13 @@ describe('db-kit check: integrity', () => {
     const original = ws.read(TABLES);
     const journalBefore = ws.read(`${META}/_journal.json`);
     // Branch A adds a budget column.
-    ws.write(TABLES, original.replace("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),"));
+    ws.write(
+      TABLES,
+      original.replace(
+        "description: text('description'),",
+        "description: text('description'),\n  budget: integer('budget'),",
+      ),
+    );
     expect(ws.dbKit(['generate', '--package', 'teamd', '--name', 'budget']).code).toBe(0);
     const branchA = { entry: journal(ws, TEAMD).entries.at(-1)!, snapshot: ws.read(`${META}/0001_snapshot.json`) };
     const fileA = sqlFiles(ws, TEAMD).find((f) => f.endsWith('_budget.sql'))!;
@@ -24,7 +30,13 @@ describe('db-kit check: integrity', () => {
     // Branch B starts from the same parent and adds a priority column.
     ws.write(`${META}/_journal.json`, journalBefore);
     ws.exec('rm', [ws.path(`${TEAMD}/drizzle/${fileA}`), ws.path(`${META}/0001_snapshot.json`)]);
-    ws.write(TABLES, original.replace("title: varchar('title', { length: 255 }).notNull(),", "title: varchar('title', { length: 255 }).notNull(),\n  priority: integer('priority'),"));
+    ws.write(
+      TABLES,
+      original.replace(
+        "title: varchar('title', { length: 255 }).notNull(),",
+        "title: varchar('title', { length: 255 }).notNull(),\n  priority: integer('priority'),",
+      ),
+    );
     expect(ws.dbKit(['generate', '--package', 'teamd', '--name', 'priority']).code).toBe(0);
     // The merge keeps both: A's migration becomes entry 2 with snapshot 0002.
     ws.write(`${TEAMD}/drizzle/${fileA}`, sqlA);
@@ -38,7 +50,9 @@ describe('db-kit check: integrity', () => {
     const collisions = flat(report).filter((f) => f.rule === 'branch-collision');
     expect(collisions).toHaveLength(1);
     expect(collisions[0]!.message).toMatch(/were both generated from the same parent snapshot/);
-    expect(collisions[0]!.next).toMatch(/Regenerate on top of the merged result: delete your branch's migration .* merge main, and run pnpm teamd:db:generate again/);
+    expect(collisions[0]!.next).toMatch(
+      /Regenerate on top of the merged result: delete your branch's migration .* merge main, and run pnpm teamd:db:generate again/,
+    );
 
     const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'after_merge']);
     expect(generate.code).toBe(1);
@@ -69,7 +83,10 @@ describe('db-kit check: integrity', () => {
     addHandWrittenMigration(ws, TEAMD, `20200101_000000_too_old`, 'SELECT 1;');
     const findings = flat(checkJson(ws, ['--package', 'teamd']).report);
     expect(findings).toContainEqual(
-      expect.objectContaining({ rule: 'timestamp-order', message: `20200101_000000_too_old is older than ${first}, which comes before it in the journal.` }),
+      expect.objectContaining({
+        rule: 'timestamp-order',
+        message: `20200101_000000_too_old is older than ${first}, which comes before it in the journal.`,
+      }),
     );
   });
 });

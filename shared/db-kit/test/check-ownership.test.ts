@@ -9,11 +9,18 @@ describe('db-kit check: ownership', () => {
   });
   afterEach(() => ws.remove());
 
-  it("reports a hand-written Team D migration that alters the shared users table", () => {
-    const file = addHandWrittenMigration(ws, TEAMD, nextTag(ws, TEAMD, 'touch_users'), 'ALTER TABLE "users" ADD COLUMN "teamd_flag" boolean;');
+  it('reports a hand-written Team D migration that alters the shared users table', () => {
+    const file = addHandWrittenMigration(
+      ws,
+      TEAMD,
+      nextTag(ws, TEAMD, 'touch_users'),
+      'ALTER TABLE "users" ADD COLUMN "teamd_flag" boolean;',
+    );
     const run = ws.dbKit(['check', '--package', 'teamd']);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`${file}\n  error   foreign-object: alters table users, owned by @large-event/database (shared)`);
+    expect(run.stdout).toContain(
+      `${file}\n  error   foreign-object: alters table users, owned by @large-event/database (shared)`,
+    );
     expect(run.stdout).toContain(`at ${file}:1`);
     expect(run.stdout).toMatch(/next: A team never changes a shared object/);
   });
@@ -48,7 +55,9 @@ export const badges = pgTable('badges', { id: serial('id').primaryKey(), label: 
 
     const { code, report } = checkJson(ws);
     expect(code).toBe(1);
-    expect(flat(report)).toEqual([expect.objectContaining({ rule: 'team-prefix', file, line: 1, next: expect.stringContaining('teamd_badges') })]);
+    expect(flat(report)).toEqual([
+      expect.objectContaining({ rule: 'team-prefix', file, line: 1, next: expect.stringContaining('teamd_badges') }),
+    ]);
   });
 
   it('reports a shared foreign key to a team table', () => {
@@ -59,16 +68,33 @@ export const badges = pgTable('badges', { id: serial('id').primaryKey(), label: 
       'ALTER TABLE "events" ADD COLUMN "project_id" integer;--> statement-breakpoint\nALTER TABLE "events" ADD CONSTRAINT "events_project_id_fk" FOREIGN KEY ("project_id") REFERENCES "public"."teamd_projects"("id");',
     );
     const findings = flat(checkJson(ws, ['--package', 'shared']).report);
-    expect(findings).toContainEqual(expect.objectContaining({ rule: 'shared-references-team', severity: 'error', file, line: 2 }));
+    expect(findings).toContainEqual(
+      expect.objectContaining({ rule: 'shared-references-team', severity: 'error', file, line: 2 }),
+    );
   });
 
   it('reports the same index name defined by two packages', () => {
-    addHandWrittenMigration(ws, SHARED, nextTag(ws, SHARED, 'title_index'), 'CREATE INDEX CONCURRENTLY "teamd_title_idx" ON "events" ("title");');
-    const teamFile = addHandWrittenMigration(ws, TEAMD, nextTag(ws, TEAMD, 'title_index'), 'CREATE INDEX CONCURRENTLY "teamd_title_idx" ON "teamd_tasks" ("title");');
+    addHandWrittenMigration(
+      ws,
+      SHARED,
+      nextTag(ws, SHARED, 'title_index'),
+      'CREATE INDEX CONCURRENTLY "teamd_title_idx" ON "events" ("title");',
+    );
+    const teamFile = addHandWrittenMigration(
+      ws,
+      TEAMD,
+      nextTag(ws, TEAMD, 'title_index'),
+      'CREATE INDEX CONCURRENTLY "teamd_title_idx" ON "teamd_tasks" ("title");',
+    );
     const { code, report } = checkJson(ws);
     expect(code).toBe(1);
     expect(flat(report)).toContainEqual(
-      expect.objectContaining({ rule: 'duplicate-name', file: teamFile, line: 1, message: 'index teamd_title_idx is also defined by @large-event/database; one name, one owner.' }),
+      expect.objectContaining({
+        rule: 'duplicate-name',
+        file: teamFile,
+        line: 1,
+        message: 'index teamd_title_idx is also defined by @large-event/database; one name, one owner.',
+      }),
     );
   });
 });

@@ -46,7 +46,10 @@ describe('db-kit check', () => {
     const file = `${TEAMD}/drizzle/${sqlFiles(ws, TEAMD).find((f) => f.endsWith('_drop_description.sql'))}`;
     const generated = ws.read(file);
 
-    ws.write(file, `-- squawk-ignore ban-drop-column -- the description was never shown and holds no data\n${generated}`);
+    ws.write(
+      file,
+      `-- squawk-ignore ban-drop-column -- the description was never shown and holds no data\n${generated}`,
+    );
     const waived = ws.dbKit(['check']);
     expect(waived.code, waived.stdout).toBe(0);
     expect(waived.stdout).not.toMatch(/ban-drop-column/);
@@ -55,12 +58,24 @@ describe('db-kit check', () => {
     const { code, report } = checkJson(ws);
     expect(code).toBe(1);
     const findings = flat(report);
-    expect(findings).toContainEqual(expect.objectContaining({ rule: 'waiver-without-reason', severity: 'error', file, line: 1 }));
-    expect(findings).toContainEqual(expect.objectContaining({ rule: 'ban-drop-column', severity: 'error', file, line: 2 }));
+    expect(findings).toContainEqual(
+      expect.objectContaining({ rule: 'waiver-without-reason', severity: 'error', file, line: 1 }),
+    );
+    expect(findings).toContainEqual(
+      expect.objectContaining({ rule: 'ban-drop-column', severity: 'error', file, line: 2 }),
+    );
   });
 
   it('reports a schema change nobody generated, with the statements it would need', () => {
-    ws.write(TABLES, ws.read(TABLES).replace("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),"));
+    ws.write(
+      TABLES,
+      ws
+        .read(TABLES)
+        .replace(
+          "description: text('description'),",
+          "description: text('description'),\n  budget: integer('budget'),",
+        ),
+    );
     const { code, report } = checkJson(ws);
     expect(code).toBe(1);
     expect(flat(report)).toEqual([
@@ -74,14 +89,19 @@ describe('db-kit check', () => {
     ]);
   });
 
-  it("names the schema entry that does not load, and still checks the other package", () => {
-    ws.write(`${TEAMD}/src/overlays/broken.ts`, "export const broken = ;\n");
+  it('names the schema entry that does not load, and still checks the other package', () => {
+    ws.write(`${TEAMD}/src/overlays/broken.ts`, 'export const broken = ;\n');
     const index = `${TEAMD}/src/overlays/index.ts`;
     ws.write(index, `${ws.read(index)}export * from './broken';\n`);
     const { code, report } = checkJson(ws);
     expect(code).toBe(1);
     expect(flat(report)).toEqual([
-      expect.objectContaining({ rule: 'schema-load', severity: 'error', file: index, message: expect.stringContaining('@teamd/database') }),
+      expect.objectContaining({
+        rule: 'schema-load',
+        severity: 'error',
+        file: index,
+        message: expect.stringContaining('@teamd/database'),
+      }),
     ]);
   });
 
@@ -95,10 +115,17 @@ describe('db-kit check', () => {
     const fresh = checkJson(ws, ['--package', 'teamd']);
     expect(flat(fresh.report).map((f) => f.rule)).not.toContain('require-concurrent-index-creation');
 
-    const file = addHandWrittenMigration(ws, TEAMD, nextTag(ws, TEAMD, 'task_index'), 'CREATE INDEX "teamd_tasks_title_idx" ON "teamd_tasks" ("title");');
+    const file = addHandWrittenMigration(
+      ws,
+      TEAMD,
+      nextTag(ws, TEAMD, 'task_index'),
+      'CREATE INDEX "teamd_tasks_title_idx" ON "teamd_tasks" ("title");',
+    );
     const { code, report } = checkJson(ws, ['--package', 'teamd']);
     expect(code).toBe(1);
-    expect(flat(report)).toContainEqual(expect.objectContaining({ rule: 'require-concurrent-index-creation', severity: 'error', file, line: 1 }));
+    expect(flat(report)).toContainEqual(
+      expect.objectContaining({ rule: 'require-concurrent-index-creation', severity: 'error', file, line: 1 }),
+    );
   });
 
   it('prints JSON grouped by file: rule, severity, line, message and next step', () => {
@@ -106,16 +133,29 @@ describe('db-kit check', () => {
     ws.dbKit(['generate', '--package', 'teamd', '--name', 'drop_description']);
     const { code, report } = checkJson(ws);
     expect(code).toBe(1);
-    expect(report).toMatchObject({ ok: false, errors: 1, warnings: 0, scope: expect.stringContaining('migrations linted') });
+    expect(report).toMatchObject({
+      ok: false,
+      errors: 1,
+      warnings: 0,
+      scope: expect.stringContaining('migrations linted'),
+    });
     expect(report.files).toHaveLength(1);
     expect(report.files[0]!.file).toMatch(/^teams\/teamD\/src\/database\/drizzle\/\d{8}_\d{6}_drop_description\.sql$/);
     expect(report.files[0]!.findings).toEqual([
-      { rule: 'ban-drop-column', severity: 'error', line: 1, column: expect.any(Number), message: expect.stringContaining('DROP COLUMN "description"'), next: expect.any(String) },
+      {
+        rule: 'ban-drop-column',
+        severity: 'error',
+        line: 1,
+        column: expect.any(Number),
+        message: expect.stringContaining('DROP COLUMN "description"'),
+        next: expect.any(String),
+      },
     ]);
   });
 
   it('lints only migrations not on main by default; --since and --all widen it', () => {
-    const git = (...args: string[]) => ws.exec('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args]);
+    const git = (...args: string[]) =>
+      ws.exec('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args]);
     expect(git('init', '-q', '-b', 'main').code).toBe(0);
     git('add', '-A');
     git('commit', '-qm', 'base');

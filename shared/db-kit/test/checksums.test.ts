@@ -38,7 +38,9 @@ describe('an applied migration whose file was edited', () => {
   it('stops migrate before anything runs, naming the file and the way out', async () => {
     const run = ws.dbKit(['migrate', '--all'], env);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^error: Refusing to migrate: @teamd\/database: 20261201_090000_add_budget\.sql was changed after it was applied/);
+    expect(run.stderr).toMatch(
+      /^error: Refusing to migrate: @teamd\/database: 20261201_090000_add_budget\.sql was changed after it was applied/,
+    );
     expect(run.stderr).toMatch(/next: Restore the original file from git .*db-kit repair --package teamd --reason/);
     expect(await columnsOf(db.url, 'users')).not.toContain('phone');
   });
@@ -46,7 +48,9 @@ describe('an applied migration whose file was edited', () => {
   it('makes status exit 1, naming the file', () => {
     const run = ws.dbKit(['status'], env);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/changed\s+teams\/teamD\/src\/database\/drizzle\/20261201_090000_add_budget\.sql: recorded hash \w{12}, file hash \w{12}/);
+    expect(run.stdout).toMatch(
+      /changed\s+teams\/teamD\/src\/database\/drizzle\/20261201_090000_add_budget\.sql: recorded hash \w{12}, file hash \w{12}/,
+    );
     expect(run.stdout).toMatch(/next: .*db-kit repair/);
     const json = JSON.parse(ws.dbKit(['status', '--json'], env).stdout);
     expect(json.packages[1].changed).toEqual([expect.objectContaining({ migration: '20261201_090000_add_budget' })]);
@@ -61,14 +65,31 @@ describe('an applied migration whose file was edited', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^error: Refusing to repair without a reason/);
 
-    const [before] = await query(db.url, `select hash from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`);
+    const [before] = await query(
+      db.url,
+      `select hash from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`,
+    );
     const dry = ws.dbKit(['repair', '--package', 'teamd', '--reason', 'x', '--dry-run'], env);
     expect(dry.stdout).toMatch(/would teamd\s+20261201_090000_add_budget: accept the edited file/);
-    const repair = ws.dbKit(['repair', '--package', 'teamd', '--reason', 'budgets can exceed 2^31', '--migration', '20261201_090000_add_budget'], env);
+    const repair = ws.dbKit(
+      [
+        'repair',
+        '--package',
+        'teamd',
+        '--reason',
+        'budgets can exceed 2^31',
+        '--migration',
+        '20261201_090000_add_budget',
+      ],
+      env,
+    );
     expect(repair.code, repair.stderr).toBe(0);
     expect(repair.stdout).toMatch(/Repaired 1 migration; recorded in "drizzle"."db_kit_repairs"/);
 
-    const [after] = await query(db.url, `select hash from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`);
+    const [after] = await query(
+      db.url,
+      `select hash from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`,
+    );
     expect(after!.hash).not.toBe(before!.hash);
     const audit = await query(db.url, 'select * from drizzle.db_kit_repairs');
     expect(audit).toEqual([
@@ -90,7 +111,10 @@ describe('an applied migration whose file was edited', () => {
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(await columnsOf(db.url, 'users')).toContain('phone');
     // Repair changes bookkeeping only: the edited SQL never ran.
-    const [budget] = await query(db.url, `select data_type from information_schema.columns where table_name = 'teamd_projects' and column_name = 'budget'`);
+    const [budget] = await query(
+      db.url,
+      `select data_type from information_schema.columns where table_name = 'teamd_projects' and column_name = 'budget'`,
+    );
     expect(budget!.data_type).toBe('integer');
   });
 
@@ -108,7 +132,9 @@ describe('an applied migration whose file was deleted', () => {
   it('stops migrate before anything runs, naming the file', async () => {
     const run = ws.dbKit(['migrate', '--all'], env);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/@teamd\/database: 20261201_090000_add_budget\.sql was applied but its file is gone from drizzle\//);
+    expect(run.stderr).toMatch(
+      /@teamd\/database: 20261201_090000_add_budget\.sql was applied but its file is gone from drizzle\//,
+    );
     expect(await columnsOf(db.url, 'users')).not.toContain('phone');
     const status = ws.dbKit(['status'], env);
     expect(status.code).toBe(1);
@@ -118,16 +144,26 @@ describe('an applied migration whose file was deleted', () => {
   it('is forgotten by repair, which keeps the schema it built and audits the removal', async () => {
     const repair = ws.dbKit(['repair', '--all', '--reason', 'squashed into init'], env);
     expect(repair.code, repair.stderr).toBe(0);
-    expect(await query(db.url, `select * from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`)).toEqual([]);
+    expect(
+      await query(db.url, `select * from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`),
+    ).toEqual([]);
     const [audit] = await query(db.url, 'select action, migration, new_hash, reason from drizzle.db_kit_repairs');
-    expect(audit).toEqual({ action: 'forget-missing', migration: '20261201_090000_add_budget', new_hash: null, reason: 'squashed into init' });
+    expect(audit).toEqual({
+      action: 'forget-missing',
+      migration: '20261201_090000_add_budget',
+      new_hash: null,
+      reason: 'squashed into init',
+    });
     expect(await columnsOf(db.url, 'teamd_projects')).toContain('budget');
     expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
   });
 });
 
 it('repair --migration refuses a migration that needs no repair', () => {
-  const run = ws.dbKit(['repair', '--package', 'teamd', '--reason', 'x', '--migration', '20261201_090000_add_budget'], env);
+  const run = ws.dbKit(
+    ['repair', '--package', 'teamd', '--reason', 'x', '--migration', '20261201_090000_add_budget'],
+    env,
+  );
   expect(run.code).toBe(2);
   expect(run.stderr).toMatch(/20261201_090000_add_budget is neither changed nor missing/);
 });

@@ -8,8 +8,16 @@ let ws: FixtureWorkspace;
 beforeAll(() => {
   ws = copyWorkspace();
   for (let i = 1; i <= 5; i++) {
-    ws.addMigration(SHARED, `2026120${i}_090000_shared_step_${i}`, `CREATE TABLE "shared_step_${i}" ("id" serial PRIMARY KEY);`);
-    ws.addMigration(TEAMD, `2026120${i}_093000_teamd_step_${i}`, `CREATE TABLE "teamd_step_${i}" ("id" serial PRIMARY KEY);`);
+    ws.addMigration(
+      SHARED,
+      `2026120${i}_090000_shared_step_${i}`,
+      `CREATE TABLE "shared_step_${i}" ("id" serial PRIMARY KEY);`,
+    );
+    ws.addMigration(
+      TEAMD,
+      `2026120${i}_093000_teamd_step_${i}`,
+      `CREATE TABLE "teamd_step_${i}" ("id" serial PRIMARY KEY);`,
+    );
   }
 });
 afterAll(() => ws.remove());
@@ -22,7 +30,9 @@ describe('eight migrate processes on one empty database', () => {
   afterAll(() => db.drop());
 
   it('all exit 0, and every migration is applied and recorded exactly once', async () => {
-    const runs = await Promise.all(Array.from({ length: 8 }, () => ws.dbKitAsync(['migrate', '--all'], { DATABASE_URL: db.url })));
+    const runs = await Promise.all(
+      Array.from({ length: 8 }, () => ws.dbKitAsync(['migrate', '--all'], { DATABASE_URL: db.url })),
+    );
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     const appliedLines = runs.flatMap((r) => r.stdout.split('\n').filter((l) => /^\s+applied\s/.test(l)));
     expect(appliedLines).toHaveLength(12);
@@ -40,7 +50,11 @@ describe('the migration lock', () => {
   let holder: postgres.Sql;
   beforeAll(async () => {
     db = await createTestDatabase({ label: 'lock' });
-    holder = postgres(db.url, { max: 1, onnotice: () => {}, connection: { application_name: 'deploy-7 (held by a test)' } });
+    holder = postgres(db.url, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: 'deploy-7 (held by a test)' },
+    });
   });
   afterAll(async () => {
     await holder.end({ timeout: 0 });
@@ -48,11 +62,16 @@ describe('the migration lock', () => {
   });
 
   it('makes a migrate that waits longer than --lock-timeout fail, naming who holds it, and run nothing', async () => {
-    const [{ pid }] = (await holder`select pg_backend_pid() as pid, pg_advisory_lock(${MIGRATION_LOCK_KEY})`) as unknown as [{ pid: number }];
+    const [{ pid }] =
+      (await holder`select pg_backend_pid() as pid, pg_advisory_lock(${MIGRATION_LOCK_KEY})`) as unknown as [
+        { pid: number },
+      ];
     try {
       const run = await ws.dbKitAsync(['migrate', '--all', '--lock-timeout', '1'], { DATABASE_URL: db.url });
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/^error: Gave up after 1 s waiting for the migration lock, held by "deploy-7 \(held by a test\)" \(pid (\d+), user /);
+      expect(run.stderr).toMatch(
+        /^error: Gave up after 1 s waiting for the migration lock, held by "deploy-7 \(held by a test\)" \(pid (\d+), user /,
+      );
       expect(run.stderr).toContain(`pid ${pid},`);
       expect(run.stderr).toMatch(/next: .*--lock-timeout/);
       expect(await tableExists(db.url, 'public.users')).toBe(false);

@@ -6,7 +6,9 @@ const TEAMD = 'teams/teamD/src/database';
 const TIMESTAMPED = /^\d{8}_\d{6}_[a-z0-9_]+\.sql$/;
 
 function sqlFiles(ws: FixtureWorkspace, pkgDir: string): string[] {
-  return readdirSync(ws.path(`${pkgDir}/drizzle`)).filter((f) => f.endsWith('.sql')).sort();
+  return readdirSync(ws.path(`${pkgDir}/drizzle`))
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
 }
 
 describe('generate', () => {
@@ -27,7 +29,15 @@ describe('generate', () => {
 
   it('names the file YYYYMMDD_HHMMSS_<slug>.sql in UTC and keeps drizzle-kit check passing', () => {
     const file = `${TEAMD}/src/overlays/team-specific-tables.ts`;
-    ws.write(file, ws.read(file).replace("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),"));
+    ws.write(
+      file,
+      ws
+        .read(file)
+        .replace(
+          "description: text('description'),",
+          "description: text('description'),\n  budget: integer('budget'),",
+        ),
+    );
     const startedUtc = new Date().toISOString().slice(0, 10).replaceAll('-', '');
     const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'add-budget']);
     expect(run.code, run.stderr).toBe(0);
@@ -39,7 +49,14 @@ describe('generate', () => {
     expect(sql).toBe('ALTER TABLE "teamd_projects" ADD COLUMN "budget" integer;');
     const journal = JSON.parse(ws.read(`${TEAMD}/drizzle/meta/_journal.json`));
     expect(journal.entries.at(-1).tag).toBe(added[0]!.replace(/\.sql$/, ''));
-    const check = ws.exec(process.execPath, [ws.path(`${TEAMD}/node_modules/drizzle-kit/bin.cjs`), 'check', '--dialect', 'postgresql', '--out', `./${TEAMD}/drizzle`]);
+    const check = ws.exec(process.execPath, [
+      ws.path(`${TEAMD}/node_modules/drizzle-kit/bin.cjs`),
+      'check',
+      '--dialect',
+      'postgresql',
+      '--out',
+      `./${TEAMD}/drizzle`,
+    ]);
     expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toMatch(/Everything's fine/);
     // The shared package saw no change.
@@ -48,7 +65,15 @@ describe('generate', () => {
 
   it("uses drizzle's random name when --name is not given", () => {
     const file = `${TEAMD}/src/overlays/extensions.ts`;
-    ws.write(file, ws.read(file).replace("emailDigest: boolean('email_digest').default(true).notNull(),", "emailDigest: boolean('email_digest').default(true).notNull(),\n  locale: varchar('locale', { length: 16 }),"));
+    ws.write(
+      file,
+      ws
+        .read(file)
+        .replace(
+          "emailDigest: boolean('email_digest').default(true).notNull(),",
+          "emailDigest: boolean('email_digest').default(true).notNull(),\n  locale: varchar('locale', { length: 16 }),",
+        ),
+    );
     expect(ws.dbKit(['generate', '--package', 'teamd']).code).toBe(0);
     const names = sqlFiles(ws, TEAMD);
     expect(names).toHaveLength(2);

@@ -4,7 +4,9 @@ import postgres from 'postgres';
 export async function snapshotRows(url: string): Promise<Record<string, unknown[]>> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const tables = await sql<{ name: string }[]>`select tablename as name from pg_tables where schemaname = 'public' order by 1`;
+    const tables = await sql<
+      { name: string }[]
+    >`select tablename as name from pg_tables where schemaname = 'public' order by 1`;
     const content: Record<string, unknown[]> = {};
     for (const { name } of tables) content[name] = await sql.unsafe(`select * from "${name}" order by 1`);
     return content;
@@ -14,7 +16,11 @@ export async function snapshotRows(url: string): Promise<Record<string, unknown[
 }
 
 /** Runs one query (several, without params) on `url` with a short-lived connection and returns its rows. */
-export async function query<T = Record<string, any>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T = Record<string, unknown>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     return (await sql.unsafe(text, params as never[])) as unknown as T[];
@@ -24,7 +30,11 @@ export async function query<T = Record<string, any>>(url: string, text: string, 
 }
 
 export async function columnsOf(url: string, table: string): Promise<string[]> {
-  const rows = await query<{ column_name: string }>(url, `select column_name from information_schema.columns where table_schema = 'public' and table_name = $1 order by ordinal_position`, [table]);
+  const rows = await query<{ column_name: string }>(
+    url,
+    `select column_name from information_schema.columns where table_schema = 'public' and table_name = $1 order by ordinal_position`,
+    [table],
+  );
   return rows.map((r) => r.column_name);
 }
 

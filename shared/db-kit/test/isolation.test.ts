@@ -22,9 +22,12 @@ function addMigration(ws: FixtureWorkspace, pkgDir: string, tag: string, text: s
 async function bookkeeping(url: string): Promise<Record<string, string[]>> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const tables = await sql<{ t: string }[]>`select table_name as t from information_schema.tables where table_schema = 'drizzle' order by 1`;
+    const tables = await sql<
+      { t: string }[]
+    >`select table_name as t from information_schema.tables where table_schema = 'drizzle' order by 1`;
     const result: Record<string, string[]> = {};
-    for (const { t } of tables) result[t] = (await sql.unsafe(`select name from drizzle."${t}" order by id`)).map((r) => r.name as string);
+    for (const { t } of tables)
+      result[t] = (await sql.unsafe(`select name from drizzle."${t}" order by id`)).map((r) => r.name as string);
     return result;
   } finally {
     await sql.end();
@@ -41,11 +44,17 @@ describe('two teams migrating the same database', () => {
   beforeAll(() => {
     ws = copyWorkspace();
     expect(ws.dbKit(['new-team', 'teamx', '--no-install']).code).toBe(0);
-    addMigration(ws, TEAMX, teamx[0]!, 'CREATE TABLE "teamx_items" ("id" serial PRIMARY KEY, "owner_id" integer REFERENCES "public"."users"("id"));');
+    addMigration(
+      ws,
+      TEAMX,
+      teamx[0]!,
+      'CREATE TABLE "teamx_items" ("id" serial PRIMARY KEY, "owner_id" integer REFERENCES "public"."users"("id"));',
+    );
     addMigration(ws, TEAMX, teamx[1]!, 'ALTER TABLE "teamx_items" ADD COLUMN "due" date;');
     // Team D gets one migration timestamped between Team X's two, so a combined run interleaves them.
     addMigration(ws, TEAMD, '20261125_100000_add_budget', 'ALTER TABLE "teamd_projects" ADD COLUMN "budget" integer;');
-    const tags = (dir: string) => JSON.parse(ws.read(`${dir}/drizzle/meta/_journal.json`)).entries.map((e: { tag: string }) => e.tag);
+    const tags = (dir: string) =>
+      JSON.parse(ws.read(`${dir}/drizzle/meta/_journal.json`)).entries.map((e: { tag: string }) => e.tag);
     shared = tags('shared/database');
     teamd = tags(TEAMD);
   });
@@ -75,7 +84,11 @@ describe('two teams migrating the same database', () => {
     migrate(url, 'teamx');
     expect(await sql`select id, name, applied_at from drizzle.__teamd_migrations order by id`).toEqual(before);
     await sql.end();
-    expect(await bookkeeping(url)).toEqual({ __drizzle_migrations: shared, __teamd_migrations: teamd, __teamx_migrations: teamx });
+    expect(await bookkeeping(url)).toEqual({
+      __drizzle_migrations: shared,
+      __teamd_migrations: teamd,
+      __teamx_migrations: teamx,
+    });
   });
 
   it('Team X first, then Team D, gives each team only its own rows', async () => {
@@ -84,23 +97,41 @@ describe('two teams migrating the same database', () => {
     expect(run.stdout).not.toMatch(/applied\s+teamd/);
     expect(await bookkeeping(url)).toEqual({ __drizzle_migrations: shared, __teamx_migrations: teamx });
     migrate(url, 'teamd');
-    expect(await bookkeeping(url)).toEqual({ __drizzle_migrations: shared, __teamd_migrations: teamd, __teamx_migrations: teamx });
+    expect(await bookkeeping(url)).toEqual({
+      __drizzle_migrations: shared,
+      __teamd_migrations: teamd,
+      __teamx_migrations: teamx,
+    });
   });
 
   it('both at the same time: one waits for the other, each records only its own', async () => {
     const url = await freshDatabase('iso_concurrent');
-    const runs = await Promise.all(['teamd', 'teamx', 'teamd', 'teamx'].map((pkg) => ws.dbKitAsync(['migrate', '--package', pkg], { DATABASE_URL: url })));
+    const runs = await Promise.all(
+      ['teamd', 'teamx', 'teamd', 'teamx'].map((pkg) =>
+        ws.dbKitAsync(['migrate', '--package', pkg], { DATABASE_URL: url }),
+      ),
+    );
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
-    expect(await bookkeeping(url)).toEqual({ __drizzle_migrations: shared, __teamd_migrations: teamd, __teamx_migrations: teamx });
+    expect(await bookkeeping(url)).toEqual({
+      __drizzle_migrations: shared,
+      __teamd_migrations: teamd,
+      __teamx_migrations: teamx,
+    });
   });
 
   it('migrate --all interleaves the teams by timestamp and still files each row with its team', async () => {
     const url = await freshDatabase('iso_all');
     const run = ws.dbKit(['migrate', '--all'], { DATABASE_URL: url });
     expect(run.code, run.stderr).toBe(0);
-    const order = [...run.stdout.matchAll(/applied\s+(\w+)\s+(\S+)/g)].map((m) => `${m[1]} ${m[2]}`).filter((line) => /2026112[5]/.test(line));
+    const order = [...run.stdout.matchAll(/applied\s+(\w+)\s+(\S+)/g)]
+      .map((m) => `${m[1]} ${m[2]}`)
+      .filter((line) => /2026112[5]/.test(line));
     expect(order).toEqual([`teamx ${teamx[0]}`, 'teamd 20261125_100000_add_budget', `teamx ${teamx[1]}`]);
-    expect(await bookkeeping(url)).toEqual({ __drizzle_migrations: shared, __teamd_migrations: teamd, __teamx_migrations: teamx });
+    expect(await bookkeeping(url)).toEqual({
+      __drizzle_migrations: shared,
+      __teamd_migrations: teamd,
+      __teamx_migrations: teamx,
+    });
   });
 });
 
@@ -114,7 +145,9 @@ describe('workspace isolation', () => {
       ws.write(`${TEAMX}/package.json`, JSON.stringify(manifest, null, 2));
       const run = ws.dbKit(['migrate', '--package', 'teamx'], { DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' });
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/@teamd\/database and @teamx\/database .* both declare "dbKit.migrationsTable": "__teamd_migrations"/);
+      expect(run.stderr).toMatch(
+        /@teamd\/database and @teamx\/database .* both declare "dbKit.migrationsTable": "__teamd_migrations"/,
+      );
     } finally {
       ws.remove();
     }

@@ -66,7 +66,9 @@ describe('migrate on an empty database', () => {
   it("Postgres enforces the overlay's foreign key to users", async () => {
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
     try {
-      await expect(sql`insert into teamd_projects (name, lead_id) values ('orphan', 424242)`).rejects.toMatchObject({ code: '23503' });
+      await expect(sql`insert into teamd_projects (name, lead_id) values ('orphan', 424242)`).rejects.toMatchObject({
+        code: '23503',
+      });
       const [user] = await sql`insert into users (email) values ('lead@example.com') returning id`;
       await sql`insert into teamd_projects (name, lead_id) values ('launch', ${user!.id})`;
       await expect(sql`delete from users where id = ${user!.id}`).rejects.toMatchObject({ code: '23503' });
@@ -95,9 +97,13 @@ describe('teamd:db:migrate on an empty database', () => {
   it('says in one line, without the password, when the database is unreachable', () => {
     const ws = copyWorkspace();
     try {
-      const run = ws.dbKit(['migrate', '--package', 'teamd'], { DATABASE_URL: 'postgresql://app:S3cr3t-Pw@127.0.0.1:1/x' });
+      const run = ws.dbKit(['migrate', '--package', 'teamd'], {
+        DATABASE_URL: 'postgresql://app:S3cr3t-Pw@127.0.0.1:1/x',
+      });
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/^error: Cannot connect to postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/x: connection refused/);
+      expect(run.stderr).toMatch(
+        /^error: Cannot connect to postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/x: connection refused/,
+      );
       expect(run.stderr + run.stdout).not.toContain('S3cr3t-Pw');
       expect(run.stderr).not.toMatch(/\n\s+at /);
     } finally {

@@ -2,7 +2,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, dropTemplate, listTemplates, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import {
+  copyWorkspace,
+  createTestDatabase,
+  dropTemplate,
+  listTemplates,
+  type FixtureWorkspace,
+  type TestDatabase,
+} from '../src/testing';
 import { TEST_SERVER_ENV } from '../src/testing/server';
 import { Workspace } from '../src/workspace';
 
@@ -21,7 +28,10 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
   afterAll(async () => {
     await db.drop();
     // The fixture's teamx history exists once: its templates would only pile up.
-    const admin = postgres(process.env.TEST_DATABASE_URL || process.env[TEST_SERVER_ENV]!, { max: 1, onnotice: () => {} });
+    const admin = postgres(process.env.TEST_DATABASE_URL || process.env[TEST_SERVER_ENV]!, {
+      max: 1,
+      onnotice: () => {},
+    });
     try {
       for (const name of await listTemplates(admin, 'teamx')) await dropTemplate(admin, name);
     } finally {
@@ -35,9 +45,25 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
     expect(run.code, run.stderr).toBe(0);
     const manifest = JSON.parse(ws.read(`${TEAMX}/package.json`));
     expect(manifest.name).toBe('@teamx/database');
-    expect(manifest.dbKit).toEqual({ role: 'team', alias: 'teamx', tablePrefix: 'teamx_', schema: 'src/overlays/index.ts', out: 'drizzle', migrationsTable: '__teamx_migrations' });
+    expect(manifest.dbKit).toEqual({
+      role: 'team',
+      alias: 'teamx',
+      tablePrefix: 'teamx_',
+      schema: 'src/overlays/index.ts',
+      out: 'drizzle',
+      migrationsTable: '__teamx_migrations',
+    });
     expect(manifest.dependencies['@large-event/database']).toBe('workspace:*');
-    for (const file of ['src/overlays/team-specific-tables.ts', 'src/overlays/extensions.ts', 'src/overlays/index.ts', 'src/index.ts', 'src/scripts/promote-schema.ts', 'drizzle.config.ts', 'tsconfig.json', 'test/overlay.test.ts']) {
+    for (const file of [
+      'src/overlays/team-specific-tables.ts',
+      'src/overlays/extensions.ts',
+      'src/overlays/index.ts',
+      'src/index.ts',
+      'src/scripts/promote-schema.ts',
+      'drizzle.config.ts',
+      'tsconfig.json',
+      'test/overlay.test.ts',
+    ]) {
       expect(existsSync(ws.path(`${TEAMX}/${file}`)), file).toBe(true);
     }
     expect(readdirSync(ws.path(`${TEAMX}/drizzle`))).toEqual(['.gitkeep']);
@@ -74,7 +100,9 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
     expect(run.code, run.stderr).toBe(0);
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
     try {
-      const tables = await sql<{ t: string }[]>`select table_name as t from information_schema.tables where table_schema = 'public' and table_name like 'teamx%' order by 1`;
+      const tables = await sql<
+        { t: string }[]
+      >`select table_name as t from information_schema.tables where table_schema = 'public' and table_name like 'teamx%' order by 1`;
       expect(tables.map((r) => r.t)).toEqual(['teamx_items', 'teamx_user_settings']);
       const recorded = await sql<{ name: string }[]>`select name from drizzle.__teamx_migrations`;
       expect(recorded.map((r) => r.name)).toEqual([expect.stringMatching(/_init$/)]);

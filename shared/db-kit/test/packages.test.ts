@@ -14,15 +14,29 @@ describe('schema packages load both ways', () => {
   for (const pkg of ws.packages) {
     it(`${pkg.name} loads through CommonJS require and through ESM import`, () => {
       const probe = `const m = MODULE; const tables = Object.values(m).filter((v) => v && typeof v === 'object' && Symbol.for('drizzle:Name') in v); console.log(tables.length);`;
-      const cjs = spawnSync(process.execPath, ['--require', tsxCjs, '-e', probe.replace('MODULE', `require(${JSON.stringify(pkg.name)})`)], {
-        cwd: pkg.dir,
-        encoding: 'utf8',
-      });
+      const cjs = spawnSync(
+        process.execPath,
+        ['--require', tsxCjs, '-e', probe.replace('MODULE', `require(${JSON.stringify(pkg.name)})`)],
+        {
+          cwd: pkg.dir,
+          encoding: 'utf8',
+        },
+      );
       expect(cjs.status, cjs.stderr).toBe(0);
-      const esm = spawnSync(process.execPath, ['--import', tsxEsm, '--input-type=module', '-e', probe.replace('MODULE', `await import(${JSON.stringify(pkg.name)})`)], {
-        cwd: pkg.dir,
-        encoding: 'utf8',
-      });
+      const esm = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          tsxEsm,
+          '--input-type=module',
+          '-e',
+          probe.replace('MODULE', `await import(${JSON.stringify(pkg.name)})`),
+        ],
+        {
+          cwd: pkg.dir,
+          encoding: 'utf8',
+        },
+      );
       expect(esm.status, esm.stderr).toBe(0);
       expect(Number(cjs.stdout.trim())).toBeGreaterThanOrEqual(2);
       expect(esm.stdout.trim()).toBe(cjs.stdout.trim());

@@ -48,7 +48,12 @@ async function query<T extends object>(url: string, text: string): Promise<T[]> 
 }
 
 const rowsHash = async (url: string) =>
-  (await query<{ n: number; hash: string }>(url, `select count(*)::int as n, md5(string_agg(p::text, '|' order by id)) as hash from teamd_projects p`))[0]!;
+  (
+    await query<{ n: number; hash: string }>(
+      url,
+      `select count(*)::int as n, md5(string_agg(p::text, '|' order by id)) as hash from teamd_projects p`,
+    )
+  )[0]!;
 
 /** `pg_dump --schema-only`, without comments, SET lines, psql meta-commands and blank lines, statements sorted. */
 function schemaOf(url: string, table?: string): string {
@@ -57,7 +62,14 @@ function schemaOf(url: string, table?: string): string {
   if (dump.status !== 0) throw new Error(`pg_dump failed: ${dump.stderr || dump.error}`);
   return dump.stdout
     .split('\n')
-    .filter((line) => line.trim() && !line.startsWith('--') && !line.startsWith('\\') && !/^SET /.test(line) && !/^SELECT pg_catalog\.set_config/.test(line))
+    .filter(
+      (line) =>
+        line.trim() &&
+        !line.startsWith('--') &&
+        !line.startsWith('\\') &&
+        !/^SET /.test(line) &&
+        !/^SELECT pg_catalog\.set_config/.test(line),
+    )
     .join('\n')
     .split(/;\n/)
     .map((s) => s.trim())
@@ -74,7 +86,8 @@ describe('promote teamd_projects on databases in every state', () => {
 
   beforeAll(async () => {
     ws = gitWorkspace();
-    for (const state of ['a', 'b', 'c', 'd'] as const) db[state] = await createTestDatabase({ label: `promote_${state}` });
+    for (const state of ['a', 'b', 'c', 'd'] as const)
+      db[state] = await createTestDatabase({ label: `promote_${state}` });
     // (a) and (c): Team D's first migration applied, with rows; (d) shared only; (b) empty.
     dbKit(ws, ['migrate', '--all'], db.a.url);
     dbKit(ws, ['migrate', '--all'], db.c.url);
@@ -86,10 +99,21 @@ describe('promote teamd_projects on databases in every state', () => {
         `insert into teamd_projects (name, description, lead_id, created_at)
          select 'project ' || i, repeat('x', i % 50), 1 + i % 20, timestamptz '2026-01-01' + i * interval '1 minute' from generate_series(1, 1000) i`,
       );
-      await query(url, `insert into teamd_tasks (project_id, title, status) select i, 'task ' || i, 'doing' from generate_series(1, 100) i`);
+      await query(
+        url,
+        `insert into teamd_tasks (project_id, title, status) select i, 'task ' || i, 'doing' from generate_series(1, 100) i`,
+      );
     }
     // A Team D migration that touches the table: applied in (a), still pending in (c).
-    ws.write(TABLES_FILE, ws.read(TABLES_FILE).replace("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),"));
+    ws.write(
+      TABLES_FILE,
+      ws
+        .read(TABLES_FILE)
+        .replace(
+          "description: text('description'),",
+          "description: text('description'),\n  budget: integer('budget'),",
+        ),
+    );
     dbKit(ws, ['generate', '--package', 'teamd', '--name', 'add_budget']);
     commitAll(ws, 'add budget');
     dbKit(ws, ['migrate', '--all'], db.a.url);
@@ -131,21 +155,32 @@ describe('promote teamd_projects on databases in every state', () => {
     const check = ws.dbKit(['check', '--all']);
     expect(check.code, check.stdout + check.stderr).toBe(0);
     for (const dir of ['shared/database/drizzle', `${TEAMD}/drizzle`]) {
-      const check = ws.exec(process.execPath, [ws.path(`${TEAMD}/node_modules/drizzle-kit/bin.cjs`), 'check', '--dialect', 'postgresql', '--out', `./${dir}`]);
+      const check = ws.exec(process.execPath, [
+        ws.path(`${TEAMD}/node_modules/drizzle-kit/bin.cjs`),
+        'check',
+        '--dialect',
+        'postgresql',
+        '--out',
+        `./${dir}`,
+      ]);
       expect(check.code, check.stdout + check.stderr).toBe(0);
     }
   });
 
   it('(a) a fully migrated database keeps its 1,000 rows unchanged, and shared owns the table', async () => {
     const shared = dbKit(ws, ['migrate', '--package', 'shared'], db.a.url);
-    expect(shared.stdout).toMatch(/applied\s+teamd\s+\d+_\d+_release_teamd_projects[\s\S]*applied\s+shared\s+\d+_\d+_adopt_teamd_projects/);
+    expect(shared.stdout).toMatch(
+      /applied\s+teamd\s+\d+_\d+_release_teamd_projects[\s\S]*applied\s+shared\s+\d+_\d+_adopt_teamd_projects/,
+    );
     expect(dbKit(ws, ['migrate', '--package', 'teamd'], db.a.url).stdout).toMatch(/Nothing to migrate/);
     expect(await rowsHash(db.a.url)).toEqual(rowsBefore);
     expect(rowsBefore.n).toBe(1000);
     const owners = ownership(Workspace.find(ws.root).packages);
     expect(owners.get('table:public.teamd_projects')?.name).toBe('@large-event/database');
     expect(owners.get('table:public.teamd_tasks')?.name).toBe('@teamd/database');
-    expect(owners.get('constraint:public.teamd_tasks.teamd_tasks_project_id_teamd_projects_id_fk')?.name).toBe('@teamd/database');
+    expect(owners.get('constraint:public.teamd_tasks.teamd_tasks_project_id_teamd_projects_id_fk')?.name).toBe(
+      '@teamd/database',
+    );
     // db:status agrees, and finds no drift and nothing pending (exit 0).
     const status = ws.dbKit(['status', '--json'], { DATABASE_URL: db.a.url });
     expect(status.code, status.stdout + status.stderr).toBe(0);
@@ -169,10 +204,15 @@ describe('promote teamd_projects on databases in every state', () => {
 
   it("(c) a database behind on Team D's history runs it before the adopt, even from db:migrate", async () => {
     const shared = dbKit(ws, ['migrate', '--package', 'shared'], db.c.url);
-    expect(shared.stdout).toMatch(/applied\s+teamd\s+\d+_\d+_add_budget[\s\S]*release_teamd_projects[\s\S]*applied\s+shared\s+\d+_\d+_adopt_teamd_projects/);
+    expect(shared.stdout).toMatch(
+      /applied\s+teamd\s+\d+_\d+_add_budget[\s\S]*release_teamd_projects[\s\S]*applied\s+shared\s+\d+_\d+_adopt_teamd_projects/,
+    );
     dbKit(ws, ['migrate', '--package', 'teamd'], db.c.url);
     expect(schemaOf(db.c.url)).toBe(schemaOf(db.a.url));
-    const after = await query<{ n: number }>(db.c.url, `select count(*)::int as n from teamd_projects where budget is null`);
+    const after = await query<{ n: number }>(
+      db.c.url,
+      `select count(*)::int as n from teamd_projects where budget is null`,
+    );
     expect(after[0]!.n).toBe(rowsBeforeC.n);
   });
 
@@ -190,10 +230,15 @@ describe('promote teamd_projects on databases in every state', () => {
       const root = Workspace.find(ws.root);
       const [init] = readMigrationFiles(root.resolve('shared'));
       const adopt = readMigrationFiles(root.resolve('shared')).at(-1)!;
-      for (const statement of [...init!.statements, ...adopt.statements, ...adopt.statements]) await query(alone.url, statement);
+      for (const statement of [...init!.statements, ...adopt.statements, ...adopt.statements])
+        await query(alone.url, statement);
       // The same columns, types, defaults and constraints. Only the column order may differ: Team D's
       // history appended budget with ALTER TABLE, the adopt declares it where the schema does.
-      const lines = (dump: string) => dump.split('\n').map((l) => l.trim().replace(/,$/, '')).sort();
+      const lines = (dump: string) =>
+        dump
+          .split('\n')
+          .map((l) => l.trim().replace(/,$/, ''))
+          .sort();
       expect(lines(schemaOf(alone.url, 'teamd_projects'))).toEqual(lines(schemaOf(db.a.url, 'teamd_projects')));
     } finally {
       await alone.drop();
@@ -207,7 +252,11 @@ describe('promote teamd_projects on databases in every state', () => {
       expect(run.code, `${pkg}: ${run.stdout}${run.stderr}`).toBe(0);
     }
     const adminUrl = process.env.TEST_DATABASE_URL || process.env[TEST_SERVER_ENV];
-    const vitest = ws.exec(process.execPath, [ws.path('node_modules/vitest/vitest.mjs'), 'run', `${TEAMD}/test/overlay.test.ts`], { TEST_DATABASE_URL: adminUrl });
+    const vitest = ws.exec(
+      process.execPath,
+      [ws.path('node_modules/vitest/vitest.mjs'), 'run', `${TEAMD}/test/overlay.test.ts`],
+      { TEST_DATABASE_URL: adminUrl },
+    );
     expect(vitest.code, vitest.stdout + vitest.stderr).toBe(0);
     expect(vitest.stdout).toMatch(/2 passed/);
   }, 300_000);
@@ -232,7 +281,9 @@ describe('promote refuses, plans and restores', () => {
   it('--dry-run prints files and SQL per package and leaves git status clean', () => {
     const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/@large-event\/database \(shared\):[\s\S]*add\s+shared\/database\/src\/schemas\/teamd-projects\.ts/);
+    expect(run.stdout).toMatch(
+      /@large-event\/database \(shared\):[\s\S]*add\s+shared\/database\/src\/schemas\/teamd-projects\.ts/,
+    );
     expect(run.stdout).toMatch(/CREATE TABLE IF NOT EXISTS "teamd_projects"/);
     expect(run.stdout).toMatch(/@teamd\/database \(teamd\):[\s\S]*SELECT 1;/);
     expect(status()).toBe('');
@@ -249,7 +300,9 @@ describe('promote refuses, plans and restores', () => {
     ws.write(TABLES_FILE, `${ws.read(TABLES_FILE)}// work in progress\n`);
     const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/Uncommitted edits in files promote would change: teams\/teamD\/src\/database\/src\/overlays\/team-specific-tables\.ts/);
+    expect(run.stderr).toMatch(
+      /Uncommitted edits in files promote would change: teams\/teamD\/src\/database\/src\/overlays\/team-specific-tables\.ts/,
+    );
     expect(run.stderr).toMatch(/--force/);
     expect(status().trim()).toBe(`M ${TABLES_FILE}`);
     git(ws, 'checkout', '--', TABLES_FILE);
@@ -279,7 +332,12 @@ describe('promote refuses, plans and restores', () => {
     expect(owners.get('enum:public.teamd_task_status')?.name).toBe('@large-event/database');
     expect(owners.get('table:public.teamd_user_settings')?.name).toBe('@teamd/database');
     expect(ws.dbKit(['generate', '--package', 'teamd']).stdout).toMatch(/nothing written/);
-    const tsc = ws.exec(process.execPath, [ws.path('node_modules/typescript/bin/tsc'), '--noEmit', '-p', `${TEAMD}/tsconfig.json`]);
+    const tsc = ws.exec(process.execPath, [
+      ws.path('node_modules/typescript/bin/tsc'),
+      '--noEmit',
+      '-p',
+      `${TEAMD}/tsconfig.json`,
+    ]);
     expect(tsc.code, tsc.stdout).toBe(0);
   }, 300_000);
 });

@@ -35,7 +35,15 @@ describe('push on a migrated database with rows', () => {
 
   it("pushes a Team D schema change, and only Team D's part of the difference", async () => {
     const overlay = 'teams/teamD/src/database/src/overlays/team-specific-tables.ts';
-    ws.write(overlay, ws.read(overlay).replace("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),"));
+    ws.write(
+      overlay,
+      ws
+        .read(overlay)
+        .replace(
+          "description: text('description'),",
+          "description: text('description'),\n  budget: integer('budget'),",
+        ),
+    );
     await query(db.url, 'alter table users add column nickname text'); // drift in a shared table: not Team D's to fix
     const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
@@ -68,7 +76,10 @@ describe('push on a migrated database with rows', () => {
     await query(db.url, 'create table someone_elses (id int)');
     const run = ws.dbKit(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
-    const tables = await query<{ t: string }>(db.url, `select schemaname || '.' || tablename as t from pg_tables where schemaname in ('public', 'drizzle') order by 1`);
+    const tables = await query<{ t: string }>(
+      db.url,
+      `select schemaname || '.' || tablename as t from pg_tables where schemaname in ('public', 'drizzle') order by 1`,
+    );
     expect(tables.map((r) => r.t)).toEqual([
       'drizzle.__drizzle_migrations',
       'drizzle.__teamd_migrations',
@@ -86,7 +97,9 @@ describe('push on a migrated database with rows', () => {
     const url = 'postgresql://dev:pw@db.example.invalid:5432/large_event_db';
     const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: url });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/Refusing to push schema changes .* host "db\.example\.invalid" is not a local development database/);
+    expect(run.stderr).toMatch(
+      /Refusing to push schema changes .* host "db\.example\.invalid" is not a local development database/,
+    );
     expect(run.stderr).toMatch(/--force/);
     expect(run.stderr).not.toMatch(/host not found|Cannot connect/); // it never tried
 
@@ -99,10 +112,22 @@ describe('push on a migrated database with rows', () => {
 describe('which object a push statement changes', () => {
   it('reads the target of the statements drizzle-kit writes', () => {
     expect(statementTarget('ALTER TABLE "users" DROP COLUMN "x";')).toEqual({ kind: 'table', name: 'public.users' });
-    expect(statementTarget('CREATE TABLE "app"."teamd_a" (\n"id" int)')).toEqual({ kind: 'table', name: 'app.teamd_a' });
-    expect(statementTarget('CREATE INDEX "i" ON "teamd_tasks" USING btree ("x")')).toEqual({ kind: 'table', name: 'public.teamd_tasks' });
-    expect(statementTarget('DROP TYPE "public"."teamd_task_status";')).toEqual({ kind: 'enum', name: 'public.teamd_task_status' });
-    expect(statementTarget('truncate table "teamd_tasks" cascade;')).toEqual({ kind: 'table', name: 'public.teamd_tasks' });
+    expect(statementTarget('CREATE TABLE "app"."teamd_a" (\n"id" int)')).toEqual({
+      kind: 'table',
+      name: 'app.teamd_a',
+    });
+    expect(statementTarget('CREATE INDEX "i" ON "teamd_tasks" USING btree ("x")')).toEqual({
+      kind: 'table',
+      name: 'public.teamd_tasks',
+    });
+    expect(statementTarget('DROP TYPE "public"."teamd_task_status";')).toEqual({
+      kind: 'enum',
+      name: 'public.teamd_task_status',
+    });
+    expect(statementTarget('truncate table "teamd_tasks" cascade;')).toEqual({
+      kind: 'table',
+      name: 'public.teamd_tasks',
+    });
     expect(statementTarget('GRANT ALL ON x TO y')).toBeUndefined();
   });
 });

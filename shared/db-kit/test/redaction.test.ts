@@ -13,9 +13,15 @@ const RUNS: Record<string, string[][]> = {
   generate: [['--package', 'teamd']],
   migrate: [['--all'], ['--package', 'teamd', '--dry-run']],
   status: [[], ['--json']],
-  repair: [['--all', '--reason', 'redaction test'], ['--package', 'teamd', '--reason', 'x', '--dry-run']],
+  repair: [
+    ['--all', '--reason', 'redaction test'],
+    ['--package', 'teamd', '--reason', 'x', '--dry-run'],
+  ],
   check: [[]],
-  push: [['--package', 'teamd', '--yes'], ['--package', 'shared', '--dry-run']],
+  push: [
+    ['--package', 'teamd', '--yes'],
+    ['--package', 'shared', '--dry-run'],
+  ],
   reset: [['--yes']],
   fresh: [['--yes']],
   seed: [['--yes']],
@@ -27,7 +33,15 @@ const RUNS: Record<string, string[][]> = {
 };
 // Commands that need no database, or hand the terminal to another program: checked for the
 // password and stack traces only, not for our one-line error.
-const NO_DATABASE_ERROR = new Set(['generate', 'check', 'server status', 'server psql', 'studio', 'promote', 'new-team']);
+const NO_DATABASE_ERROR = new Set([
+  'generate',
+  'check',
+  'server status',
+  'server psql',
+  'studio',
+  'promote',
+  'new-team',
+]);
 
 describe('no command prints the password of DATABASE_URL', () => {
   let ws: FixtureWorkspace;
@@ -37,7 +51,11 @@ describe('no command prints the password of DATABASE_URL', () => {
   beforeAll(async () => {
     ws = copyWorkspace();
     const port = await pickFreePort(45_000); // nothing listens there: every connection fails
-    env = { DATABASE_URL: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/large_event_db`, DEBUG: '', DB_ENGINE: '' };
+    env = {
+      DATABASE_URL: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/large_event_db`,
+      DEBUG: '',
+      DB_ENGINE: '',
+    };
     ws.write('backups/old.dump', 'not a dump');
     const help = ws.dbKit(['--help'], env);
     commands = [...help.stdout.matchAll(/^ {2}([a-z][a-z-]*)\s{2,}/gm)].map((m) => m[1]!);
@@ -45,7 +63,9 @@ describe('no command prints the password of DATABASE_URL', () => {
   afterAll(() => ws.remove());
 
   it('finds the command table in --help', () => {
-    expect(commands).toEqual(expect.arrayContaining(['generate', 'migrate', 'push', 'reset', 'fresh', 'seed', 'backup', 'restore', 'server']));
+    expect(commands).toEqual(
+      expect.arrayContaining(['generate', 'migrate', 'push', 'reset', 'fresh', 'seed', 'backup', 'restore', 'server']),
+    );
   });
 
   it('--help of every command', () => {
@@ -76,19 +96,28 @@ describe('no command prints the password of DATABASE_URL', () => {
   it('studio starts without printing it', async () => {
     const port = await pickFreePort(49_830);
     // Its own process group, so the drizzle-kit it starts ends with it.
-    const child = spawn(process.execPath, [join(ws.root, 'shared/db-kit/bin/db-kit.mjs'), 'studio', '--package', 'teamd', '--port', String(port)], {
-      cwd: ws.root,
-      env: { ...process.env, ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ws.root, 'shared/db-kit/bin/db-kit.mjs'), 'studio', '--package', 'teamd', '--port', String(port)],
+      {
+        cwd: ws.root,
+        env: { ...process.env, ...env },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
       const started = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), 60_000);
-        const watch = setInterval(() => /up and running|error/i.test(output) && (clearInterval(watch), clearTimeout(timer), resolve(true)), 100);
+        const watch = setInterval(() => {
+          if (!/up and running|error/i.test(output)) return;
+          clearInterval(watch);
+          clearTimeout(timer);
+          resolve(true);
+        }, 100);
       });
       expect(started, output).toBe(true);
     } finally {

@@ -40,7 +40,9 @@ describe('a migration merged after a newer one (late merge)', () => {
   it('is refused by --strict-order, which changes nothing', async () => {
     const run = ws.dbKit(['migrate', '--package', 'shared', '--strict-order'], env);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^error: --strict-order: 1 pending migration\(s\) are older than an applied one: @large-event\/database: 20261130_120000_add_nickname/);
+    expect(run.stderr).toMatch(
+      /^error: --strict-order: 1 pending migration\(s\) are older than an applied one: @large-event\/database: 20261130_120000_add_nickname/,
+    );
     expect(await columnsOf(db.url, 'users')).not.toContain('nickname');
   });
 
@@ -65,7 +67,9 @@ describe('a migration that fails in its second statement', () => {
     );
     const run = ws.dbKit(['migrate', '--package', 'shared'], env);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^error: \S+\/shared\/database\/drizzle\/20261201_090000_audit_log\.sql:4:21: migration 20261201_090000_audit_log failed at statement 2 of 2 \(ALTER TABLE "users"\): type "no_such_type" does not exist \[42704\]/);
+    expect(run.stderr).toMatch(
+      /^error: \S+\/shared\/database\/drizzle\/20261201_090000_audit_log\.sql:4:21: migration 20261201_090000_audit_log failed at statement 2 of 2 \(ALTER TABLE "users"\): type "no_such_type" does not exist \[42704\]/,
+    );
     expect(run.stderr).toMatch(/next: Nothing of this migration was kept/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(await tableExists(db.url, 'public.audit_log')).toBe(false);
@@ -75,9 +79,16 @@ describe('a migration that fails in its second statement', () => {
   });
 
   it('is applied once fixed, on the next run', async () => {
-    ws.addMigration(SHARED, '20261201_090000_audit_log', 'CREATE TABLE "audit_log" ("id" serial PRIMARY KEY);\n--> statement-breakpoint\nSELECT 1/0;');
+    ws.addMigration(
+      SHARED,
+      '20261201_090000_audit_log',
+      'CREATE TABLE "audit_log" ("id" serial PRIMARY KEY);\n--> statement-breakpoint\nSELECT 1/0;',
+    );
     expect(ws.dbKit(['migrate', '--package', 'shared'], env).code).toBe(1);
-    ws.write(`${SHARED}/drizzle/20261201_090000_audit_log.sql`, 'CREATE TABLE "audit_log" ("id" serial PRIMARY KEY);\n--> statement-breakpoint\nSELECT 1;');
+    ws.write(
+      `${SHARED}/drizzle/20261201_090000_audit_log.sql`,
+      'CREATE TABLE "audit_log" ("id" serial PRIMARY KEY);\n--> statement-breakpoint\nSELECT 1;',
+    );
     const run = ws.dbKit(['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(await tableExists(db.url, 'public.audit_log')).toBe(true);
@@ -93,18 +104,33 @@ describe('a migration with the no-transaction header', () => {
     );
     const run = ws.dbKit(['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
-    const [index] = await query(db.url, `select i.indisvalid from pg_index i where i.indexrelid = 'public.users_created_at_idx'::regclass`);
+    const [index] = await query(
+      db.url,
+      `select i.indisvalid from pg_index i where i.indexrelid = 'public.users_created_at_idx'::regclass`,
+    );
     expect(index?.indisvalid).toBe(true);
-    const [row] = await query(db.url, `select execution_ms from drizzle.__drizzle_migrations where name = '20261201_090000_users_created_at_idx'`);
+    const [row] = await query(
+      db.url,
+      `select execution_ms from drizzle.__drizzle_migrations where name = '20261201_090000_users_created_at_idx'`,
+    );
     expect(row?.execution_ms).toBeGreaterThanOrEqual(0);
   });
 
   it('is needed: without it, CREATE INDEX CONCURRENTLY fails inside the transaction and nothing is recorded', async () => {
-    ws.addMigration(SHARED, '20261201_090000_users_created_at_idx', 'CREATE INDEX CONCURRENTLY "users_created_at_idx" ON "users" ("created_at");');
+    ws.addMigration(
+      SHARED,
+      '20261201_090000_users_created_at_idx',
+      'CREATE INDEX CONCURRENTLY "users_created_at_idx" ON "users" ("created_at");',
+    );
     const run = ws.dbKit(['migrate', '--package', 'shared'], env);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/20261201_090000_users_created_at_idx\.sql:1:1: .*cannot run inside a transaction block/);
-    const [count] = await query(db.url, `select count(*)::int as n from drizzle.__drizzle_migrations where name like '%users_created_at_idx'`);
+    expect(run.stderr).toMatch(
+      /20261201_090000_users_created_at_idx\.sql:1:1: .*cannot run inside a transaction block/,
+    );
+    const [count] = await query(
+      db.url,
+      `select count(*)::int as n from drizzle.__drizzle_migrations where name like '%users_created_at_idx'`,
+    );
     expect(count!.n).toBe(0);
   });
 });
@@ -123,7 +149,11 @@ describe('--single-transaction', () => {
   });
 
   it('keeps nothing of the run when a later migration fails, and names the file', async () => {
-    ws.addMigration(SHARED, '20261201_100000_broken', 'ALTER TABLE "users" ADD COLUMN "nickname" text;\n--> statement-breakpoint\nALTER TABLE "no_such_table" ADD COLUMN "x" int;');
+    ws.addMigration(
+      SHARED,
+      '20261201_100000_broken',
+      'ALTER TABLE "users" ADD COLUMN "nickname" text;\n--> statement-breakpoint\nALTER TABLE "no_such_table" ADD COLUMN "x" int;',
+    );
     const run = ws.dbKit(['migrate', '--package', 'shared', '--single-transaction'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/20261201_100000_broken\.sql:\d+:\d+: .*statement 2 of 2/);
@@ -134,7 +164,11 @@ describe('--single-transaction', () => {
   });
 
   it('refuses a run that holds a no-transaction migration, before anything runs', async () => {
-    ws.addMigration(SHARED, '20261201_100000_concurrent_index', '-- db-kit: no-transaction\nCREATE INDEX CONCURRENTLY "users_name_idx" ON "users" ("name");');
+    ws.addMigration(
+      SHARED,
+      '20261201_100000_concurrent_index',
+      '-- db-kit: no-transaction\nCREATE INDEX CONCURRENTLY "users_name_idx" ON "users" ("name");',
+    );
     const run = ws.dbKit(['migrate', '--package', 'shared', '--single-transaction'], env);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--single-transaction cannot include 20261201_100000_concurrent_index/);

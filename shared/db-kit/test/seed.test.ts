@@ -20,7 +20,8 @@ describe('db:seed and db:fresh', () => {
     const first = ws.dbKit(['seed', '--count', '8'], env());
     expect(first.code, first.stderr).toBe(0); // an empty database needs no confirmation
     const once = await snapshotRows(db.url);
-    for (const table of ['users', 'events', 'teamd_projects', 'teamd_tasks', 'teamd_user_settings']) expect(once[table], table).toHaveLength(8);
+    for (const table of ['users', 'events', 'teamd_projects', 'teamd_tasks', 'teamd_user_settings'])
+      expect(once[table], table).toHaveLength(8);
 
     const refused = ws.dbKit(['seed', '--count', '8'], env());
     expect(refused.code).toBe(2); // rows exist now: replacing them needs --yes without a terminal
@@ -42,7 +43,10 @@ describe('db:seed and db:fresh', () => {
   });
 
   it("after seeding, the app's next insert gets the next id", async () => {
-    const [row] = await query<{ id: number }>(db.url, "insert into users (email) values ('new@example.com') returning id");
+    const [row] = await query<{ id: number }>(
+      db.url,
+      "insert into users (email) values ('new@example.com') returning id",
+    );
     expect(row!.id).toBe(9);
     await query(db.url, "delete from users where email = 'new@example.com'");
   });

@@ -10,7 +10,11 @@ import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
 describe('where the database comes from', () => {
   const noDocker = () => false;
   const docker = () => true;
-  const state = { engine: 'embedded' as const, port: 54329, url: 'postgresql://postgres:x@127.0.0.1:54329/large_event_db' };
+  const state = {
+    engine: 'embedded' as const,
+    port: 54329,
+    url: 'postgresql://postgres:x@127.0.0.1:54329/large_event_db',
+  };
 
   it('uses a DATABASE_URL you gave, from the environment or .env, before anything else', () => {
     expect(chooseEngine({ environmentUrl: 'postgresql://a@h/db', dockerRunning: docker })).toBe('url');
@@ -27,8 +31,12 @@ describe('where the database comes from', () => {
   });
 
   it('honours DB_ENGINE and rejects a wrong value', () => {
-    expect(chooseEngine({ forced: 'embedded', environmentUrl: 'postgresql://a@h/db', dockerRunning: docker })).toBe('embedded');
-    expect(() => chooseEngine({ forced: 'sqlite', dockerRunning: docker })).toThrow(/DB_ENGINE must be url, compose or embedded/);
+    expect(chooseEngine({ forced: 'embedded', environmentUrl: 'postgresql://a@h/db', dockerRunning: docker })).toBe(
+      'embedded',
+    );
+    expect(() => chooseEngine({ forced: 'sqlite', dockerRunning: docker })).toThrow(
+      /DB_ENGINE must be url, compose or embedded/,
+    );
   });
 });
 

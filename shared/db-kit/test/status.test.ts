@@ -3,7 +3,11 @@ import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestData
 import type { StatusReport } from '../src/schema/status';
 import { query, TEAMD } from './helpers';
 
-function status(ws: FixtureWorkspace, db: TestDatabase, args: string[] = []): { code: number; report: StatusReport; stderr: string } {
+function status(
+  ws: FixtureWorkspace,
+  db: TestDatabase,
+  args: string[] = [],
+): { code: number; report: StatusReport; stderr: string } {
   const run = ws.dbKit(['status', '--json', ...args], { DATABASE_URL: db.url });
   return { code: run.code, report: run.stdout ? JSON.parse(run.stdout) : undefined, stderr: run.stderr };
 }
@@ -45,7 +49,15 @@ describe('status', () => {
 
   it('reports a pending Team D migration and a hand-made column, and exits 1', async () => {
     const file = `${TEAMD}/src/overlays/team-specific-tables.ts`;
-    ws.write(file, ws.read(file).replace("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),"));
+    ws.write(
+      file,
+      ws
+        .read(file)
+        .replace(
+          "description: text('description'),",
+          "description: text('description'),\n  budget: integer('budget'),",
+        ),
+    );
     const generated = ws.dbKit(['generate', '--package', 'teamd', '--name', 'add_budget']);
     expect(generated.code, generated.stderr).toBe(0);
     await query(db.url, 'alter table users add column nickname text');
@@ -58,7 +70,13 @@ describe('status', () => {
     expect(report.packages.find((p) => p.alias === 'shared')!.pending).toEqual([]);
     // The pending migration is reported as pending, not a second time as drift.
     expect(report.drift).toEqual([
-      { kind: 'column', object: 'public.users.nickname', problem: 'unexpected', owner: '@large-event/database', actual: 'text' },
+      {
+        kind: 'column',
+        object: 'public.users.nickname',
+        problem: 'unexpected',
+        owner: '@large-event/database',
+        actual: 'text',
+      },
     ]);
 
     const text = ws.dbKit(['status'], { DATABASE_URL: db.url });
@@ -91,11 +109,30 @@ describe('status', () => {
     expect(report.drift).toEqual(
       expect.arrayContaining([
         { kind: 'table', object: 'public.scratch', problem: 'unexpected' },
-        { kind: 'column', object: 'public.teamd_projects.description', problem: 'differs', owner: '@teamd/database', expected: 'text', actual: 'character varying(20) not null' },
-        { kind: 'enum', object: 'public.teamd_task_status', problem: 'differs', owner: '@teamd/database', expected: 'todo, doing, done', actual: 'todo, doing, done, blocked' },
+        {
+          kind: 'column',
+          object: 'public.teamd_projects.description',
+          problem: 'differs',
+          owner: '@teamd/database',
+          expected: 'text',
+          actual: 'character varying(20) not null',
+        },
+        {
+          kind: 'enum',
+          object: 'public.teamd_task_status',
+          problem: 'differs',
+          owner: '@teamd/database',
+          expected: 'todo, doing, done',
+          actual: 'todo, doing, done, blocked',
+        },
         { kind: 'index', object: 'public.users_name_idx', problem: 'unexpected', owner: '@large-event/database' },
         { kind: 'index', object: 'public.events_organizer_id_idx', problem: 'missing', owner: '@large-event/database' },
-        { kind: 'constraint', object: 'public.events.events_organizer_id_users_id_fk', problem: 'missing', owner: '@large-event/database' },
+        {
+          kind: 'constraint',
+          object: 'public.events.events_organizer_id_users_id_fk',
+          problem: 'missing',
+          owner: '@large-event/database',
+        },
       ]),
     );
     expect(report.drift).toHaveLength(6);

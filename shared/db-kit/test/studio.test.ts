@@ -24,7 +24,11 @@ describe('teamd:db:studio', () => {
     try {
       let answer: { dialect?: string; schemaFiles?: Array<{ content: string }> } | undefined;
       for (let attempt = 0; attempt < 120 && !answer; attempt++) {
-        answer = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"init"}' })
+        answer = await fetch(`http://127.0.0.1:${port}/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"type":"init"}',
+        })
           .then((r) => (r.ok ? (r.json() as Promise<typeof answer>) : undefined))
           .catch(() => undefined);
         if (!answer) await new Promise((r) => setTimeout(r, 250));

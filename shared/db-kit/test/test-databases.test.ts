@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { copyWorkspace, createTestDatabase, dropTemplate, listTemplates, TemplateDatabases, templateKey, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import {
+  copyWorkspace,
+  createTestDatabase,
+  dropTemplate,
+  listTemplates,
+  TemplateDatabases,
+  templateKey,
+  type FixtureWorkspace,
+  type TestDatabase,
+} from '../src/testing';
 import { TEST_SERVER_ENV } from '../src/testing/server';
 import { Workspace } from '../src/workspace';
 
@@ -17,13 +26,20 @@ async function query<T>(url: string, text: string): Promise<T[]> {
 }
 
 async function publicTables(url: string): Promise<string[]> {
-  return (await query<{ t: string }>(url, `select table_name as t from information_schema.tables where table_schema = 'public' order by 1`)).map((r) => r.t);
+  return (
+    await query<{ t: string }>(
+      url,
+      `select table_name as t from information_schema.tables where table_schema = 'public' order by 1`,
+    )
+  ).map((r) => r.t);
 }
 
 /** A copy of the workspace whose shared history differs, so its templates are its own. */
 function workspaceWithOwnHistory(): FixtureWorkspace {
   const ws = copyWorkspace();
-  const file = ws.path('shared/database/drizzle').concat('/', JSON.parse(ws.read('shared/database/drizzle/meta/_journal.json')).entries[0].tag, '.sql');
+  const file = ws
+    .path('shared/database/drizzle')
+    .concat('/', JSON.parse(ws.read('shared/database/drizzle/meta/_journal.json')).entries[0].tag, '.sql');
   const relative = file.slice(ws.root.length + 1);
   ws.write(relative, `${ws.read(relative)}\n-- ${ws.root}`);
   return ws;
@@ -43,7 +59,13 @@ describe('createTestDatabase({ migrate })', () => {
 
     const second = await createTestDatabase({ migrate: 'teamd', label: 'clone_second' });
     databases.push(second);
-    expect(await publicTables(second.url)).toEqual(['events', 'teamd_projects', 'teamd_tasks', 'teamd_user_settings', 'users']);
+    expect(await publicTables(second.url)).toEqual([
+      'events',
+      'teamd_projects',
+      'teamd_tasks',
+      'teamd_user_settings',
+      'users',
+    ]);
     expect(await query(second.url, 'select count(*)::int as n from users')).toEqual([{ n: 0 }]);
     expect(await query(second.url, 'select count(*)::int as n from teamd_projects')).toEqual([{ n: 0 }]);
     const recorded = await query<{ name: string }>(second.url, 'select name from drizzle.__teamd_migrations');
@@ -52,7 +74,10 @@ describe('createTestDatabase({ migrate })', () => {
     expect(await query(first.url, 'select email from users')).toEqual([{ email: 'first@example.com' }]);
 
     const key = templateKey(Workspace.find(), 'teamd');
-    const [template] = await query<{ datistemplate: boolean }>(adminUrl(), `select datistemplate from pg_database where datname = '${key.name}'`);
+    const [template] = await query<{ datistemplate: boolean }>(
+      adminUrl(),
+      `select datistemplate from pg_database where datname = '${key.name}'`,
+    );
     expect(template?.datistemplate).toBe(true);
   });
 
@@ -75,7 +100,9 @@ describe('createTestDatabase({ migrate })', () => {
     }
     expect(printed).toContain(`/${kept.name}`);
     expect(printed).not.toMatch(/:postgres@/);
-    expect(await query(adminUrl(), `select datname from pg_database where datname = '${kept.name}'`)).toEqual([{ datname: kept.name }]);
+    expect(await query(adminUrl(), `select datname from pg_database where datname = '${kept.name}'`)).toEqual([
+      { datname: kept.name },
+    ]);
   });
 });
 
@@ -106,7 +133,10 @@ describe('template databases', () => {
     expect(templateKey(fixture, 'teamd').name).not.toBe(templateKey(real, 'teamd').name);
     const copy = copyWorkspace();
     try {
-      const before = { shared: templateKey(Workspace.find(copy.root), 'shared').name, teamd: templateKey(Workspace.find(copy.root), 'teamd').name };
+      const before = {
+        shared: templateKey(Workspace.find(copy.root), 'shared').name,
+        teamd: templateKey(Workspace.find(copy.root), 'teamd').name,
+      };
       const teamdFile = `teams/teamD/src/database/drizzle/${JSON.parse(copy.read('teams/teamD/src/database/drizzle/meta/_journal.json')).entries[0].tag}.sql`;
       copy.write(teamdFile, `${copy.read(teamdFile)}\n-- edited`);
       const after = Workspace.find(copy.root);
@@ -146,9 +176,14 @@ describe('template databases', () => {
     const fixture = Workspace.find(ws.root);
     const key = templateKey(fixture, 'teamd');
     const pool = async () =>
-      (await admin.unsafe('select datname from pg_database where datname like $1 order by 1', [`tpp_${key.name.slice(4)}\\_%`])).map((r) => r.datname as string);
+      (
+        await admin.unsafe('select datname from pg_database where datname like $1 order by 1', [
+          `tpp_${key.name.slice(4)}\\_%`,
+        ])
+      ).map((r) => r.datname as string);
     const filled = async (size: number) => {
-      for (let waited = 0; waited < 60_000 && (await pool()).length < size; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let waited = 0; waited < 60_000 && (await pool()).length < size; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       return pool();
     };
     const templates = new TemplateDatabases(adminUrl(), fixture, { pool: 2 });
@@ -189,8 +224,14 @@ describe('template databases', () => {
   it("drops the package's templates this checkout replaced, and other checkouts' only once they are old", async () => {
     const key = templateKey(Workspace.find(ws.root), 'shared');
     const checkout = createHash('sha256').update(ws.root).digest('hex').slice(0, 12);
-    const replaced = { name: 'tpl_shared_000000000000', comment: `ready ${new Date().toISOString()}, root ${checkout}` };
-    const otherRecent = { name: 'tpl_shared_111111111111', comment: `ready ${new Date().toISOString()}, root 0123456789ab` };
+    const replaced = {
+      name: 'tpl_shared_000000000000',
+      comment: `ready ${new Date().toISOString()}, root ${checkout}`,
+    };
+    const otherRecent = {
+      name: 'tpl_shared_111111111111',
+      comment: `ready ${new Date().toISOString()}, root 0123456789ab`,
+    };
     const otherOld = { name: 'tpl_shared_222222222222', comment: 'ready 2020-01-01T00:00:00.000Z, root 0123456789ab' };
     for (const { name, comment } of [replaced, otherRecent, otherOld]) {
       await dropTemplate(admin, name);

@@ -26,16 +26,26 @@ async function serverMajor(sql: Sql): Promise<number> {
  * @example
  *   const { file } = await backupDatabase(sql, url, ws.root); // backups/large_event_db-20250101_120000.dump
  */
-export async function backupDatabase(sql: Sql, url: string, root: string, dir = join(root, BACKUP_DIR)): Promise<BackupResult> {
+export async function backupDatabase(
+  sql: Sql,
+  url: string,
+  root: string,
+  dir = join(root, BACKUP_DIR),
+): Promise<BackupResult> {
   const tools = findPgTools(root, url, await serverMajor(sql));
   mkdirSync(dir, { recursive: true });
   const database = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
   let file = join(dir, `${database}-${timestampName(new Date())}.dump`);
   for (let n = 2; existsSync(file); n++) file = join(dir, `${database}-${timestampName(new Date())}-${n}.dump`);
-  const { code, stderr } = tools.run('pg_dump', url, ['--format=custom', '--no-owner', '--no-privileges'], { stdoutTo: file });
+  const { code, stderr } = tools.run('pg_dump', url, ['--format=custom', '--no-owner', '--no-privileges'], {
+    stdoutTo: file,
+  });
   if (code !== 0) {
     rmSync(file, { force: true });
-    throw new DbKitError(`pg_dump failed (${tools.where}): ${lastLine(stderr)}`, 'Fix the cause above and run the backup again; nothing was written.');
+    throw new DbKitError(
+      `pg_dump failed (${tools.where}): ${lastLine(stderr)}`,
+      'Fix the cause above and run the backup again; nothing was written.',
+    );
   }
   return { file, bytes: statSync(file).size, where: tools.where };
 }
@@ -46,16 +56,24 @@ export async function backupDatabase(sql: Sql, url: string, root: string, dir = 
  */
 export async function restoreDatabase(sql: Sql, url: string, root: string, file: string): Promise<{ where: string }> {
   const path = resolve(file);
-  if (!existsSync(path)) throw new DbKitError(`No backup at ${file}.`, `Backups are in ${BACKUP_DIR}/: ls ${BACKUP_DIR}`);
+  if (!existsSync(path))
+    throw new DbKitError(`No backup at ${file}.`, `Backups are in ${BACKUP_DIR}/: ls ${BACKUP_DIR}`);
   const tools = findPgTools(root, url, await serverMajor(sql));
   const args = ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error'];
   const { code, stderr } = tools.run('pg_restore', url, args, { stdinFrom: path });
-  if (code !== 0) throw new DbKitError(`pg_restore failed (${tools.where}): ${lastLine(stderr)}`, 'Nothing was changed (the restore runs in one transaction). Is the file a db-kit backup (pg_dump custom format)?');
+  if (code !== 0)
+    throw new DbKitError(
+      `pg_restore failed (${tools.where}): ${lastLine(stderr)}`,
+      'Nothing was changed (the restore runs in one transaction). Is the file a db-kit backup (pg_dump custom format)?',
+    );
   return { where: tools.where };
 }
 
 function lastLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const error = lines.find((l) => /error:/i.test(l)) ?? lines.at(-1) ?? 'no message';
   return error.replace(/^pg_(dump|restore): (error: )?/, '');
 }

@@ -11,7 +11,12 @@ export type PgTool = 'pg_dump' | 'pg_restore';
 export interface PgTools {
   where: string;
   /** Runs a tool against `url`; stdout/stdin go to/from `file` when given. Returns stderr. */
-  run(tool: PgTool, url: string, args: string[], io: { stdoutTo?: string; stdinFrom?: string }): { code: number; stderr: string };
+  run(
+    tool: PgTool,
+    url: string,
+    args: string[],
+    io: { stdoutTo?: string; stdinFrom?: string },
+  ): { code: number; stderr: string };
 }
 
 /**
@@ -28,7 +33,9 @@ export function findPgTools(root: string, url: string, serverMajor: number): PgT
   if (usable[0]) return localTools(usable[0].dir, usable[0].major);
   const found = candidates.map((c) => `pg_dump ${c.major}`).join(', ');
   throw new DbKitError(
-    found ? `The server runs PostgreSQL ${serverMajor}, but only ${found} is installed: it cannot dump a newer server.` : 'pg_dump and pg_restore are not installed.',
+    found
+      ? `The server runs PostgreSQL ${serverMajor}, but only ${found} is installed: it cannot dump a newer server.`
+      : 'pg_dump and pg_restore are not installed.',
     `Install the PostgreSQL ${serverMajor} client tools (Debian/Ubuntu: apt-get install postgresql-client-${serverMajor}; macOS: brew install libpq), then run again.`,
   );
 }
@@ -62,11 +69,23 @@ function splitPassword(url: string): { url: string; env: NodeJS.ProcessEnv } {
   return { url: parsed.toString(), env: password ? { ...process.env, PGPASSWORD: password } : { ...process.env } };
 }
 
-function runWithFiles(command: string, args: string[], env: NodeJS.ProcessEnv, io: { stdoutTo?: string; stdinFrom?: string }, cwd?: string) {
+function runWithFiles(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  io: { stdoutTo?: string; stdinFrom?: string },
+  cwd?: string,
+) {
   const stdin = io.stdinFrom ? openSync(io.stdinFrom, 'r') : 'ignore';
   const stdout = io.stdoutTo ? openSync(io.stdoutTo, 'w', 0o600) : 'ignore';
   try {
-    const result = spawnSync(command, args, { cwd, env, stdio: [stdin, stdout, 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const result = spawnSync(command, args, {
+      cwd,
+      env,
+      stdio: [stdin, stdout, 'pipe'],
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (result.error) throw new DbKitError(`Cannot run ${command}: ${result.error.message}.`);
     return { code: result.status ?? 2, stderr: redact(result.stderr ?? '') };
   } finally {
@@ -94,7 +113,20 @@ function composeTools(root: string): PgTools {
       const database = decodeURIComponent(parsed.pathname.slice(1));
       const user = decodeURIComponent(parsed.username);
       // `-e PGPASSWORD` without a value hands our environment's value to the container.
-      const exec = ['compose', 'exec', '-T', '-e', 'PGPASSWORD', 'postgres', tool, ...args, '--username', user, '--dbname', database];
+      const exec = [
+        'compose',
+        'exec',
+        '-T',
+        '-e',
+        'PGPASSWORD',
+        'postgres',
+        tool,
+        ...args,
+        '--username',
+        user,
+        '--dbname',
+        database,
+      ];
       return runWithFiles('docker', exec, env, io, root);
     },
   };

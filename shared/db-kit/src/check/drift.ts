@@ -28,7 +28,10 @@ const EMPTY_SNAPSHOT = {
  * latest committed snapshot. tsx and drizzle-kit's API take about a second to load, so only `check`
  * pays for them.
  */
-export async function driftFindings(packages: SchemaPackage[], generateCommand: (pkg: SchemaPackage) => string): Promise<Finding[]> {
+export async function driftFindings(
+  packages: SchemaPackage[],
+  generateCommand: (pkg: SchemaPackage) => string,
+): Promise<Finding[]> {
   if (!packages.length) return [];
   const [{ loadSchemas }, api] = await Promise.all([import('../schema/load'), import('drizzle-kit/api')]);
   let loaded: LoadedSchema[];
@@ -42,7 +45,13 @@ export async function driftFindings(packages: SchemaPackage[], generateCommand: 
         findings.push(...(await diff(api, (await loadSchemas([pkg]))[0]!, generateCommand(pkg))));
       } catch (error) {
         const reason = error instanceof DbKitError ? error.message : String(error);
-        findings.push({ rule: 'schema-load', severity: 'error', file: join(pkg.dir, pkg.schema), message: reason, next: 'Fix the error (pnpm typecheck shows it), then run check again.' });
+        findings.push({
+          rule: 'schema-load',
+          severity: 'error',
+          file: join(pkg.dir, pkg.schema),
+          message: reason,
+          next: 'Fix the error (pnpm typecheck shows it), then run check again.',
+        });
       }
     }
     return findings;
@@ -52,7 +61,11 @@ export async function driftFindings(packages: SchemaPackage[], generateCommand: 
   return findings;
 }
 
-async function diff(api: typeof import('drizzle-kit/api'), { pkg, exports }: LoadedSchema, generateCommand: string): Promise<Finding[]> {
+async function diff(
+  api: typeof import('drizzle-kit/api'),
+  { pkg, exports }: LoadedSchema,
+  generateCommand: string,
+): Promise<Finding[]> {
   const schemaFile = join(pkg.dir, pkg.schema);
   const previous = (readLatestSnapshot(pkg) ?? EMPTY_SNAPSHOT) as unknown as DrizzleJson;
   const current = api.generateDrizzleJson(exports) as unknown as DrizzleJson;

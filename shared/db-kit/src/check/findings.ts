@@ -57,7 +57,8 @@ export class CheckReport {
       group.push(finding);
       groups.set(finding.file, group);
     }
-    for (const group of groups.values()) group.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || severityRank(a) - severityRank(b));
+    for (const group of groups.values())
+      group.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || severityRank(a) - severityRank(b));
     return groups;
   }
 

@@ -41,12 +41,16 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
     findings.push(...integrity);
   }
   const migrations = await parseAll(ws.packages);
-  const inScope = migrations.filter((m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)));
+  const inScope = migrations.filter(
+    (m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)),
+  );
   findings.push(...reviewMigrations(ws, migrations, inScope, options.packages, scope.files !== undefined));
   // Diffing against a snapshot that two branches both claim would only add noise.
   const intact = options.packages.filter((pkg) => !broken.has(pkg));
   findings.push(...(await driftFindings(intact, (pkg) => scriptFor(ws, 'generate', pkg))));
-  const report = new CheckReport(`${inScope.length} of ${migrations.filter((m) => options.packages.includes(m.pkg)).length} migrations linted: ${scope.description}`);
+  const report = new CheckReport(
+    `${inScope.length} of ${migrations.filter((m) => options.packages.includes(m.pkg)).length} migrations linted: ${scope.description}`,
+  );
   report.add(...findings);
   return report;
 }
@@ -64,7 +68,15 @@ export async function checkWrittenMigration(ws: Workspace, pkg: SchemaPackage, p
 }
 
 /** Integrity problems that make drizzle-kit diff against the wrong parent snapshot. */
-const GENERATE_BLOCKERS = new Set(['branch-collision', 'snapshot-chain', 'journal-invalid', 'snapshot-invalid', 'missing-snapshot', 'journal-index', 'stray-snapshot']);
+const GENERATE_BLOCKERS = new Set([
+  'branch-collision',
+  'snapshot-chain',
+  'journal-invalid',
+  'snapshot-invalid',
+  'missing-snapshot',
+  'journal-index',
+  'stray-snapshot',
+]);
 
 /** What generate must refuse before drizzle-kit runs: on a collision, drizzle-kit prints it and exits 0. */
 export function generateBlockers(ws: Workspace, pkg: SchemaPackage): Finding[] {
@@ -81,7 +93,8 @@ function tablesCreatedBefore(inScope: ParsedMigration[], pendingSet: boolean): M
   const pendingByPackage = new Map<string, Set<string>>();
   for (const m of inScope) {
     const own = new Set<string>();
-    for (const s of m.statements) for (const t of s.targets) if (t.kind === 'table' && t.action === 'create') own.add(`table:${t.qualifiedName}`);
+    for (const s of m.statements)
+      for (const t of s.targets) if (t.kind === 'table' && t.action === 'create') own.add(`table:${t.qualifiedName}`);
     const earlier = pendingSet ? (pendingByPackage.get(m.pkg.name) ?? new Set<string>()) : new Set<string>();
     const created = new Set([...earlier, ...own]);
     if (pendingSet) pendingByPackage.set(m.pkg.name, created);
@@ -90,7 +103,13 @@ function tablesCreatedBefore(inScope: ParsedMigration[], pendingSet: boolean): M
   return result;
 }
 
-function reviewMigrations(ws: Workspace, migrations: ParsedMigration[], inScope: ParsedMigration[], selected: SchemaPackage[], pendingSet: boolean): Finding[] {
+function reviewMigrations(
+  ws: Workspace,
+  migrations: ParsedMigration[],
+  inScope: ParsedMigration[],
+  selected: SchemaPackage[],
+  pendingSet: boolean,
+): Finding[] {
   const findings: Finding[] = [];
   for (const m of inScope) {
     if (m.syntaxError) {
@@ -134,7 +153,9 @@ async function parseAll(packages: SchemaPackage[]): Promise<ParsedMigration[]> {
  */
 export function scriptFor(ws: Workspace, verb: string, pkg: SchemaPackage): string {
   try {
-    const scripts = (JSON.parse(readFileSync(join(ws.root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+    const scripts =
+      (JSON.parse(readFileSync(join(ws.root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> })
+        .scripts ?? {};
     const wanted = new RegExp(`^db-kit ${verb} (--package|-p) ${pkg.alias}$`);
     const name = Object.keys(scripts).find((key) => wanted.test(scripts[key]!.trim()));
     if (name) return `pnpm ${name}`;

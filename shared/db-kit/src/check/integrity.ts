@@ -27,14 +27,20 @@ interface SnapshotFile {
  */
 export function integrityFindings(pkg: SchemaPackage, generateCommand: string): Finding[] {
   const findings: Finding[] = [];
-  const error = (rule: string, file: string, message: string, next: string) => findings.push({ rule, severity: 'error', file, message, next });
+  const error = (rule: string, file: string, message: string, next: string) =>
+    findings.push({ rule, severity: 'error', file, message, next });
   const journalFile = journalPath(pkg);
   let journal: Journal = { version: '7', dialect: 'postgresql', entries: [] };
   if (existsSync(journalFile)) {
     try {
       journal = JSON.parse(readFileSync(journalFile, 'utf8')) as Journal;
     } catch (e) {
-      error('journal-invalid', journalFile, `not valid JSON (${(e as Error).message}); a merge conflict left in it?`, 'Resolve it: keep main\'s entries, drop your branch\'s, then run generate again.');
+      error(
+        'journal-invalid',
+        journalFile,
+        `not valid JSON (${(e as Error).message}); a merge conflict left in it?`,
+        "Resolve it: keep main's entries, drop your branch's, then run generate again.",
+      );
       return findings;
     }
   }
@@ -45,30 +51,62 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
     const sqlFile = join(pkg.migrationsDir, `${entry.tag}.sql`);
     tags.add(entry.tag);
     if (entry.idx !== position) {
-      error('journal-index', journalFile, `entry ${entry.tag} has idx ${entry.idx} but is number ${position} in the journal.`, 'Number the entries 0, 1, 2... in order, with matching NNNN_snapshot.json files; or regenerate your migration on top of main.');
+      error(
+        'journal-index',
+        journalFile,
+        `entry ${entry.tag} has idx ${entry.idx} but is number ${position} in the journal.`,
+        'Number the entries 0, 1, 2... in order, with matching NNNN_snapshot.json files; or regenerate your migration on top of main.',
+      );
     }
     if (!existsSync(sqlFile)) {
-      error('missing-sql', journalFile, `the journal lists ${entry.tag} but ${entry.tag}.sql does not exist.`, 'Restore the file from git, or remove the entry and its snapshot and run generate again.');
+      error(
+        'missing-sql',
+        journalFile,
+        `the journal lists ${entry.tag} but ${entry.tag}.sql does not exist.`,
+        'Restore the file from git, or remove the entry and its snapshot and run generate again.',
+      );
     }
     if (!existsSync(snapshotPath(pkg, entry.idx))) {
-      error('missing-snapshot', existsSync(sqlFile) ? sqlFile : journalFile, `${entry.tag} has no snapshot meta/${basename(snapshotPath(pkg, entry.idx))}; the next generate would diff against the wrong state.`, `Restore it from git; otherwise delete the migration and its journal entry and run ${generateCommand}.`);
+      error(
+        'missing-snapshot',
+        existsSync(sqlFile) ? sqlFile : journalFile,
+        `${entry.tag} has no snapshot meta/${basename(snapshotPath(pkg, entry.idx))}; the next generate would diff against the wrong state.`,
+        `Restore it from git; otherwise delete the migration and its journal entry and run ${generateCommand}.`,
+      );
     }
     const named = MIGRATION_NAME.exec(entry.tag);
     if (!named) {
-      error('migration-name', existsSync(sqlFile) ? sqlFile : journalFile, `${entry.tag}.sql does not follow YYYYMMDD_HHMMSS_name.sql.`, `Create migrations with ${generateCommand} --name <slug>; rename by hand (file and journal tag) only if it was never applied anywhere.`);
+      error(
+        'migration-name',
+        existsSync(sqlFile) ? sqlFile : journalFile,
+        `${entry.tag}.sql does not follow YYYYMMDD_HHMMSS_name.sql.`,
+        `Create migrations with ${generateCommand} --name <slug>; rename by hand (file and journal tag) only if it was never applied anywhere.`,
+      );
       return;
     }
     const key = `${named[1]}${named[2]}`;
     if (previous && (key < previous.key || entry.when < previous.when)) {
-      error('timestamp-order', existsSync(sqlFile) ? sqlFile : journalFile, `${entry.tag} is older than ${previous.tag}, which comes before it in the journal.`, `Regenerate your migration on top of main: delete it (file, snapshot, journal entry) and run ${generateCommand}.`);
+      error(
+        'timestamp-order',
+        existsSync(sqlFile) ? sqlFile : journalFile,
+        `${entry.tag} is older than ${previous.tag}, which comes before it in the journal.`,
+        `Regenerate your migration on top of main: delete it (file, snapshot, journal entry) and run ${generateCommand}.`,
+      );
     }
     previous = { tag: entry.tag, key, when: entry.when };
   });
 
   if (existsSync(pkg.migrationsDir)) {
-    for (const name of readdirSync(pkg.migrationsDir).filter((f) => f.endsWith('.sql')).sort()) {
+    for (const name of readdirSync(pkg.migrationsDir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
       if (!tags.has(name.replace(/\.sql$/, ''))) {
-        error('stray-sql', join(pkg.migrationsDir, name), 'this file is not in the journal, so no migrator will ever run it.', `Delete it and run ${generateCommand}, or add it to meta/_journal.json with a snapshot.`);
+        error(
+          'stray-sql',
+          join(pkg.migrationsDir, name),
+          'this file is not in the journal, so no migrator will ever run it.',
+          `Delete it and run ${generateCommand}, or add it to meta/_journal.json with a snapshot.`,
+        );
       }
     }
   }
@@ -96,7 +134,12 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
     if (collided.has(snapshot)) return;
     const expected = i === 0 ? NO_PARENT : inJournal[i - 1]!.id;
     if (snapshot.prevId !== expected) {
-      error('snapshot-chain', snapshot.file, `prevId ${snapshot.prevId.slice(0, 8)} should be ${expected.slice(0, 8)}, the id of the snapshot before it.`, `Restore the snapshots from git; otherwise delete the migrations after the break and run ${generateCommand}.`);
+      error(
+        'snapshot-chain',
+        snapshot.file,
+        `prevId ${snapshot.prevId.slice(0, 8)} should be ${expected.slice(0, 8)}, the id of the snapshot before it.`,
+        `Restore the snapshots from git; otherwise delete the migrations after the break and run ${generateCommand}.`,
+      );
     }
   });
   return findings;
@@ -116,11 +159,23 @@ function readSnapshots(pkg: SchemaPackage, journal: Journal, findings: Finding[]
       const json = JSON.parse(readFileSync(file, 'utf8')) as { id?: string; prevId?: string };
       snapshots.push({ file, idx, id: String(json.id), prevId: String(json.prevId), tag: tagByIdx.get(idx) });
     } catch (e) {
-      findings.push({ rule: 'snapshot-invalid', severity: 'error', file, message: `not valid JSON (${(e as Error).message}); a merge conflict left in it?`, next: "Take main's version of the file, then regenerate your migration on top of it." });
+      findings.push({
+        rule: 'snapshot-invalid',
+        severity: 'error',
+        file,
+        message: `not valid JSON (${(e as Error).message}); a merge conflict left in it?`,
+        next: "Take main's version of the file, then regenerate your migration on top of it.",
+      });
       continue;
     }
     if (!tagByIdx.has(idx)) {
-      findings.push({ rule: 'stray-snapshot', severity: 'error', file, message: 'no journal entry has this index, yet drizzle-kit reads it.', next: 'Delete it, or restore the journal entry and migration it belongs to.' });
+      findings.push({
+        rule: 'stray-snapshot',
+        severity: 'error',
+        file,
+        message: 'no journal entry has this index, yet drizzle-kit reads it.',
+        next: 'Delete it, or restore the journal entry and migration it belongs to.',
+      });
     }
   }
   return snapshots;

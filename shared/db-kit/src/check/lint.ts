@@ -17,16 +17,37 @@ const WAIVE_HOW = 'or waive it on the line above the statement: -- squawk-ignore
  */
 export const ERROR_RULES: Record<string, { kind: 'destructive' | 'blocking' | 'breaking'; next: string }> = {
   'ban-drop-table': { kind: 'destructive', next: 'Stop using the table first and drop it in a later release' },
-  'ban-drop-column': { kind: 'destructive', next: 'Stop reading and writing the column first and drop it in a later release' },
+  'ban-drop-column': {
+    kind: 'destructive',
+    next: 'Stop reading and writing the column first and drop it in a later release',
+  },
   'ban-drop-database': { kind: 'destructive', next: 'Never drop a database from a migration' },
   'ban-truncate-cascade': { kind: 'destructive', next: 'Truncate the tables you mean, by name' },
-  'require-concurrent-index-creation': { kind: 'blocking', next: 'Use CREATE INDEX CONCURRENTLY in a migration of its own that starts with -- db-kit: no-transaction' },
-  'require-concurrent-index-deletion': { kind: 'blocking', next: 'Use DROP INDEX CONCURRENTLY in a migration of its own that starts with -- db-kit: no-transaction' },
-  'adding-required-field': { kind: 'blocking', next: 'Give the column a DEFAULT, or add it nullable, backfill, then SET NOT NULL' },
-  'adding-not-nullable-field': { kind: 'blocking', next: 'Add a CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL' },
-  'changing-column-type': { kind: 'blocking', next: 'Add a column of the new type, backfill, switch readers, then drop the old one' },
+  'require-concurrent-index-creation': {
+    kind: 'blocking',
+    next: 'Use CREATE INDEX CONCURRENTLY in a migration of its own that starts with -- db-kit: no-transaction',
+  },
+  'require-concurrent-index-deletion': {
+    kind: 'blocking',
+    next: 'Use DROP INDEX CONCURRENTLY in a migration of its own that starts with -- db-kit: no-transaction',
+  },
+  'adding-required-field': {
+    kind: 'blocking',
+    next: 'Give the column a DEFAULT, or add it nullable, backfill, then SET NOT NULL',
+  },
+  'adding-not-nullable-field': {
+    kind: 'blocking',
+    next: 'Add a CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL',
+  },
+  'changing-column-type': {
+    kind: 'blocking',
+    next: 'Add a column of the new type, backfill, switch readers, then drop the old one',
+  },
   'renaming-column': { kind: 'breaking', next: 'Add the new column, write both, move readers, drop the old one later' },
-  'renaming-table': { kind: 'breaking', next: 'Create the new table (or a view under the old name), move readers, drop the old one later' },
+  'renaming-table': {
+    kind: 'breaking',
+    next: 'Create the new table (or a view under the old name), move readers, drop the old one later',
+  },
 };
 
 /** Rules about locking a table that already holds rows; a table created in the pending set holds none. */
@@ -60,7 +81,11 @@ interface SquawkViolation {
  *
  * @param newTables per migration path, the `table:schema.name` keys that hold no rows yet when it runs
  */
-export function squawkFindings(ws: Workspace, migrations: ParsedMigration[], newTables: Map<string, Set<string>>): Finding[] {
+export function squawkFindings(
+  ws: Workspace,
+  migrations: ParsedMigration[],
+  newTables: Map<string, Set<string>>,
+): Finding[] {
   const lintable = migrations.filter((m) => !m.syntaxError);
   if (!lintable.length) return [];
   const workDir = mkdtempSync(join(tmpdir(), 'db-kit-squawk-'));
@@ -89,7 +114,11 @@ export function squawkFindings(ws: Workspace, migrations: ParsedMigration[], new
   }
 }
 
-function applyWaivers(violations: Array<SquawkViolation & { migration: ParsedMigration }>, migrations: ParsedMigration[], newTables: Map<string, Set<string>>): Finding[] {
+function applyWaivers(
+  violations: Array<SquawkViolation & { migration: ParsedMigration }>,
+  migrations: ParsedMigration[],
+  newTables: Map<string, Set<string>>,
+): Finding[] {
   const findings: Finding[] = [];
   for (const v of violations) {
     const { migration } = v;
@@ -101,7 +130,10 @@ function applyWaivers(violations: Array<SquawkViolation & { migration: ParsedMig
       if (table && newTables.get(migration.path)?.has(`table:${table.qualifiedName}`)) continue;
     }
     const waiver = migration.waivers.find(
-      (w) => w.reason && w.rules.includes(v.rule_name) && (w.scope === 'file' || (index !== undefined && w.statement === index)),
+      (w) =>
+        w.reason &&
+        w.rules.includes(v.rule_name) &&
+        (w.scope === 'file' || (index !== undefined && w.statement === index)),
     );
     if (waiver) {
       waiver.used = true;
@@ -115,7 +147,9 @@ function applyWaivers(violations: Array<SquawkViolation & { migration: ParsedMig
       line,
       column: v.column + 1,
       message: `${errorRule ? `${errorRule.kind}: ` : ''}${v.message.replace(/\.$/, '')}${statement ? ` (${statement.firstLine.slice(0, 80)})` : ''}.`,
-      next: errorRule ? `${errorRule.next}; ${WAIVE_HOW.replace('<rule>', v.rule_name)}.` : `${v.help ?? 'See the rule'}: https://squawkhq.com/docs/${v.rule_name}`,
+      next: errorRule
+        ? `${errorRule.next}; ${WAIVE_HOW.replace('<rule>', v.rule_name)}.`
+        : `${v.help ?? 'See the rule'}: https://squawkhq.com/docs/${v.rule_name}`,
     });
   }
   for (const migration of migrations) {
@@ -148,12 +182,19 @@ function runSquawk(ws: Workspace, args: string[]): SquawkViolation[] {
   const config = join(ws.root, '.squawk.toml');
   const fullArgs = ['--reporter', 'json', ...(existsSync(config) ? ['--config', config] : []), ...args];
   const result = spawnSync(squawkBinary(), fullArgs, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) throw new DbKitError(`squawk did not start: ${result.error.message}.`, 'Run pnpm install; squawk-cli ships its binary as an optional dependency.');
+  if (result.error)
+    throw new DbKitError(
+      `squawk did not start: ${result.error.message}.`,
+      'Run pnpm install; squawk-cli ships its binary as an optional dependency.',
+    );
   try {
     return JSON.parse(result.stdout || '[]') as SquawkViolation[];
   } catch {
     const reason = (result.stderr || result.stdout).trim().split('\n')[0];
-    throw new DbKitError(`squawk failed: ${reason}`, existsSync(config) ? `Check ${ws.relative(config)} (squawk reads it).` : 'Run with DEBUG=1 for details.');
+    throw new DbKitError(
+      `squawk failed: ${reason}`,
+      existsSync(config) ? `Check ${ws.relative(config)} (squawk reads it).` : 'Run with DEBUG=1 for details.',
+    );
   }
 }
 
@@ -164,6 +205,9 @@ function squawkBinary(): string {
   try {
     return require.resolve(`@squawk-cli/${process.platform}-${process.arch}/bin/${name}`);
   } catch {
-    throw new DbKitError(`squawk has no binary for ${process.platform}-${process.arch} here.`, 'Run pnpm install with optional dependencies enabled.');
+    throw new DbKitError(
+      `squawk has no binary for ${process.platform}-${process.arch} here.`,
+      'Run pnpm install with optional dependencies enabled.',
+    );
   }
 }

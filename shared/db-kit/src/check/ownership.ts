@@ -30,7 +30,8 @@ export function ownershipFindings(
   const owners = ownership(packages);
   const handedOver = handOvers(migrations);
   // Up to its release (db-kit promote), a package built what another package owns now: that is history, not a trespass.
-  const historical = (migration: ParsedMigration, owner: SchemaPackage | undefined) => Boolean(owner && handedOver.get(migration)?.has(owner.name));
+  const historical = (migration: ParsedMigration, owner: SchemaPackage | undefined) =>
+    Boolean(owner && handedOver.get(migration)?.has(owner.name));
   const definitions = new Map<string, Map<string, Definition>>();
   const define = (key: string, definition: Definition, overwrite: boolean) => {
     const byPackage = definitions.get(key) ?? new Map<string, Definition>();

@@ -21,7 +21,11 @@ export interface LintScope {
  * Fallbacks, each named in the description: no `main` branch -> files not committed yet;
  * not a git work tree, or the workspace is not its root (a scratch copy) -> every migration.
  */
-export function lintScope(ws: Workspace, packages: SchemaPackage[], options: { since?: string; all?: boolean }): LintScope {
+export function lintScope(
+  ws: Workspace,
+  packages: SchemaPackage[],
+  options: { since?: string; all?: boolean },
+): LintScope {
   if (options.all) return { description: 'all migrations (--all)' };
   const git = (...args: string[]) => {
     const result = spawnSync('git', args, { cwd: ws.root, encoding: 'utf8' });
@@ -29,14 +33,19 @@ export function lintScope(ws: Workspace, packages: SchemaPackage[], options: { s
   };
   const top = git('rev-parse', '--show-toplevel');
   if (!top || realpathSync(top) !== realpathSync(ws.root)) {
-    if (options.since) throw new UsageError(`--since needs a git work tree at ${ws.root}.`, 'Use --all to lint every migration.');
+    if (options.since)
+      throw new UsageError(`--since needs a git work tree at ${ws.root}.`, 'Use --all to lint every migration.');
     return { description: 'all migrations (no git work tree at the workspace root)' };
   }
   let base: string | undefined;
   let description: string;
   if (options.since) {
     base = git('rev-parse', '--verify', '--quiet', `${options.since}^{commit}`);
-    if (!base) throw new UsageError(`--since ${options.since}: no such commit.`, 'Give a branch, tag or commit, e.g. --since main, or use --all.');
+    if (!base)
+      throw new UsageError(
+        `--since ${options.since}: no such commit.`,
+        'Give a branch, tag or commit, e.g. --since main, or use --all.',
+      );
     description = `migrations changed since ${options.since} (${base.slice(0, 7)})`;
   } else {
     const mainRef = ['main', 'origin/main'].find((ref) => git('rev-parse', '--verify', '--quiet', `${ref}^{commit}`));

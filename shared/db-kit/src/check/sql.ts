@@ -91,7 +91,10 @@ export async function parseMigration(pkg: SchemaPackage, path: string): Promise<
   } catch (error) {
     const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
     const position = details?.cursorPosition;
-    parsed.syntaxError = { message: (error as Error).message, line: position === undefined ? undefined : lines.lineOfByte(Math.max(0, position - 1)) };
+    parsed.syntaxError = {
+      message: (error as Error).message,
+      line: position === undefined ? undefined : lines.lineOfByte(Math.max(0, position - 1)),
+    };
   }
   textLines.forEach((lineText, i) => {
     const match = WAIVER.exec(lineText);
@@ -180,9 +183,15 @@ function qualified(parts: string[]): { schema: string; name: string } | undefine
   return { schema: parts.length > 1 ? parts.at(-2)! : 'public', name };
 }
 
-function ref(kind: ObjectKind, target: { schema: string; name: string } | undefined, action: Action, table?: string): ObjectRef[] {
+function ref(
+  kind: ObjectKind,
+  target: { schema: string; name: string } | undefined,
+  action: Action,
+  table?: string,
+): ObjectRef[] {
   if (!target) return [];
-  const qualifiedName = kind === 'constraint' ? `${target.schema}.${table}.${target.name}` : `${target.schema}.${target.name}`;
+  const qualifiedName =
+    kind === 'constraint' ? `${target.schema}.${table}.${target.name}` : `${target.schema}.${target.name}`;
   return [{ kind, qualifiedName, name: target.name, action }];
 }
 
@@ -208,7 +217,8 @@ function targetsOf(stmt: Node): ObjectRef[] {
       const refs = ref('table', table, 'create');
       for (const element of list(body, 'tableElts')) {
         refs.push(...constraintRefs(child(element, 'Constraint'), table));
-        for (const c of list(child(element, 'ColumnDef'), 'constraints')) refs.push(...constraintRefs(child(c, 'Constraint'), table));
+        for (const c of list(child(element, 'ColumnDef'), 'constraints'))
+          refs.push(...constraintRefs(child(c, 'Constraint'), table));
       }
       return refs;
     }
@@ -220,14 +230,18 @@ function targetsOf(stmt: Node): ObjectRef[] {
       for (const cmd of list(body, 'cmds')) {
         const alter = child(cmd, 'AlterTableCmd');
         refs.push(...constraintRefs(child(child(alter, 'def'), 'Constraint'), table));
-        if (str(alter, 'subtype') === 'AT_DropConstraint') refs.push(...ref('constraint', { schema: table.schema, name: str(alter, 'name') ?? '' }, 'drop', table.name));
+        if (str(alter, 'subtype') === 'AT_DropConstraint')
+          refs.push(...ref('constraint', { schema: table.schema, name: str(alter, 'name') ?? '' }, 'drop', table.name));
       }
       return refs;
     }
     case 'IndexStmt': {
       const table = relationName(child(body, 'relation'));
       const index = str(body, 'idxname');
-      return [...ref('index', index && table ? { schema: table.schema, name: index } : undefined, 'create'), ...ref('table', table, 'alter')];
+      return [
+        ...ref('index', index && table ? { schema: table.schema, name: index } : undefined, 'create'),
+        ...ref('table', table, 'alter'),
+      ];
     }
     case 'DropStmt': {
       const kinds: Record<string, ObjectKind> = { OBJECT_TABLE: 'table', OBJECT_INDEX: 'index', OBJECT_TYPE: 'enum' };
@@ -248,11 +262,16 @@ function targetsOf(stmt: Node): ObjectRef[] {
       const renameType = str(body, 'renameType');
       const table = relationName(child(body, 'relation'));
       const newName = str(body, 'newname');
-      if (renameType === 'OBJECT_TABLE' && table && newName) return [...ref('table', table, 'alter'), ...ref('table', { schema: table.schema, name: newName }, 'create')];
-      if (renameType === 'OBJECT_INDEX' && table && newName) return [...ref('index', table, 'alter'), ...ref('index', { schema: table.schema, name: newName }, 'create')];
+      if (renameType === 'OBJECT_TABLE' && table && newName)
+        return [...ref('table', table, 'alter'), ...ref('table', { schema: table.schema, name: newName }, 'create')];
+      if (renameType === 'OBJECT_INDEX' && table && newName)
+        return [...ref('index', table, 'alter'), ...ref('index', { schema: table.schema, name: newName }, 'create')];
       if (renameType === 'OBJECT_TYPE') {
         const type = qualified(names(list(child(child(body, 'object'), 'List'), 'items')));
-        return [...ref('enum', type, 'alter'), ...ref('enum', type && newName ? { schema: type.schema, name: newName } : undefined, 'create')];
+        return [
+          ...ref('enum', type, 'alter'),
+          ...ref('enum', type && newName ? { schema: type.schema, name: newName } : undefined, 'create'),
+        ];
       }
       return ref('table', table, 'alter');
     }

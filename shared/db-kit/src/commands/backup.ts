@@ -28,7 +28,10 @@ Exit: 0 written; 2 no client tools, connection or dump error.`,
     try {
       const result = await backupDatabase(sql, url, ws.root);
       if (values.json) console.log(JSON.stringify({ file: ws.relative(result.file), bytes: result.bytes }));
-      else console.log(`Backed up ${redact(url)} to ${ws.relative(result.file)} (${(result.bytes / 1024).toFixed(0)} KiB, ${result.where}).`);
+      else
+        console.log(
+          `Backed up ${redact(url)} to ${ws.relative(result.file)} (${(result.bytes / 1024).toFixed(0)} KiB, ${result.where}).`,
+        );
       return 0;
     } finally {
       await sql.end({ timeout: 5 });

@@ -43,7 +43,9 @@ Exit: 0 clean or warnings only; 1 an error-level finding; 2 usage error.`,
     }
     const text = report.format(ws);
     if (text) console.log(text);
-    const counts = report.findings.length ? `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}` : 'clean';
+    const counts = report.findings.length
+      ? `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`
+      : 'clean';
     console.log(`check: ${counts} in ${plural(packages.length, 'package')} (${report.scope}).`);
     return report.errors ? 1 : 0;
   },

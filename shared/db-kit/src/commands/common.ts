@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { databaseUrl } from '../env';
 import { DbKitError, UsageError } from '../errors';
-import { Workspace, type SchemaPackage } from '../workspace';
+import type { Workspace, SchemaPackage } from '../workspace';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -17,14 +17,21 @@ export function parse<O extends Options>(argv: string[], options: O) {
 /** The package named by --package, or all of them with --all. */
 export function selectPackages(ws: Workspace, values: { package?: string; all?: boolean }): SchemaPackage[] {
   if (values.all) return ws.allInOrder();
-  if (!values.package) throw new UsageError('Say which package: --package <alias> or --all.', `Packages: ${ws.packages.map((p) => p.alias).join(', ')}.`);
+  if (!values.package)
+    throw new UsageError(
+      'Say which package: --package <alias> or --all.',
+      `Packages: ${ws.packages.map((p) => p.alias).join(', ')}.`,
+    );
   return [ws.resolve(values.package)];
 }
 
 export function requireDatabaseUrl(ws: Workspace): string {
   const source = databaseUrl(ws.root);
   if (!source) {
-    throw new DbKitError('DATABASE_URL is not set, in the environment or in .env.', 'Run ./scripts/db-workflow.sh setup, or export DATABASE_URL=postgresql://...');
+    throw new DbKitError(
+      'DATABASE_URL is not set, in the environment or in .env.',
+      'Run ./scripts/db-workflow.sh setup, or export DATABASE_URL=postgresql://...',
+    );
   }
   return source.url;
 }

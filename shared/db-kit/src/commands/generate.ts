@@ -43,10 +43,15 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
       const report = new check.CheckReport();
       report.add(...blocking);
       console.error(report.format(ws));
-      console.error(`generate: ${plural(blocking.length, 'problem')} in ${pkg.name}'s migration history; nothing written.`);
+      console.error(
+        `generate: ${plural(blocking.length, 'problem')} in ${pkg.name}'s migration history; nothing written.`,
+      );
       return 1;
     }
-    const written = await generateMigration(pkg, { name: slug, interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) });
+    const written = await generateMigration(pkg, {
+      name: slug,
+      interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    });
     if (!written) {
       console.log(`No schema changes in ${pkg.name}: nothing written.`);
       return 0;
@@ -57,7 +62,9 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
     if (!review.findings.length) return 0;
     console.log(`\n${review.format(ws)}`);
     if (!review.errors) return 0;
-    console.log(`generate: the migration is written, with ${plural(review.errors, 'error')}. Change the schema and regenerate, or waive with a reason; CI runs db:check.`);
+    console.log(
+      `generate: the migration is written, with ${plural(review.errors, 'error')}. Change the schema and regenerate, or waive with a reason; CI runs db:check.`,
+    );
     return 1;
   },
 };
@@ -69,7 +76,11 @@ export function toSlug(name: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '');
-  if (!slug) throw new UsageError(`--name "${name}" has no letters or digits.`, 'Use a short description such as --name add_budget.');
+  if (!slug)
+    throw new UsageError(
+      `--name "${name}" has no letters or digits.`,
+      'Use a short description such as --name add_budget.',
+    );
   return slug;
 }
 
@@ -77,10 +88,23 @@ export function toSlug(name: string): string {
  * Runs drizzle-kit generate for one package, then gives the new file its timestamped name.
  * Returns the new file's path, or undefined when the schema has not changed.
  */
-export async function generateMigration(pkg: SchemaPackage, options: { name?: string; interactive: boolean }): Promise<string | undefined> {
+export async function generateMigration(
+  pkg: SchemaPackage,
+  options: { name?: string; interactive: boolean },
+): Promise<string | undefined> {
   const before = readJournal(pkg).entries.length;
   // drizzle-kit wants paths relative to its working directory.
-  const args = ['generate', '--dialect', 'postgresql', '--schema', `./${pkg.schema}`, '--out', `./${pkg.out}`, '--prefix', 'index'];
+  const args = [
+    'generate',
+    '--dialect',
+    'postgresql',
+    '--schema',
+    `./${pkg.schema}`,
+    '--out',
+    `./${pkg.out}`,
+    '--prefix',
+    'index',
+  ];
   if (options.name) args.push('--name', options.name);
   const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: options.interactive });
   const journal = readJournal(pkg);

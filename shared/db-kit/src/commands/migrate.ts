@@ -44,8 +44,10 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
     const ws = Workspace.find();
     const selected = selectPackages(ws, values);
     const packages = ws.withDependencies(selected);
-    const lockTimeout = values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
-    if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
+    const lockTimeout =
+      values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
+    if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
+      throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
     const url = requireDatabaseUrl(ws);
     const sql = await connect(url, `db-kit migrate (${selected.map((p) => p.alias).join(',')})`);
     try {
@@ -64,7 +66,10 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
         else {
           console.log(`Would apply ${plural(result.planned.length, 'migration')} (${scope}) on ${redact(url)}:`);
           const late = new Set(result.plannedOutOfOrder);
-          for (const f of result.planned) console.log(`  ${ws.relative(f.path)}${late.has(f) ? '  (out of order: older than an applied migration)' : ''}`);
+          for (const f of result.planned)
+            console.log(
+              `  ${ws.relative(f.path)}${late.has(f) ? '  (out of order: older than an applied migration)' : ''}`,
+            );
         }
         return 0;
       }
@@ -73,7 +78,9 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
       if (!result.applied.length) console.log(`Nothing to migrate: ${scope} up to date.`);
       else {
         const late = result.applied.filter((a) => a.outOfOrder).length;
-        console.log(`Applied ${plural(result.applied.length, 'migration')} (${scope}) in ${seconds} s${late ? `, ${late} out of order` : ''}.`);
+        console.log(
+          `Applied ${plural(result.applied.length, 'migration')} (${scope}) in ${seconds} s${late ? `, ${late} out of order` : ''}.`,
+        );
       }
       return 0;
     } finally {

@@ -27,11 +27,14 @@ Exit: 0 created; 2 invalid or taken name, or pnpm install failed.`,
   async run(argv) {
     const { values, positionals } = parse(argv, options);
     const [name, ...extra] = positionals;
-    if (!name || extra.length) throw new UsageError('Give one team name: db-kit new-team <name>.', 'Example: pnpm db:new-team teamx');
+    if (!name || extra.length)
+      throw new UsageError('Give one team name: db-kit new-team <name>.', 'Example: pnpm db:new-team teamx');
     const ws = Workspace.find();
     const plan = planTeam(ws, name);
     const files = scaffoldTeam(ws, plan);
-    console.log(`Created ${ws.relative(plan.dir)} (${plan.packageName}, alias ${plan.alias}, tables ${plan.tablePrefix}*, bookkeeping drizzle.${plan.migrationsTable}):`);
+    console.log(
+      `Created ${ws.relative(plan.dir)} (${plan.packageName}, alias ${plan.alias}, tables ${plan.tablePrefix}*, bookkeeping drizzle.${plan.migrationsTable}):`,
+    );
     for (const file of files) console.log(`  ${file}`);
     console.log(`Added root scripts: ${Object.keys(plan.scripts).join(', ')}.`);
     if (values['no-install']) {
@@ -46,7 +49,9 @@ Exit: 0 created; 2 invalid or taken name, or pnpm install failed.`,
         );
       }
     }
-    console.log(`Next: pnpm ${plan.alias}:db:generate --name init && pnpm ${plan.alias}:db:migrate && pnpm test ${ws.relative(plan.dir)}`);
+    console.log(
+      `Next: pnpm ${plan.alias}:db:generate --name init && pnpm ${plan.alias}:db:migrate && pnpm test ${ws.relative(plan.dir)}`,
+    );
     return 0;
   },
 };

@@ -46,18 +46,29 @@ Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files res
     if (!values.package) throw new UsageError('Say which team: --package <alias>, e.g. --package teamd.');
     const ws = Workspace.find();
     const team = ws.resolve(values.package);
-    if (team.role !== 'team') throw new UsageError(`${team.name} is the shared package; promote moves tables from a team package into it.`);
+    if (team.role !== 'team')
+      throw new UsageError(`${team.name} is the shared package; promote moves tables from a team package into it.`);
     const dryRun = Boolean(values['dry-run']);
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !values.yes;
     if (!values.yes && !dryRun && !interactive) {
-      throw new UsageError('promote asks before it changes anything, and there is no terminal to ask.', 'Pass --tables a,b --yes, or --dry-run to see the plan.');
+      throw new UsageError(
+        'promote asks before it changes anything, and there is no terminal to ask.',
+        'Pass --tables a,b --yes, or --dry-run to see the plan.',
+      );
     }
     const shared = sharedPackage(ws);
     const graph = TableGraph.of(team);
 
-    let tables = values.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+    let tables = values.tables
+      ?.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     if (!tables?.length) {
-      if (!interactive) throw new UsageError('Say which tables: --tables a,b.', `${team.name} has: ${graph.tables.map((t) => t.name).join(', ')}.`);
+      if (!interactive)
+        throw new UsageError(
+          'Say which tables: --tables a,b.',
+          `${team.name} has: ${graph.tables.map((t) => t.name).join(', ')}.`,
+        );
       tables = await chooseTables(graph);
       if (!tables.length) {
         console.log('No table chosen: nothing changed.');
@@ -71,9 +82,15 @@ Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files res
     await assertNothingToGenerate([shared, team], 'before');
     const plan = await planPromotion(graph, shared, tables);
     if (!dryRun && !values.force) {
-      const dirty = uncommittedEdits(ws.root, plan.changes.map((c) => c.path));
+      const dirty = uncommittedEdits(
+        ws.root,
+        plan.changes.map((c) => c.path),
+      );
       if (dirty.length) {
-        throw new DbKitError(`Uncommitted edits in files promote would change: ${dirty.join(', ')}.`, 'Commit or stash them first (promote must be easy to review and undo), or pass --force.');
+        throw new DbKitError(
+          `Uncommitted edits in files promote would change: ${dirty.join(', ')}.`,
+          'Commit or stash them first (promote must be easy to review and undo), or pass --force.',
+        );
       }
     }
     if (values.json) console.log(JSON.stringify(planJson(ws, plan), null, 2));
@@ -90,8 +107,12 @@ Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files res
       }
     }
     await applyPromotion(plan);
-    console.log(`\nPromoted ${plan.tables.join(', ')}: ${plural(plan.changes.length, 'file')} changed; generate finds nothing to do in either package.`);
-    console.log(`Next: review \`git diff\`, run \`db-kit migrate --all\` (or pnpm db:migrate; pnpm ${team.alias}:db:migrate), run the tests, commit.`);
+    console.log(
+      `\nPromoted ${plan.tables.join(', ')}: ${plural(plan.changes.length, 'file')} changed; generate finds nothing to do in either package.`,
+    );
+    console.log(
+      `Next: review \`git diff\`, run \`db-kit migrate --all\` (or pnpm db:migrate; pnpm ${team.alias}:db:migrate), run the tests, commit.`,
+    );
     return 0;
   },
 };
@@ -120,28 +141,49 @@ async function offerDependencies(graph: TableGraph, tables: string[]): Promise<s
   const chosen = [...tables];
   for (let missing = graph.missingDependencies(chosen); missing.length; missing = graph.missingDependencies(chosen)) {
     const { table, needs } = missing[0]!;
-    const include = await confirm({ message: `${table} has a foreign key to ${needs}, which would stay in ${graph.pkg.name}. Promote ${needs} too?`, default: true });
-    if (!include) throw new DbKitError(`Cannot promote ${table} without ${needs}: ${table} has a foreign key to it.`, `Promote them together: --tables ${[...chosen, needs].join(',')}.`);
+    const include = await confirm({
+      message: `${table} has a foreign key to ${needs}, which would stay in ${graph.pkg.name}. Promote ${needs} too?`,
+      default: true,
+    });
+    if (!include)
+      throw new DbKitError(
+        `Cannot promote ${table} without ${needs}: ${table} has a foreign key to it.`,
+        `Promote them together: --tables ${[...chosen, needs].join(',')}.`,
+      );
     chosen.push(needs);
   }
   return chosen;
 }
 
 function describePlan(ws: Workspace, plan: PromotionPlan): string {
-  const lines = [`Promote ${plan.tables.join(', ')} from ${plan.team.name} to ${plan.shared.name}${plan.enums.length ? ` (with enum ${plan.enums.join(', ')})` : ''}.`, ''];
+  const lines = [
+    `Promote ${plan.tables.join(', ')} from ${plan.team.name} to ${plan.shared.name}${plan.enums.length ? ` (with enum ${plan.enums.join(', ')})` : ''}.`,
+    '',
+  ];
   lines.push('Code moves (ts-morph):');
-  for (const move of plan.moves) lines.push(`  ${move.names.join(', ')}: ${move.from.map((f) => ws.relative(f)).join(', ')} -> ${ws.relative(move.target)}`);
+  for (const move of plan.moves)
+    lines.push(
+      `  ${move.names.join(', ')}: ${move.from.map((f) => ws.relative(f)).join(', ')} -> ${ws.relative(move.target)}`,
+    );
   for (const [pkg, migration, note] of [
     [plan.shared, plan.adopt, 'creates only what is missing; where the tables exist it changes nothing'],
     [plan.team, plan.release, 'changes nothing in the database; records the hand-over'],
   ] as const) {
     lines.push('', `${pkg.name} (${pkg.alias}):`);
-    for (const change of plan.changes.filter((c) => c.path.startsWith(`${pkg.dir}/`))) lines.push(`  ${changeKind(change).padEnd(6)} ${ws.relative(change.path)}`);
+    for (const change of plan.changes.filter((c) => c.path.startsWith(`${pkg.dir}/`)))
+      lines.push(`  ${changeKind(change).padEnd(6)} ${ws.relative(change.path)}`);
     lines.push(`  SQL (${note}):`);
     for (const line of migration.sql.trimEnd().split('\n')) lines.push(`    | ${line}`);
   }
-  if (plan.dependents.length) lines.push('', `Stay in ${plan.team.name} and keep their foreign keys to the promoted tables: ${plan.dependents.join(', ')}.`);
-  lines.push('', `Databases: \`migrate\` runs ${plan.team.name}'s history up to ${plan.release.tag} before the adopt, even from db:migrate; no row is copied or dropped.`);
+  if (plan.dependents.length)
+    lines.push(
+      '',
+      `Stay in ${plan.team.name} and keep their foreign keys to the promoted tables: ${plan.dependents.join(', ')}.`,
+    );
+  lines.push(
+    '',
+    `Databases: \`migrate\` runs ${plan.team.name}'s history up to ${plan.release.tag} before the adopt, even from db:migrate; no row is copied or dropped.`,
+  );
   return lines.join('\n');
 }
 
@@ -157,7 +199,9 @@ function planJson(ws: Workspace, plan: PromotionPlan) {
       const migration = pkg === plan.shared ? plan.adopt : plan.release;
       return {
         name: pkg.name,
-        files: plan.changes.filter((c) => c.path.startsWith(`${pkg.dir}/`)).map((c) => ({ path: ws.relative(c.path), change: changeKind(c) })),
+        files: plan.changes
+          .filter((c) => c.path.startsWith(`${pkg.dir}/`))
+          .map((c) => ({ path: ws.relative(c.path), change: changeKind(c) })),
         migration: { tag: migration.tag, sql: migration.sql },
       };
     }),

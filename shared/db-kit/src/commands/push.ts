@@ -43,21 +43,32 @@ Exit: 0 pushed or nothing to do; 2 refused, declined, usage or connection error.
     try {
       const plan = await planPush(sql, await loadSchemas(ws.allInOrder()), ws.packages, scope);
       const names = scope.map((p) => p.alias).join(' + ');
-      for (const s of plan.leftAlone) console.log(`  left alone (${s.owner ? `owned by ${s.owner.alias}` : 'owned by no package'}): ${oneLine(s)}`);
+      for (const s of plan.leftAlone)
+        console.log(`  left alone (${s.owner ? `owned by ${s.owner.alias}` : 'owned by no package'}): ${oneLine(s)}`);
       if (!plan.statements.length) {
         console.log(`Nothing to push: the database matches ${names}'s schema.`);
         return 0;
       }
-      console.log(`${values['dry-run'] ? 'Would run' : 'Pushing'} ${plural(plan.statements.length, 'statement')} for ${names} on ${redact(url)}:`);
+      console.log(
+        `${values['dry-run'] ? 'Would run' : 'Pushing'} ${plural(plan.statements.length, 'statement')} for ${names} on ${redact(url)}:`,
+      );
       for (const s of plan.statements) console.log(`  ${s.dataLoss ? 'DATA LOSS ' : ''}${oneLine(s)}`);
       if (values['dry-run']) return 0;
       const losing = plan.statements.filter((s) => s.dataLoss);
-      if (losing.length && !(await confirmAction({ question: `${plural(losing.length, 'statement')} above lose data. Run them`, yes: values.yes }))) {
+      if (
+        losing.length &&
+        !(await confirmAction({
+          question: `${plural(losing.length, 'statement')} above lose data. Run them`,
+          yes: values.yes,
+        }))
+      ) {
         console.log('Nothing changed.');
         return 2;
       }
       await applyPush(sql, plan);
-      console.log(`Pushed ${names}. Run \`db-kit generate --package ${scope[0]!.alias}\` before you commit, so the change ships as a migration.`);
+      console.log(
+        `Pushed ${names}. Run \`db-kit generate --package ${scope[0]!.alias}\` before you commit, so the change ships as a migration.`,
+      );
       return 0;
     } finally {
       await sql.end({ timeout: 5 });

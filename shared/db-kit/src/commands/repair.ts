@@ -41,10 +41,15 @@ Exit: 0 repaired or nothing to repair; 2 usage or connection error.`,
     const ws = Workspace.find();
     const packages = selectPackages(ws, values);
     if (!values.reason?.trim()) {
-      throw new UsageError('Refusing to repair without a reason: add --reason "<why the file changed>".', 'The reason is stored in the audit table, with your database and OS user.');
+      throw new UsageError(
+        'Refusing to repair without a reason: add --reason "<why the file changed>".',
+        'The reason is stored in the audit table, with your database and OS user.',
+      );
     }
-    const lockTimeout = values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
-    if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
+    const lockTimeout =
+      values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
+    if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
+      throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
     const sql = await connect(requireDatabaseUrl(ws), `db-kit repair (${packages.map((p) => p.alias).join(',')})`);
     try {
       const repairs = await new Repairer(sql, packages).repair({
@@ -55,15 +60,23 @@ Exit: 0 repaired or nothing to repair; 2 usage or connection error.`,
         lockTimeoutMs: lockTimeout * 1000,
       });
       if (!repairs.length) {
-        console.log(`Nothing to repair: every applied migration of ${packages.map((p) => p.alias).join(', ')} matches its file.`);
+        console.log(
+          `Nothing to repair: every applied migration of ${packages.map((p) => p.alias).join(', ')} matches its file.`,
+        );
         return 0;
       }
       for (const r of repairs) {
-        const what = r.action === 'accept-changed' ? `accept the edited file (hash ${r.oldHash.slice(0, 12)} -> ${r.newHash!.slice(0, 12)})` : `forget the deleted file (hash ${r.oldHash.slice(0, 12)})`;
+        const what =
+          r.action === 'accept-changed'
+            ? `accept the edited file (hash ${r.oldHash.slice(0, 12)} -> ${r.newHash!.slice(0, 12)})`
+            : `forget the deleted file (hash ${r.oldHash.slice(0, 12)})`;
         console.log(`  ${values['dry-run'] ? 'would ' : ''}${r.pkg.alias.padEnd(8)} ${r.migration}: ${what}`);
       }
       if (values['dry-run']) console.log(`Would repair ${plural(repairs.length, 'migration')}; nothing changed.`);
-      else console.log(`Repaired ${plural(repairs.length, 'migration')}; recorded in ${REPAIR_LOG_TABLE}. Edited SQL was not run.`);
+      else
+        console.log(
+          `Repaired ${plural(repairs.length, 'migration')}; recorded in ${REPAIR_LOG_TABLE}. Edited SQL was not run.`,
+        );
       return 0;
     } finally {
       await sql.end({ timeout: 5 });

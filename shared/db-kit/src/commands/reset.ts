@@ -48,7 +48,10 @@ export async function resetDatabase(argv: string[], mode: { seed: boolean }): Pr
   const ws = Workspace.find();
   const packages = ws.allInOrder();
   const url = requireDatabaseUrl(ws);
-  const target = assertDevelopmentDatabase(url, ws.root, { action: 'drop and rebuild every table', force: values.force });
+  const target = assertDevelopmentDatabase(url, ws.root, {
+    action: 'drop and rebuild every table',
+    force: values.force,
+  });
   const question = `Drop every table of ${packages.map((p) => p.alias).join(', ')} in "${target.database}" and migrate${mode.seed ? ' and seed' : ''} again`;
   if (!(await confirmDestructive(target, { question, yes: values.yes, confirmName: values['confirm-name'] }))) {
     console.log('Nothing changed.');
@@ -58,12 +61,18 @@ export async function resetDatabase(argv: string[], mode: { seed: boolean }): Pr
   try {
     if (!values['no-backup']) {
       const backup = await backupDatabase(sql, url, ws.root);
-      console.log(`Backed up to ${ws.relative(backup.file)} (restore: ./scripts/db-workflow.sh restore ${ws.relative(backup.file)}).`);
+      console.log(
+        `Backed up to ${ws.relative(backup.file)} (restore: ./scripts/db-workflow.sh restore ${ws.relative(backup.file)}).`,
+      );
     }
     const dropped = await dropOwnedObjects(sql, packages);
-    console.log(`Dropped ${plural(dropped.tables.length, 'table')}, ${plural(dropped.types.length, 'type')}, ${plural(dropped.sequences.length, 'sequence')} and ${plural(dropped.bookkeeping.length, 'bookkeeping table')}.`);
+    console.log(
+      `Dropped ${plural(dropped.tables.length, 'table')}, ${plural(dropped.types.length, 'type')}, ${plural(dropped.sequences.length, 'sequence')} and ${plural(dropped.bookkeeping.length, 'bookkeeping table')}.`,
+    );
     const result = await new Migrator(sql, packages).migrate();
-    console.log(`Applied ${plural(result.applied.length, 'migration')} (${packages.map((p) => p.alias).join(' + ')}) on ${redact(url)}.`);
+    console.log(
+      `Applied ${plural(result.applied.length, 'migration')} (${packages.map((p) => p.alias).join(' + ')}) on ${redact(url)}.`,
+    );
     if (seedChoice) {
       const seeded = await seedTables(sql, schemaObjects(await loadSchemas(packages), ws.packages).tables, seedChoice);
       console.log(`Seeded ${seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`);

@@ -31,11 +31,21 @@ Exit: 0 restored; 2 refused, declined, usage, tool or connection error.`,
   async run(argv) {
     const { values, positionals } = parse(argv, options);
     const file = positionals[0];
-    if (!file || positionals.length > 1) throw new UsageError('Say which backup to restore: db-kit restore backups/<file>.dump');
+    if (!file || positionals.length > 1)
+      throw new UsageError('Say which backup to restore: db-kit restore backups/<file>.dump');
     const ws = Workspace.find();
     const url = requireDatabaseUrl(ws);
-    const target = assertDevelopmentDatabase(url, ws.root, { action: 'overwrite the database with a backup', force: values.force });
-    if (!(await confirmDestructive(target, { question: `Overwrite "${target.database}" with ${file}`, yes: values.yes, confirmName: values['confirm-name'] }))) {
+    const target = assertDevelopmentDatabase(url, ws.root, {
+      action: 'overwrite the database with a backup',
+      force: values.force,
+    });
+    if (
+      !(await confirmDestructive(target, {
+        question: `Overwrite "${target.database}" with ${file}`,
+        yes: values.yes,
+        confirmName: values['confirm-name'],
+      }))
+    ) {
       console.log('Nothing changed.');
       return 2;
     }

@@ -41,7 +41,10 @@ Exit: 0 seeded; 2 refused, declined, usage or connection error.`,
     const { values } = parse(argv, options);
     const ws = Workspace.find();
     const url = requireDatabaseUrl(ws);
-    const target = assertDevelopmentDatabase(url, ws.root, { action: 'replace every table\'s rows with sample data', force: values.force });
+    const target = assertDevelopmentDatabase(url, ws.root, {
+      action: "replace every table's rows with sample data",
+      force: values.force,
+    });
     const seedOptionsGiven = readSeedOptions(values);
     const sql = await connect(url, 'db-kit seed');
     try {
@@ -62,16 +65,27 @@ Exit: 0 seeded; 2 refused, declined, usage or connection error.`,
 export function readSeedOptions(values: { count?: string; seed?: string }): { count: number; seed: number } {
   const count = values.count === undefined ? 10 : Number(values.count);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count takes a positive whole number, got "${values.count}".`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new UsageError(`--count takes a positive whole number, got "${values.count}".`);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, got "${values.seed}".`);
   return { count, seed };
 }
 
 /** Asks only when there is something to lose: a table that already has rows, or a remote database. */
-async function confirmReplacingRows(sql: Sql, target: DatabaseTarget, tableCount: number, values: { yes?: boolean; 'confirm-name'?: string }): Promise<boolean> {
-  const [row] = await sql`select coalesce(sum(n_live_tup), 0)::int as rows from pg_stat_user_tables where schemaname = 'public'`;
+async function confirmReplacingRows(
+  sql: Sql,
+  target: DatabaseTarget,
+  tableCount: number,
+  values: { yes?: boolean; 'confirm-name'?: string },
+): Promise<boolean> {
+  const [row] =
+    await sql`select coalesce(sum(n_live_tup), 0)::int as rows from pg_stat_user_tables where schemaname = 'public'`;
   if (target.local && !row?.rows && tableCount) return true;
-  return confirmDestructive(target, { question: `Replace the rows of ${tableCount} tables in "${target.database}" with sample data`, yes: values.yes, confirmName: values['confirm-name'] });
+  return confirmDestructive(target, {
+    question: `Replace the rows of ${tableCount} tables in "${target.database}" with sample data`,
+    yes: values.yes,
+    confirmName: values['confirm-name'],
+  });
 }
 
 export default command;

@@ -45,17 +45,34 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
         const status = serverStatus(ws.root);
         const shown = { ...status, url: status.url ? redact(status.url) : undefined };
         if (values.json) console.log(JSON.stringify(shown));
-        else if (status.engine === 'url') console.log(status.url ? `Using DATABASE_URL ${redact(status.url)} (not managed by setup).` : 'No database configured: run ./scripts/db-workflow.sh setup.');
-        else console.log(`${describeEngine(status.engine)} on port ${status.port}: ${status.running ? 'running' : 'stopped'}${status.logFile ? ` (log: ${ws.relative(status.logFile)})` : ''}.`);
+        else if (status.engine === 'url')
+          console.log(
+            status.url
+              ? `Using DATABASE_URL ${redact(status.url)} (not managed by setup).`
+              : 'No database configured: run ./scripts/db-workflow.sh setup.',
+          );
+        else
+          console.log(
+            `${describeEngine(status.engine)} on port ${status.port}: ${status.running ? 'running' : 'stopped'}${status.logFile ? ` (log: ${ws.relative(status.logFile)})` : ''}.`,
+          );
         return status.engine === 'url' || status.running ? 0 : 1;
       }
       case 'logs': {
         const status = serverStatus(ws.root);
-        if (status.engine === 'compose') return spawnSync('docker', ['compose', 'logs', ...(values.follow ? ['-f'] : []), 'postgres'], { cwd: ws.root, stdio: 'inherit' }).status ?? 2;
+        if (status.engine === 'compose')
+          return (
+            spawnSync('docker', ['compose', 'logs', ...(values.follow ? ['-f'] : []), 'postgres'], {
+              cwd: ws.root,
+              stdio: 'inherit',
+            }).status ?? 2
+          );
         if (status.engine === 'embedded' && status.logFile && existsSync(status.logFile)) {
           return spawnSync('tail', [values.follow ? '-f' : '-n200', status.logFile], { stdio: 'inherit' }).status ?? 2;
         }
-        throw new DbKitError('No log to show: the database is not one setup started.', 'Look in the logs of the server DATABASE_URL points at.');
+        throw new DbKitError(
+          'No log to show: the database is not one setup started.',
+          'Look in the logs of the server DATABASE_URL points at.',
+        );
       }
       case 'psql': {
         const source = databaseUrl(ws.root);
@@ -63,25 +80,45 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
         const url = new URL(source.url);
         const password = decodeURIComponent(url.password);
         url.password = '';
-        const result = spawnSync('psql', [url.toString(), ...positionals.slice(1)], { stdio: 'inherit', env: { ...process.env, PGPASSWORD: password } });
-        if (result.error) throw new DbKitError('psql is not installed.', 'Install the PostgreSQL client (apt-get install postgresql-client), or use pnpm db:studio.');
+        const result = spawnSync('psql', [url.toString(), ...positionals.slice(1)], {
+          stdio: 'inherit',
+          env: { ...process.env, PGPASSWORD: password },
+        });
+        if (result.error)
+          throw new DbKitError(
+            'psql is not installed.',
+            'Install the PostgreSQL client (apt-get install postgresql-client), or use pnpm db:studio.',
+          );
         return result.status ?? 2;
       }
       case 'reset': {
         const status = serverStatus(ws.root);
-        if (status.engine === 'url' || !status.url) throw new DbKitError('reset only recreates a database that setup started.', 'For your own DATABASE_URL, use pnpm db:reset.');
+        if (status.engine === 'url' || !status.url)
+          throw new DbKitError(
+            'reset only recreates a database that setup started.',
+            'For your own DATABASE_URL, use pnpm db:reset.',
+          );
         await recreateDatabase(status.url);
         console.log(`Recreated ${redact(status.url)} (empty).`);
         return 0;
       }
       default:
-        throw new UsageError(positionals[0] ? `Unknown server action "${positionals[0]}".` : 'Say what to do: up, stop, status, logs, psql or reset.', 'Run db-kit server --help.');
+        throw new UsageError(
+          positionals[0]
+            ? `Unknown server action "${positionals[0]}".`
+            : 'Say what to do: up, stop, status, logs, psql or reset.',
+          'Run db-kit server --help.',
+        );
     }
   },
 };
 
 function describeEngine(engine: string): string {
-  return engine === 'embedded' ? 'embedded PostgreSQL' : engine === 'compose' ? 'docker compose PostgreSQL' : 'your DATABASE_URL';
+  return engine === 'embedded'
+    ? 'embedded PostgreSQL'
+    : engine === 'compose'
+      ? 'docker compose PostgreSQL'
+      : 'your DATABASE_URL';
 }
 
 export default command;

@@ -48,21 +48,37 @@ Exit: 0 clean; 1 something pending, changed, missing or drifted; 2 usage or conn
 function printReport(report: StatusReport, database: string, ws: Workspace): void {
   const out: string[] = [`Database ${database}`, '', 'Migrations'];
   for (const p of report.packages) {
-    const counts = [`${p.applied.length} applied`, p.pending.length && `${p.pending.length} pending`, p.changed.length && `${p.changed.length} changed`, p.missing.length && `${p.missing.length} missing`];
+    const counts = [
+      `${p.applied.length} applied`,
+      p.pending.length && `${p.pending.length} pending`,
+      p.changed.length && `${p.changed.length} changed`,
+      p.missing.length && `${p.missing.length} missing`,
+    ];
     const upToDate = !p.pending.length && !p.changed.length && !p.missing.length;
-    out.push(`  ${p.alias.padEnd(8)} ${p.package} (${p.bookkeepingTable}): ${counts.filter(Boolean).join(', ')}${upToDate ? ', up to date' : ''}`);
+    out.push(
+      `  ${p.alias.padEnd(8)} ${p.package} (${p.bookkeepingTable}): ${counts.filter(Boolean).join(', ')}${upToDate ? ', up to date' : ''}`,
+    );
     const late = new Set(p.outOfOrder);
-    for (const tag of p.pending) out.push(`    pending   ${tag}${late.has(tag) ? '  (out of order: older than an applied migration)' : ''}`);
-    for (const c of p.changed) out.push(`    changed   ${ws.relative(c.file)}: recorded hash ${c.recordedHash.slice(0, 12)}, file hash ${c.fileHash.slice(0, 12)}`);
+    for (const tag of p.pending)
+      out.push(`    pending   ${tag}${late.has(tag) ? '  (out of order: older than an applied migration)' : ''}`);
+    for (const c of p.changed)
+      out.push(
+        `    changed   ${ws.relative(c.file)}: recorded hash ${c.recordedHash.slice(0, 12)}, file hash ${c.fileHash.slice(0, 12)}`,
+      );
     for (const m of p.missing) out.push(`    missing   ${m.migration}: applied, but no such file in the journal`);
-    if (p.adoptable.length) out.push(`    ${plural(p.adoptable.length, 'migration')} applied by drizzle's migrator; the next migrate records their names`);
+    if (p.adoptable.length)
+      out.push(
+        `    ${plural(p.adoptable.length, 'migration')} applied by drizzle's migrator; the next migrate records their names`,
+      );
   }
   out.push('', 'Tables');
   const width = Math.max(5, ...report.tables.map((t) => t.name.length));
   out.push(`  ${'table'.padEnd(width)}  ${'owner'.padEnd(8)}  ${'~rows'.padStart(9)}  ${'size'.padStart(8)}  columns`);
   for (const t of report.tables) {
     const columns = t.columns.map((c) => `${c.name} ${describeColumn(canonicalType(c.type), c.notNull)}`).join(', ');
-    out.push(`  ${t.name.padEnd(width)}  ${(t.ownerAlias ?? '(none)').padEnd(8)}  ${String(t.estimatedRows).padStart(9)}  ${formatBytes(t.bytes).padStart(8)}  ${columns}`);
+    out.push(
+      `  ${t.name.padEnd(width)}  ${(t.ownerAlias ?? '(none)').padEnd(8)}  ${String(t.estimatedRows).padStart(9)}  ${formatBytes(t.bytes).padStart(8)}  ${columns}`,
+    );
   }
   if (!report.tables.length) out.push('  (no tables)');
   out.push('', 'Drift (live database vs the schema files)');
@@ -79,9 +95,15 @@ function printReport(report: StatusReport, database: string, ws: Workspace): voi
   else {
     out.push(`Not clean: ${problems.filter(Boolean).join(', ')}.`);
     if (report.packages.some((p) => p.changed.length || p.missing.length)) {
-      out.push('  next: restore edited or deleted migration files from git, or record the change: db-kit repair --package <alias> --reason "<why>".');
-    } else if (report.packages.some((p) => p.pending.length)) out.push('  next: apply pending migrations with pnpm db:migrate:all (or pnpm <team>:db:migrate).');
-    if (report.drift.length) out.push('  next: for drift, change the schema files and generate a migration, or undo the manual change in the database.');
+      out.push(
+        '  next: restore edited or deleted migration files from git, or record the change: db-kit repair --package <alias> --reason "<why>".',
+      );
+    } else if (report.packages.some((p) => p.pending.length))
+      out.push('  next: apply pending migrations with pnpm db:migrate:all (or pnpm <team>:db:migrate).');
+    if (report.drift.length)
+      out.push(
+        '  next: for drift, change the schema files and generate a migration, or undo the manual change in the database.',
+      );
   }
   console.log(out.join('\n'));
 }

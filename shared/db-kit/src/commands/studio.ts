@@ -40,7 +40,11 @@ API locally; its UI loads from https://local.drizzle.studio, so it needs a brows
       })};\nmodule.exports.dbCredentials = { url: process.env.DATABASE_URL };\n`,
     );
     const args = ['studio', '--config', config, '--port', values.port ?? '4983', '--host', values.host ?? '127.0.0.1'];
-    const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: true, env: { ...process.env, DATABASE_URL: url } });
+    const result = await runDrizzleKit(args, {
+      cwd: pkg.dir,
+      interactive: true,
+      env: { ...process.env, DATABASE_URL: url },
+    });
     return result.code === 0 ? 0 : 2;
   },
 };

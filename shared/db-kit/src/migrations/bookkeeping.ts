@@ -51,7 +51,9 @@ export class Bookkeeping {
       const found = layout.get(pkg.migrationsTable);
       if (!found) {
         changes.push(`create schema if not exists "${MIGRATIONS_SCHEMA}"`);
-        changes.push(`create table if not exists ${table} (id serial primary key, hash text not null, created_at bigint)`);
+        changes.push(
+          `create table if not exists ${table} (id serial primary key, hash text not null, created_at bigint)`,
+        );
       }
       if (!found?.hasName) {
         changes.push(
@@ -87,7 +89,8 @@ export class Bookkeeping {
     const applied = new Map<string, AppliedRow[]>(this.packages.map((p) => [p.name, []]));
     if (!parts.length) return { applied, complete };
     const rows = await sql.unsafe(`${parts.join('\nunion all\n')}\norder by package, id`);
-    for (const row of rows) applied.get(row.package)!.push({ id: row.id, hash: row.hash, created_at: row.created_at, name: row.name });
+    for (const row of rows)
+      applied.get(row.package)!.push({ id: row.id, hash: row.hash, created_at: row.created_at, name: row.name });
     return { applied, complete };
   }
 
@@ -96,7 +99,10 @@ export class Bookkeeping {
    * round trip. Without `executionMs`, Postgres measures it: `now()` is the transaction's start.
    */
   static recordStatement(pkg: SchemaPackage, file: MigrationFile, outOfOrder: boolean, executionMs?: number): string {
-    const ms = executionMs === undefined ? '(extract(epoch from clock_timestamp() - now()) * 1000)::int' : String(Math.round(executionMs));
+    const ms =
+      executionMs === undefined
+        ? '(extract(epoch from clock_timestamp() - now()) * 1000)::int'
+        : String(Math.round(executionMs));
     return `insert into ${bookkeepingTable(pkg)} (hash, created_at, name, execution_ms, out_of_order)
       values (${literal(file.hash)}, ${Math.trunc(file.when)}, ${literal(file.tag)}, ${ms}, ${outOfOrder})`;
   }

@@ -63,7 +63,10 @@ export function readJournal(pkg: SchemaPackage): Journal {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Journal;
   } catch (error) {
-    throw new DbKitError(`${file} is not valid JSON: ${(error as Error).message}.`, 'Restore it from git (git checkout -- <file>).');
+    throw new DbKitError(
+      `${file} is not valid JSON: ${(error as Error).message}.`,
+      'Restore it from git (git checkout -- <file>).',
+    );
   }
 }
 

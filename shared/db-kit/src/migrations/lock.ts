@@ -22,7 +22,9 @@ export class MigrationLock {
    */
   async acquire(options: { timeoutMs: number; log?: (line: string) => void; prelude?: string }): Promise<void> {
     const attempt = `${options.prelude ? `${options.prelude};\n` : ''}select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`;
-    const results = (await this.conn.unsafe(attempt).simple()) as unknown as Array<{ locked?: boolean }> | Array<Array<{ locked?: boolean }>>;
+    const results = (await this.conn.unsafe(attempt).simple()) as unknown as
+      | Array<{ locked?: boolean }>
+      | Array<Array<{ locked?: boolean }>>;
     const last = results.at(-1);
     const locked = Array.isArray(last) ? last[0]?.locked : last?.locked;
     if (locked) return;
@@ -60,7 +62,13 @@ export class MigrationLock {
     const holder = rows[0];
     if (!holder) return 'another session (Postgres does not say which)';
     const app = holder.application_name ? `"${holder.application_name}"` : 'a session without application_name';
-    const details = [`pid ${holder.pid}`, holder.usename && `user ${holder.usename}`, holder.addr && `from ${holder.addr}`].filter(Boolean).join(', ');
+    const details = [
+      `pid ${holder.pid}`,
+      holder.usename && `user ${holder.usename}`,
+      holder.addr && `from ${holder.addr}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
     return `${app} (${details})`;
   }
 }

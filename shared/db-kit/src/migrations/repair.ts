@@ -43,7 +43,11 @@ export class Repairer {
   ) {}
 
   async repair(options: RepairOptions): Promise<Repair[]> {
-    if (!options.reason.trim()) throw new UsageError('A repair needs a reason: --reason "<why the file changed>".', 'The reason is stored in the audit table with your name.');
+    if (!options.reason.trim())
+      throw new UsageError(
+        'A repair needs a reason: --reason "<why the file changed>".',
+        'The reason is stored in the audit table with your name.',
+      );
     const conn = await this.sql.reserve();
     const lock = new MigrationLock(conn);
     try {
@@ -53,12 +57,29 @@ export class Repairer {
         if (!options.dryRun) await bookkeeping.ensure(conn);
         const states = await inspectPackages(conn, this.packages, bookkeeping);
         let repairs: Array<Repair & { rowId: number; tag?: string }> = states.flatMap((s) => [
-          ...s.changed.map(({ file, row }) => ({ pkg: s.pkg, migration: file.tag, tag: file.tag, action: 'accept-changed' as const, oldHash: row.hash, newHash: file.hash, rowId: row.id })),
-          ...s.missing.map((row) => ({ pkg: s.pkg, migration: row.name ?? missingName(row), action: 'forget-missing' as const, oldHash: row.hash, newHash: null, rowId: row.id })),
+          ...s.changed.map(({ file, row }) => ({
+            pkg: s.pkg,
+            migration: file.tag,
+            tag: file.tag,
+            action: 'accept-changed' as const,
+            oldHash: row.hash,
+            newHash: file.hash,
+            rowId: row.id,
+          })),
+          ...s.missing.map((row) => ({
+            pkg: s.pkg,
+            migration: row.name ?? missingName(row),
+            action: 'forget-missing' as const,
+            oldHash: row.hash,
+            newHash: null,
+            rowId: row.id,
+          })),
         ]);
         if (options.migration) {
           const wanted = options.migration.replace(/\.sql$/, '');
-          repairs = repairs.filter((r) => r.migration === wanted || (wanted.length >= 8 && r.oldHash.startsWith(wanted)));
+          repairs = repairs.filter(
+            (r) => r.migration === wanted || (wanted.length >= 8 && r.oldHash.startsWith(wanted)),
+          );
           if (!repairs.length) {
             throw new UsageError(
               `${options.migration} is neither changed nor missing in ${this.packages.map((p) => p.name).join(', ')}: nothing to repair.`,
@@ -86,7 +107,12 @@ export class Repairer {
           );
           for (const r of repairs) {
             const table = bookkeepingTable(r.pkg);
-            if (r.action === 'accept-changed') await conn.unsafe(`update ${table} set hash = $1, name = $2 where id = $3`, [r.newHash!, r.tag!, r.rowId]);
+            if (r.action === 'accept-changed')
+              await conn.unsafe(`update ${table} set hash = $1, name = $2 where id = $3`, [
+                r.newHash!,
+                r.tag!,
+                r.rowId,
+              ]);
             else await conn.unsafe(`delete from ${table} where id = $1`, [r.rowId]);
             await conn.unsafe(
               `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, migration, action, old_hash, new_hash, reason)

@@ -37,7 +37,9 @@ export async function withRequiredMigrations(
         }
         const pkg = existing?.pkg ?? findPackage(packageName);
         if (!pkg) {
-          log(`  ${file.tag} requires ${packageName}, which is not in this workspace: it runs on its own and creates what is missing.`);
+          log(
+            `  ${file.tag} requires ${packageName}, which is not in this workspace: it runs on its own and creates what is missing.`,
+          );
           continue;
         }
         const required = existing ?? (await inspectOne(pkg));
@@ -52,7 +54,10 @@ export async function withRequiredMigrations(
     const allowed = new Set(state.files.slice(0, limit + 1));
     state.pending = state.pending.filter((f) => allowed.has(f));
     state.outOfOrder = state.outOfOrder.filter((f) => allowed.has(f));
-    if (state.pending.length) log(`  ${state.pkg.name}: ${state.pending.length} migration(s) up to ${state.files[limit]!.tag} come first (required by a pending migration).`);
+    if (state.pending.length)
+      log(
+        `  ${state.pkg.name}: ${state.pending.length} migration(s) up to ${state.files[limit]!.tag} come first (required by a pending migration).`,
+      );
   }
   return result;
 }
@@ -64,7 +69,11 @@ export function orderByRequirements(byTime: MigrationFile[], states: PackageStat
   const visiting = new Set<MigrationFile>();
   const place = (file: MigrationFile) => {
     if (placed.has(file)) return;
-    if (visiting.has(file)) throw new DbKitError(`Migrations require each other in a cycle through ${file.packageName} ${file.tag}.`, 'Fix the "-- db-kit: requires" headers of the migrations involved.');
+    if (visiting.has(file))
+      throw new DbKitError(
+        `Migrations require each other in a cycle through ${file.packageName} ${file.tag}.`,
+        'Fix the "-- db-kit: requires" headers of the migrations involved.',
+      );
     visiting.add(file);
     for (const { packageName, tag } of file.requires) {
       const state = states.find((s) => s.pkg.name === packageName);

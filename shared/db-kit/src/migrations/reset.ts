@@ -25,7 +25,11 @@ export interface DroppedObjects {
 export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Promise<DroppedObjects> {
   const owned = [...ownership(packages).keys()];
   const named = (kind: string) => owned.filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
-  const sequences = packages.flatMap((p) => Object.values((readLatestSnapshot(p)?.sequences ?? {}) as Record<string, { name: string; schema?: string }>).map((s) => `${s.schema || 'public'}.${s.name}`));
+  const sequences = packages.flatMap((p) =>
+    Object.values((readLatestSnapshot(p)?.sequences ?? {}) as Record<string, { name: string; schema?: string }>).map(
+      (s) => `${s.schema || 'public'}.${s.name}`,
+    ),
+  );
   const prefixes = packages.map((p) => p.tablePrefix).filter((p): p is string => Boolean(p));
   return sql.begin(async (tx) => {
     const prefixed = prefixes.length
@@ -34,7 +38,9 @@ export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Pro
           prefixes,
         )
       : [];
-    const tables = await existing(tx, 'to_regclass', [...new Set([...named('table'), ...prefixed.map((r) => r.name as string)])]);
+    const tables = await existing(tx, 'to_regclass', [
+      ...new Set([...named('table'), ...prefixed.map((r) => r.name as string)]),
+    ]);
     const types = await existing(tx, 'to_regtype', named('enum'));
     const bookkeeping = await existing(
       tx,
@@ -44,13 +50,18 @@ export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Pro
     if (tables.length) await tx.unsafe(`drop table if exists ${tables.map(quoteQualified).join(', ')} cascade`);
     if (types.length) await tx.unsafe(`drop type if exists ${types.map(quoteQualified).join(', ')} cascade`);
     const sequencesLeft = await existing(tx, 'to_regclass', sequences);
-    if (sequencesLeft.length) await tx.unsafe(`drop sequence if exists ${sequencesLeft.map(quoteQualified).join(', ')} cascade`);
+    if (sequencesLeft.length)
+      await tx.unsafe(`drop sequence if exists ${sequencesLeft.map(quoteQualified).join(', ')} cascade`);
     if (bookkeeping.length) await tx.unsafe(`drop table if exists ${bookkeeping.map(quoteQualified).join(', ')}`);
     return { tables, types, sequences: sequencesLeft, bookkeeping };
   }) as Promise<DroppedObjects>;
 }
 
-async function existing(tx: postgres.TransactionSql, lookup: 'to_regclass' | 'to_regtype', names: string[]): Promise<string[]> {
+async function existing(
+  tx: postgres.TransactionSql,
+  lookup: 'to_regclass' | 'to_regtype',
+  names: string[],
+): Promise<string[]> {
   const found: string[] = [];
   for (const name of names) {
     const [row] = await tx.unsafe(`select ${lookup}($1) is not null as present`, [quoteQualified(name)]);
@@ -60,8 +71,5 @@ async function existing(tx: postgres.TransactionSql, lookup: 'to_regclass' | 'to
 }
 
 function quoteQualified(name: string): string {
-  return name
-    .split('.')
-    .map(quoteIdent)
-    .join('.');
+  return name.split('.').map(quoteIdent).join('.');
 }

@@ -71,21 +71,31 @@ export class Migrator {
       const states = await this.withRequirements(this.sql, await this.inspect(), log);
       assertIntact(states);
       if (options.strictOrder) assertInOrder(states);
-      return { applied: [], adopted: 0, planned: orderByRequirements(pendingInOrder(states), states), plannedOutOfOrder: states.flatMap((s) => s.outOfOrder) };
+      return {
+        applied: [],
+        adopted: 0,
+        planned: orderByRequirements(pendingInOrder(states), states),
+        plannedOutOfOrder: states.flatMap((s) => s.outOfOrder),
+      };
     }
     // Nothing to do is the common case (every deploy, every setup): decide it without the lock.
     // Committed state is all we can see, so "nothing pending" cannot miss a run in progress.
     const files = this.packages.map((pkg) => readMigrationFiles(pkg));
     const { states: seen, complete } = await this.inspectWithLayout(this.sql, files);
     assertIntact(seen);
-    if (complete && !pendingInOrder(seen).length && !seen.some((s) => s.adoptable.length)) return { applied: [], adopted: 0, planned: [], plannedOutOfOrder: [] };
+    if (complete && !pendingInOrder(seen).length && !seen.some((s) => s.adoptable.length))
+      return { applied: [], adopted: 0, planned: [], plannedOutOfOrder: [] };
 
     const conn = await this.sql.reserve();
     const lock = new MigrationLock(conn);
     try {
       // Commits of bookkeeping rows need not wait for the disk one by one: a crash loses at most
       // the last few, whose migrations were rolled back with them.
-      await lock.acquire({ timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, log, prelude: 'set synchronous_commit = off' });
+      await lock.acquire({
+        timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+        log,
+        prelude: 'set synchronous_commit = off',
+      });
       try {
         await this.bookkeeping.ensure(conn);
         const states = await this.withRequirements(conn, (await this.inspectWithLayout(conn, files)).states, log);
@@ -107,7 +117,9 @@ export class Migrator {
           else await applyMigration(conn, pkg, file, late);
           const ms = performance.now() - started;
           applied.push({ file, ms, outOfOrder: late });
-          log(`  applied  ${pkg.alias.padEnd(8)} ${file.tag}  (${ms.toFixed(0)} ms)${late ? '  out of order: older than an applied migration' : ''}`);
+          log(
+            `  applied  ${pkg.alias.padEnd(8)} ${file.tag}  (${ms.toFixed(0)} ms)${late ? '  out of order: older than an applied migration' : ''}`,
+          );
         }
         await group?.commit();
         return { applied, adopted, planned: [], plannedOutOfOrder: [] };
@@ -120,9 +132,14 @@ export class Migrator {
   }
 
   /** Adds the migrations of other packages that pending ones require (see requirements.ts). */
-  private withRequirements(sql: Queryable, states: PackageState[], log: (line: string) => void): Promise<PackageState[]> {
+  private withRequirements(
+    sql: Queryable,
+    states: PackageState[],
+    log: (line: string) => void,
+  ): Promise<PackageState[]> {
     let workspace: Workspace | undefined;
-    const findPackage = (name: string) => (workspace ??= Workspace.find(this.packages[0]!.dir)).packages.find((p) => p.name === name);
+    const findPackage = (name: string) =>
+      (workspace ??= Workspace.find(this.packages[0]!.dir)).packages.find((p) => p.name === name);
     return withRequiredMigrations(async (pkg) => (await inspectPackages(sql, [pkg]))[0]!, findPackage, states, log);
   }
 
@@ -130,21 +147,30 @@ export class Migrator {
     return inspectPackages(sql, this.packages, this.bookkeeping);
   }
 
-  private async inspectWithLayout(sql: Queryable, files: MigrationFile[][]): Promise<{ states: PackageState[]; complete: boolean }> {
+  private async inspectWithLayout(
+    sql: Queryable,
+    files: MigrationFile[][],
+  ): Promise<{ states: PackageState[]; complete: boolean }> {
     const { applied, complete } = await this.bookkeeping.readWithLayout(sql);
     return { states: this.packages.map((pkg, i) => classify(pkg, files[i]!, applied.get(pkg.name) ?? [])), complete };
   }
 }
 
 /** Reads every package's state without a Migrator, e.g. for status. */
-export async function inspectPackages(sql: Queryable, packages: SchemaPackage[], bookkeeping = new Bookkeeping(packages)): Promise<PackageState[]> {
+export async function inspectPackages(
+  sql: Queryable,
+  packages: SchemaPackage[],
+  bookkeeping = new Bookkeeping(packages),
+): Promise<PackageState[]> {
   const files = packages.map((pkg) => readMigrationFiles(pkg));
   const rows = await bookkeeping.read(sql);
   return packages.map((pkg, i) => classify(pkg, files[i]!, rows.get(pkg.name) ?? []));
 }
 
 async function adopt(conn: postgres.ReservedSql, states: PackageState[]): Promise<number> {
-  const updates = states.flatMap((s) => s.adoptable.map(({ file, row }) => ({ table: bookkeepingTable(s.pkg), tag: file.tag, id: row.id })));
+  const updates = states.flatMap((s) =>
+    s.adoptable.map(({ file, row }) => ({ table: bookkeepingTable(s.pkg), tag: file.tag, id: row.id })),
+  );
   for (const { table, tag, id } of updates) await conn.unsafe(`update ${table} set name = $1 where id = $2`, [tag, id]);
   return updates.length;
 }
@@ -155,7 +181,12 @@ async function adopt(conn: postgres.ReservedSql, states: PackageState[]): Promis
  * failed transaction, which we roll back; only then is the migration replayed statement by
  * statement, inside a transaction that is always rolled back, to name the failing statement.
  */
-async function applyMigration(conn: postgres.ReservedSql, pkg: SchemaPackage, file: MigrationFile, outOfOrder: boolean): Promise<void> {
+async function applyMigration(
+  conn: postgres.ReservedSql,
+  pkg: SchemaPackage,
+  file: MigrationFile,
+  outOfOrder: boolean,
+): Promise<void> {
   if (!file.transactional) {
     // Statement by statement (CREATE INDEX CONCURRENTLY refuses a transaction block);
     // the row is written only once all of them succeeded.
@@ -171,7 +202,9 @@ async function applyMigration(conn: postgres.ReservedSql, pkg: SchemaPackage, fi
     return;
   }
   // On lines of their own: a statement may end in a `--` comment that would swallow a `;`.
-  const script = ['begin', ...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'].join('\n;\n');
+  const script = ['begin', ...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'].join(
+    '\n;\n',
+  );
   try {
     await conn.unsafe(script).simple();
   } catch (error) {
@@ -208,7 +241,11 @@ class RunTransaction {
     } catch (error) {
       await this.conn.unsafe('rollback').catch(() => {});
       const failure = await locateFailure(this.conn, file, error, this.done);
-      throw new DbKitError(failure.message, 'Nothing of this run was kept (--single-transaction). Fix the SQL and run migrate again.', 1);
+      throw new DbKitError(
+        failure.message,
+        'Nothing of this run was kept (--single-transaction). Fix the SQL and run migrate again.',
+        1,
+      );
     }
   }
 
@@ -217,7 +254,12 @@ class RunTransaction {
   }
 }
 
-async function locateFailure(conn: postgres.ReservedSql, file: MigrationFile, original: unknown, before: string[] = []): Promise<DbKitError> {
+async function locateFailure(
+  conn: postgres.ReservedSql,
+  file: MigrationFile,
+  original: unknown,
+  before: string[] = [],
+): Promise<DbKitError> {
   try {
     await conn.unsafe('begin');
     for (const script of before) await conn.unsafe(script).simple();

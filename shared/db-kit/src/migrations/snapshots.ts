@@ -17,9 +17,15 @@ export interface Snapshot {
 export interface SnapshotTable {
   name: string;
   schema: string;
-  columns: Record<string, { name: string; type: string; typeSchema?: string; primaryKey: boolean; notNull: boolean; default?: unknown }>;
+  columns: Record<
+    string,
+    { name: string; type: string; typeSchema?: string; primaryKey: boolean; notNull: boolean; default?: unknown }
+  >;
   indexes: Record<string, { name: string }>;
-  foreignKeys: Record<string, { name: string; tableFrom: string; tableTo: string; schemaTo?: string; columnsFrom: string[]; columnsTo: string[] }>;
+  foreignKeys: Record<
+    string,
+    { name: string; tableFrom: string; tableTo: string; schemaTo?: string; columnsFrom: string[]; columnsTo: string[] }
+  >;
   compositePrimaryKeys: Record<string, { name: string }>;
   uniqueConstraints: Record<string, { name: string }>;
   checkConstraints?: Record<string, { name: string }>;
@@ -65,8 +71,14 @@ export function ownership(packages: SchemaPackage[]): Map<string, SchemaPackage>
       const schema = table.schema || 'public';
       owners.set(`table:${schema}.${table.name}`, pkg);
       for (const index of Object.values(table.indexes ?? {})) owners.set(`index:${schema}.${index.name}`, pkg);
-      for (const group of [table.foreignKeys, table.uniqueConstraints, table.compositePrimaryKeys, table.checkConstraints ?? {}]) {
-        for (const constraint of Object.values(group ?? {})) owners.set(`constraint:${schema}.${table.name}.${constraint.name}`, pkg);
+      for (const group of [
+        table.foreignKeys,
+        table.uniqueConstraints,
+        table.compositePrimaryKeys,
+        table.checkConstraints ?? {},
+      ]) {
+        for (const constraint of Object.values(group ?? {}))
+          owners.set(`constraint:${schema}.${table.name}.${constraint.name}`, pkg);
       }
     }
     for (const e of Object.values(snapshot.enums ?? {})) owners.set(`enum:${e.schema || 'public'}.${e.name}`, pkg);

@@ -20,7 +20,16 @@ export interface PackageState {
 
 /** Matches bookkeeping rows to files: by name, else (drizzle-migrated rows) by hash, else by created_at. */
 export function classify(pkg: SchemaPackage, files: MigrationFile[], rows: AppliedRow[]): PackageState {
-  const state: PackageState = { pkg, files, applied: [], adoptable: [], pending: [], outOfOrder: [], changed: [], missing: [] };
+  const state: PackageState = {
+    pkg,
+    files,
+    applied: [],
+    adoptable: [],
+    pending: [],
+    outOfOrder: [],
+    changed: [],
+    missing: [],
+  };
   const unmatched = new Set(rows);
   const byName = new Map(rows.filter((r) => r.name).map((r) => [r.name!, r]));
   for (const file of files) {
@@ -39,7 +48,10 @@ export function classify(pkg: SchemaPackage, files: MigrationFile[], rows: Appli
     else state.changed.push({ file, row });
   }
   state.missing = [...unmatched];
-  const newestApplied = [...state.applied, ...state.changed].map((a) => a.file.orderKey).sort().pop();
+  const newestApplied = [...state.applied, ...state.changed]
+    .map((a) => a.file.orderKey)
+    .sort()
+    .pop();
   if (newestApplied) state.outOfOrder = state.pending.filter((f) => f.orderKey < newestApplied);
   return state;
 }
@@ -49,7 +61,13 @@ export function pendingInOrder(states: PackageState[]): MigrationFile[] {
   const rank = new Map(states.map((s, i) => [s.pkg.name, i]));
   return states
     .flatMap((s) => s.pending)
-    .sort((a, b) => (a.orderKey === b.orderKey ? rank.get(a.packageName)! - rank.get(b.packageName)! : a.orderKey < b.orderKey ? -1 : 1));
+    .sort((a, b) =>
+      a.orderKey === b.orderKey
+        ? rank.get(a.packageName)! - rank.get(b.packageName)!
+        : a.orderKey < b.orderKey
+          ? -1
+          : 1,
+    );
 }
 
 /** `@teamd/database: 20261124_082024_init.sql was changed after it was applied (...)`, one line per problem. */
@@ -57,7 +75,9 @@ export function integrityProblems(states: PackageState[]): string[] {
   const problems: string[] = [];
   for (const s of states) {
     for (const { file, row } of s.changed) {
-      problems.push(`${s.pkg.name}: ${file.tag}.sql was changed after it was applied (recorded hash ${row.hash.slice(0, 12)}, file hash ${file.hash.slice(0, 12)}).`);
+      problems.push(
+        `${s.pkg.name}: ${file.tag}.sql was changed after it was applied (recorded hash ${row.hash.slice(0, 12)}, file hash ${file.hash.slice(0, 12)}).`,
+      );
     }
     for (const row of s.missing) {
       problems.push(`${s.pkg.name}: ${missingName(row)} was applied but its file is gone from ${s.pkg.out}/.`);

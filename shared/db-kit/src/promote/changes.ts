@@ -36,7 +36,8 @@ export function writeChanges(changes: FileChange[]): { restore(): void } {
   // What is on disk now is what the plan read; anything else means someone wrote in between.
   for (const change of changes) {
     const now = existsSync(change.path) ? readFileSync(change.path, 'utf8') : undefined;
-    if (now !== change.before) throw new DbKitError(`${change.path} changed while promote was planning.`, 'Run promote again.');
+    if (now !== change.before)
+      throw new DbKitError(`${change.path} changed while promote was planning.`, 'Run promote again.');
   }
   try {
     for (const change of changes) {
@@ -59,7 +60,10 @@ export function writeChanges(changes: FileChange[]): { restore(): void } {
  */
 export function uncommittedEdits(root: string, paths: string[]): string[] {
   const relativePaths = paths.map((p) => relative(root, p));
-  const result = spawnSync('git', ['status', '--porcelain', '--untracked-files=all', '--', ...relativePaths], { cwd: root, encoding: 'utf8' });
+  const result = spawnSync('git', ['status', '--porcelain', '--untracked-files=all', '--', ...relativePaths], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (result.error || result.status !== 0) {
     throw new DbKitError(
       `Cannot tell whether the files promote changes have uncommitted edits: git status failed in ${root} (${(result.stderr || String(result.error)).trim().split('\n')[0]}).`,

@@ -60,7 +60,8 @@ type Reference =
 export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables: string[]): CodePlan {
   const project = lightProject([team, shared]);
   project.addSourceFilesAtPaths([join(team.dir, 'src/**/*.ts'), join(shared.dir, 'src/**/*.ts')]);
-  const isTeamFile = (sf: SourceFile) => isInside(team.dir, sf.getFilePath()) && !sf.getFilePath().includes(`${sep}node_modules${sep}`);
+  const isTeamFile = (sf: SourceFile) =>
+    isInside(team.dir, sf.getFilePath()) && !sf.getFilePath().includes(`${sep}node_modules${sep}`);
   const teamFiles = project.getSourceFiles().filter(isTeamFile);
   const originals = new Map<string, string>(project.getSourceFiles().map((sf) => [sf.getFilePath(), sf.getFullText()]));
   // Resolved now: a file emptied by the move is no module any more, and its importers must go.
@@ -74,8 +75,16 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
 
   const schemaEntry = project.getSourceFile(join(team.dir, team.schema));
   const sharedEntry = project.getSourceFile(join(shared.dir, shared.schema));
-  if (!schemaEntry) throw new DbKitError(`${team.name}: its schema entry ${team.schema} does not exist.`, 'Fix "dbKit.schema" in its package.json.');
-  if (!sharedEntry) throw new DbKitError(`${shared.name}: its schema entry ${shared.schema} does not exist.`, 'Fix "dbKit.schema" in its package.json.');
+  if (!schemaEntry)
+    throw new DbKitError(
+      `${team.name}: its schema entry ${team.schema} does not exist.`,
+      'Fix "dbKit.schema" in its package.json.',
+    );
+  if (!sharedEntry)
+    throw new DbKitError(
+      `${shared.name}: its schema entry ${shared.schema} does not exist.`,
+      'Fix "dbKit.schema" in its package.json.',
+    );
   const schemasDir = dirname(sharedEntry.getFilePath());
 
   const tableStatements = findTables(schemaEntry, team);
@@ -100,7 +109,11 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
       const declaration = symbol?.getDeclarations()[0];
       const localName = id.getText();
       if (!symbol || !declaration || seen.has(localName)) continue;
-      if (Node.isImportSpecifier(declaration) || Node.isImportClause(declaration) || Node.isNamespaceImport(declaration)) {
+      if (
+        Node.isImportSpecifier(declaration) ||
+        Node.isImportClause(declaration) ||
+        Node.isNamespaceImport(declaration)
+      ) {
         seen.add(localName);
         const target = symbol.getAliasedSymbol()?.getDeclarations()[0];
         const targetStatement = target && isTeamFile(target.getSourceFile()) ? topLevelStatement(target) : undefined;
@@ -108,7 +121,12 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
           const importedName = Node.isImportSpecifier(declaration) ? declaration.getName() : localName;
           refs.push({ kind: 'team', statement: targetStatement, importedName, localName });
         } else {
-          refs.push({ kind: 'import', declaration: declaration.getFirstAncestorByKindOrThrow(SyntaxKind.ImportDeclaration), node: declaration, localName });
+          refs.push({
+            kind: 'import',
+            declaration: declaration.getFirstAncestorByKindOrThrow(SyntaxKind.ImportDeclaration),
+            node: declaration,
+            localName,
+          });
         }
         continue;
       }
@@ -121,7 +139,8 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
     referencesCache.set(statement, refs);
     return refs;
   };
-  const teamRefs = (s: Statement) => referencesOf(s).filter((r): r is Extract<Reference, { kind: 'team' }> => r.kind === 'team');
+  const teamRefs = (s: Statement) =>
+    referencesOf(s).filter((r): r is Extract<Reference, { kind: 'team' }> => r.kind === 'team');
   const movedEntry = (statement: Statement, target: string): Moved => {
     const wasExported = Node.isExportable(statement) && statement.isExported();
     return { statement, target, names: declaredNames(statement), wasExported, exported: wasExported };
@@ -139,20 +158,25 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
       moved.set(statement, movedEntry(statement, targetOf(table)));
       for (const ref of teamRefs(statement)) {
         const other = tableOf.get(ref.statement);
-        if (other && !tables.includes(other)) refusals.push(`${table} uses ${other} (${ref.localName}) in its TypeScript`);
+        if (other && !tables.includes(other))
+          refusals.push(`${table} uses ${other} (${ref.localName}) in its TypeScript`);
         else queue.push(ref.statement);
       }
     }
   }
   if (refusals.length) {
-    throw new DbKitError(`Cannot promote ${tables.join(', ')} alone: ${refusals.join('; ')}.`, `Promote them together: --tables ${[...new Set([...tables, ...refusals.map((r) => r.split(' ')[2]!)])].join(',')}.`);
+    throw new DbKitError(
+      `Cannot promote ${tables.join(', ')} alone: ${refusals.join('; ')}.`,
+      `Promote them together: --tables ${[...new Set([...tables, ...refusals.map((r) => r.split(' ')[2]!)])].join(',')}.`,
+    );
   }
   // Types derived only from moved declarations (`typeof teamdProjects.$inferSelect`) move too.
   for (let grew = true; grew; ) {
     grew = false;
     for (const sf of new Set([...moved.keys()].map((s) => s.getSourceFile()))) {
       for (const statement of sf.getStatements()) {
-        if (moved.has(statement) || !(Node.isTypeAliasDeclaration(statement) || Node.isInterfaceDeclaration(statement))) continue;
+        if (moved.has(statement) || !(Node.isTypeAliasDeclaration(statement) || Node.isInterfaceDeclaration(statement)))
+          continue;
         const refs = teamRefs(statement);
         if (!refs.length || !refs.every((r) => moved.has(r.statement))) continue;
         moved.set(statement, movedEntry(statement, moved.get(refs[0]!.statement)!.target));
@@ -175,7 +199,8 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
     for (const statement of sf.getStatements()) {
       if (moved.has(statement) || Node.isImportDeclaration(statement) || Node.isExportDeclaration(statement)) continue;
       for (const ref of teamRefs(statement)) {
-        if (moved.has(ref.statement) && ref.statement.getSourceFile() === sf) addSharedImport(sf, ref.importedName, ref.localName);
+        if (moved.has(ref.statement) && ref.statement.getSourceFile() === sf)
+          addSharedImport(sf, ref.importedName, ref.localName);
       }
     }
   }
@@ -186,7 +211,11 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
       const from = declaration.getModuleSpecifierSourceFile();
       if (!from || !isTeamFile(from)) continue;
       for (const specifier of declaration.getNamedImports()) {
-        if (!movedNames.has(specifier.getName()) || movedNames.get(specifier.getName())!.statement.getSourceFile() !== from) continue;
+        if (
+          !movedNames.has(specifier.getName()) ||
+          movedNames.get(specifier.getName())!.statement.getSourceFile() !== from
+        )
+          continue;
         addSharedImport(sf, specifier.getName(), specifier.getAliasNode()?.getText() ?? specifier.getName());
         specifierEdits.push(() => specifier.remove());
       }
@@ -195,7 +224,8 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
       const from = declaration.getModuleSpecifierSourceFile();
       if (!from || !isTeamFile(from)) continue;
       for (const specifier of declaration.getNamedExports()) {
-        if (movedNames.get(specifier.getName())?.statement.getSourceFile() === from) specifierEdits.push(() => specifier.remove());
+        if (movedNames.get(specifier.getName())?.statement.getSourceFile() === from)
+          specifierEdits.push(() => specifier.remove());
       }
     }
   }
@@ -203,14 +233,22 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
   const newFiles = new Map<string, Moved[]>();
   for (const m of moved.values()) newFiles.set(m.target, [...(newFiles.get(m.target) ?? []), m]);
   for (const m of moved.values()) {
-    for (const ref of teamRefs(m.statement)) if (moved.get(ref.statement)!.target !== m.target) moved.get(ref.statement)!.exported = true;
+    for (const ref of teamRefs(m.statement))
+      if (moved.get(ref.statement)!.target !== m.target) moved.get(ref.statement)!.exported = true;
   }
 
   // Compose the new shared files before the team's statements are removed.
   const texts = new Map<string, string>();
   for (const [target, members] of newFiles) {
-    if (existsSync(target)) throw new DbKitError(`${target} already exists.`, `Promote writes one new file per table; move or rename ${basename(target)} first.`);
-    texts.set(target, composeFile(target, order(members, referencesOf, moved), referencesOf, moved, shared, project, team));
+    if (existsSync(target))
+      throw new DbKitError(
+        `${target} already exists.`,
+        `Promote writes one new file per table; move or rename ${basename(target)} first.`,
+      );
+    texts.set(
+      target,
+      composeFile(target, order(members, referencesOf, moved), referencesOf, moved, shared, project, team),
+    );
   }
 
   // Now edit.
@@ -222,29 +260,45 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
   for (const sf of teamFiles) {
     for (const declaration of sf.getImportDeclarations()) {
       if (touched.has(sf)) removeUnusedSpecifiers(declaration);
-      if (!declaration.getDefaultImport() && !declaration.getNamespaceImport() && declaration.getNamedImports().length === 0 && declaration.getImportClause()) declaration.remove();
+      if (
+        !declaration.getDefaultImport() &&
+        !declaration.getNamespaceImport() &&
+        declaration.getNamedImports().length === 0 &&
+        declaration.getImportClause()
+      )
+        declaration.remove();
     }
     for (const declaration of sf.getExportDeclarations()) {
       if (declaration.hasNamedExports() && declaration.getNamedExports().length === 0) declaration.remove();
     }
   }
-  const emptied = teamFiles.filter((sf) => touched.has(sf) && sf.getStatements().every((s) => Node.isImportDeclaration(s)));
+  const emptied = teamFiles.filter(
+    (sf) => touched.has(sf) && sf.getStatements().every((s) => Node.isImportDeclaration(s)),
+  );
   for (const [declaration, from] of resolvedBefore) {
-    if (emptied.includes(from) && !declaration.wasForgotten() && !emptied.includes(declaration.getSourceFile())) declaration.remove();
+    if (emptied.includes(from) && !declaration.wasForgotten() && !emptied.includes(declaration.getSourceFile()))
+      declaration.remove();
   }
   for (const sf of touched) if (!emptied.includes(sf)) separateStatements(sf);
-  for (const target of newFiles.keys()) sharedEntry.addExportDeclaration({ moduleSpecifier: `./${basename(target, '.ts')}` });
+  for (const target of newFiles.keys())
+    sharedEntry.addExportDeclaration({ moduleSpecifier: `./${basename(target, '.ts')}` });
 
   // The team's schema entry no longer exports what moved, and its package entry still does.
   for (const [target, text] of texts) project.createSourceFile(target, text);
   const stillExported = [...schemaEntry.getExportedDeclarations().keys()].filter((name) => movedNames.has(name));
   if (stillExported.length) {
-    throw new DbKitError(`${team.schema} would still export ${stillExported.join(', ')} after the move, so the team would keep owning them.`, `Remove those exports from ${team.schema} by hand, then promote again.`);
+    throw new DbKitError(
+      `${team.schema} would still export ${stillExported.join(', ')} after the move, so the team would keep owning them.`,
+      `Remove those exports from ${team.schema} by hand, then promote again.`,
+    );
   }
   const packageEntry = project.getSourceFile(join(team.dir, packageMain(team)));
   if (packageEntry && packageEntry !== schemaEntry) {
     const exported = packageEntry.getExportedDeclarations();
-    const missing = [...moved.values()].filter((m) => m.wasExported).flatMap((m) => m.names).filter((name) => !exported.has(name));
+    const missing = [...moved.values()]
+      .filter((m) => m.wasExported)
+      .flatMap((m) => m.names)
+      .filter((name) => !exported.has(name));
     if (missing.length) {
       packageEntry.addExportDeclaration({ namedExports: missing.sort(), moduleSpecifier: shared.name });
       touched.add(packageEntry);
@@ -252,7 +306,11 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
   }
 
   const changes: FileChange[] = [];
-  for (const sf of new Set([...touched, ...teamFiles.filter((f) => f.getFullText() !== originals.get(f.getFilePath())), sharedEntry])) {
+  for (const sf of new Set([
+    ...touched,
+    ...teamFiles.filter((f) => f.getFullText() !== originals.get(f.getFilePath())),
+    sharedEntry,
+  ])) {
     const path = sf.getFilePath();
     const before = originals.get(path) ?? readFileSync(path, 'utf8');
     const after = emptied.includes(sf) ? undefined : sf.getFullText();
@@ -277,15 +335,27 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
 function lightProject(packages: SchemaPackage[]): Project {
   const entries = new Map(packages.map((p) => [p.name, join(p.dir, packageMain(p))]));
   return new Project({
-    compilerOptions: { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022, noLib: true, types: [] },
+    compilerOptions: {
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      target: ts.ScriptTarget.ES2022,
+      noLib: true,
+      types: [],
+    },
     skipFileDependencyResolution: true,
-    manipulationSettings: { quoteKind: QuoteKind.Single, indentationText: IndentationText.TwoSpaces, useTrailingCommas: true },
+    manipulationSettings: {
+      quoteKind: QuoteKind.Single,
+      indentationText: IndentationText.TwoSpaces,
+      useTrailingCommas: true,
+    },
     resolutionHost: (host, getOptions) => ({
       resolveModuleNames: (names, containingFile) =>
         names.map((name) => {
           const entry = entries.get(name);
           if (entry) return { resolvedFileName: entry, extension: ts.Extension.Ts, isExternalLibraryImport: false };
-          return name.startsWith('.') ? ts.resolveModuleName(name, containingFile, getOptions(), host).resolvedModule : undefined;
+          return name.startsWith('.')
+            ? ts.resolveModuleName(name, containingFile, getOptions(), host).resolvedModule
+            : undefined;
         }),
     }),
   });
@@ -318,8 +388,14 @@ function topLevelStatement(declaration: Node): Statement | undefined {
 
 function declaredNames(statement: Statement): string[] {
   if (Node.isVariableStatement(statement)) return statement.getDeclarations().map((d) => d.getName());
-  if (Node.isTypeAliasDeclaration(statement) || Node.isInterfaceDeclaration(statement) || Node.isEnumDeclaration(statement)) return [statement.getName()];
-  if (Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) return statement.getName() ? [statement.getName()!] : [];
+  if (
+    Node.isTypeAliasDeclaration(statement) ||
+    Node.isInterfaceDeclaration(statement) ||
+    Node.isEnumDeclaration(statement)
+  )
+    return [statement.getName()];
+  if (Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement))
+    return statement.getName() ? [statement.getName()!] : [];
   return [];
 }
 
@@ -361,23 +437,34 @@ function composeFile(
     for (const ref of referencesOf(m.statement)) {
       if (ref.kind === 'team') {
         const dep = moved.get(ref.statement)!;
-        if (dep.target !== target) addImport(relativeModule(target, dep.target), ref.localName, spec(ref.importedName, ref.localName));
+        if (dep.target !== target)
+          addImport(relativeModule(target, dep.target), ref.localName, spec(ref.importedName, ref.localName));
         continue;
       }
       const module = ref.declaration.getModuleSpecifierValue();
       const source = ref.declaration.getModuleSpecifierSourceFile();
       const typeOnly = ref.declaration.isTypeOnly() || (Node.isImportSpecifier(ref.node) && ref.node.isTypeOnly());
-      const fromShared = module === shared.name || module.startsWith(`${shared.name}/`) || (source && isInside(shared.dir, source.getFilePath()));
+      const fromShared =
+        module === shared.name ||
+        module.startsWith(`${shared.name}/`) ||
+        (source && isInside(shared.dir, source.getFilePath()));
       if (Node.isNamespaceImport(ref.node) || Node.isImportClause(ref.node)) {
-        if (fromShared) throw new DbKitError(`${ref.declaration.getSourceFile().getFilePath()}: a default or namespace import from ${module} cannot be moved into ${shared.name}.`, 'Import the names you use instead, then promote again.');
-        namespaceOrDefault.add(`import ${typeOnly ? 'type ' : ''}${Node.isNamespaceImport(ref.node) ? `* as ${ref.localName}` : ref.localName} from '${module}';`);
+        if (fromShared)
+          throw new DbKitError(
+            `${ref.declaration.getSourceFile().getFilePath()}: a default or namespace import from ${module} cannot be moved into ${shared.name}.`,
+            'Import the names you use instead, then promote again.',
+          );
+        namespaceOrDefault.add(
+          `import ${typeOnly ? 'type ' : ''}${Node.isNamespaceImport(ref.node) ? `* as ${ref.localName}` : ref.localName} from '${module}';`,
+        );
         continue;
       }
       const importedName = Node.isImportSpecifier(ref.node) ? ref.node.getName() : ref.localName;
       let targetModule = module;
       if (fromShared) {
         const exporter = definingFile(project, shared, importedName);
-        if (!exporter) throw new DbKitError(`${shared.name} does not export ${importedName} from a file under ${shared.dir}/src.`);
+        if (!exporter)
+          throw new DbKitError(`${shared.name} does not export ${importedName} from a file under ${shared.dir}/src.`);
         targetModule = relativeModule(target, exporter);
       } else if (module.startsWith('.')) {
         throw new DbKitError(
@@ -388,17 +475,30 @@ function composeFile(
       addImport(targetModule, ref.localName, `${typeOnly ? 'type ' : ''}${spec(importedName, ref.localName)}`);
     }
   }
-  const modules = [...imports.keys()].sort((a, b) => (a.startsWith('.') === b.startsWith('.') ? a.localeCompare(b) : a.startsWith('.') ? 1 : -1));
+  const modules = [...imports.keys()].sort((a, b) =>
+    a.startsWith('.') === b.startsWith('.') ? a.localeCompare(b) : a.startsWith('.') ? 1 : -1,
+  );
   const importLines = [
     ...namespaceOrDefault,
-    ...modules.map((module) => `import { ${[...imports.get(module)!.values()].sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, ''))).join(', ')} } from '${module}';`),
+    ...modules.map(
+      (module) =>
+        `import { ${[...imports.get(module)!.values()].sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, ''))).join(', ')} } from '${module}';`,
+    ),
   ];
   const body = members.map((m) => {
     const text = m.statement.getFullText().replace(/^\s+/, '');
     return m.exported && !(Node.isExportable(m.statement) && m.statement.isExported()) ? `export ${text}` : text;
   });
-  const sources = [...new Set(members.map((m) => relative(team.dir, m.statement.getSourceFile().getFilePath())))].join(', ');
-  return [`// Promoted from ${team.name} (${sources}) by db-kit promote.`, ...importLines, '', body.join('\n\n'), ''].join('\n');
+  const sources = [...new Set(members.map((m) => relative(team.dir, m.statement.getSourceFile().getFilePath())))].join(
+    ', ',
+  );
+  return [
+    `// Promoted from ${team.name} (${sources}) by db-kit promote.`,
+    ...importLines,
+    '',
+    body.join('\n\n'),
+    '',
+  ].join('\n');
 }
 
 /** Puts back the blank line that removing a statement can take with it (only where a multi-line statement or a doc comment touches its neighbour). */
@@ -410,7 +510,8 @@ function separateStatements(sf: SourceFile): void {
     const gap = sf.getFullText().slice(previous.getEnd(), next.getStart(true));
     const spansLines = (s: Statement) => s.getText(true).includes('\n');
     const boundary = Node.isImportDeclaration(previous) !== Node.isImportDeclaration(next);
-    if (!gap.includes('\n\n') && (boundary || spansLines(previous) || spansLines(next))) sf.insertText(previous.getEnd(), '\n');
+    if (!gap.includes('\n\n') && (boundary || spansLines(previous) || spansLines(next)))
+      sf.insertText(previous.getEnd(), '\n');
   }
 }
 
@@ -423,7 +524,8 @@ function definingFile(project: Project, shared: SchemaPackage, name: string): st
   for (const entry of [shared.schema, packageMain(shared)]) {
     const sf = project.getSourceFile(join(shared.dir, entry));
     const declaration = sf?.getExportedDeclarations().get(name)?.[0];
-    if (declaration && isInside(shared.dir, declaration.getSourceFile().getFilePath())) return declaration.getSourceFile().getFilePath();
+    if (declaration && isInside(shared.dir, declaration.getSourceFile().getFilePath()))
+      return declaration.getSourceFile().getFilePath();
   }
   return undefined;
 }
@@ -434,8 +536,12 @@ function relativeModule(from: string, to: string): string {
 }
 
 function addNamedImports(sf: SourceFile, module: string, names: Map<string, string>): void {
-  const specs = [...names].map(([local, imported]) => (local === imported ? { name: imported } : { name: imported, alias: local }));
-  const existing = sf.getImportDeclarations().find((d) => d.getModuleSpecifierValue() === module && !d.isTypeOnly() && !d.getNamespaceImport());
+  const specs = [...names].map(([local, imported]) =>
+    local === imported ? { name: imported } : { name: imported, alias: local },
+  );
+  const existing = sf
+    .getImportDeclarations()
+    .find((d) => d.getModuleSpecifierValue() === module && !d.isTypeOnly() && !d.getNamespaceImport());
   if (existing) {
     const have = new Set(existing.getNamedImports().map((s) => s.getAliasNode()?.getText() ?? s.getName()));
     existing.addNamedImports(specs.filter((s) => !have.has(s.alias ?? s.name)));
@@ -458,7 +564,10 @@ function removeUnusedSpecifiers(declaration: ImportDeclaration): void {
 }
 
 function packageMain(pkg: SchemaPackage): string {
-  const manifest = JSON.parse(readFileSync(join(pkg.dir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
+  const manifest = JSON.parse(readFileSync(join(pkg.dir, 'package.json'), 'utf8')) as {
+    main?: string;
+    exports?: unknown;
+  };
   const exports = manifest.exports as Record<string, unknown> | string | undefined;
   const dot = typeof exports === 'string' ? exports : (exports?.['.'] as Record<string, string> | string | undefined);
   const entry = typeof dot === 'string' ? dot : (dot?.types ?? dot?.import ?? manifest.main ?? 'src/index.ts');

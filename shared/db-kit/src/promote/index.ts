@@ -3,7 +3,7 @@ import type { SchemaPackage, Workspace } from '../workspace';
 import { writeChanges, type FileChange } from './changes';
 import { planCodeMove, type CodeMove } from './code';
 import { planMigrations, type PackageMigration } from './migrations';
-import { TableGraph } from './tables';
+import type { TableGraph } from './tables';
 import { pendingSchemaChanges } from './verify';
 
 export { TableGraph } from './tables';
@@ -27,7 +27,10 @@ export interface PromotionPlan {
 export function sharedPackage(ws: Workspace): SchemaPackage {
   const [shared, ...others] = ws.shared;
   if (!shared || others.length) {
-    throw new DbKitError(`promote needs exactly one package with "dbKit.role": "shared", found ${ws.shared.length}.`, 'Fix the "dbKit" fields of the schema packages.');
+    throw new DbKitError(
+      `promote needs exactly one package with "dbKit.role": "shared", found ${ws.shared.length}.`,
+      'Fix the "dbKit" fields of the schema packages.',
+    );
   }
   return shared;
 }
@@ -40,13 +43,20 @@ export function sharedPackage(ws: Workspace): SchemaPackage {
  *   const plan = await planPromotion(graph, sharedPackage(ws), ['teamd_projects']);
  *   plan.changes.map((c) => c.path); // files it would write
  */
-export async function planPromotion(graph: TableGraph, shared: SchemaPackage, tables: string[], now = Date.now()): Promise<PromotionPlan> {
+export async function planPromotion(
+  graph: TableGraph,
+  shared: SchemaPackage,
+  tables: string[],
+  now = Date.now(),
+): Promise<PromotionPlan> {
   const wanted = new Set(tables.map((t) => graph.get(t).name));
   const selected = graph.tables.filter((t) => wanted.has(t.name)).map((t) => t.name);
   graph.assertSelfContained(selected);
   const code = planCodeMove(graph.pkg, shared, selected);
   const migrations = await planMigrations(graph, shared, selected, now);
-  const dependents = [...new Set(selected.flatMap((t) => graph.get(t).dependedOnBy))].filter((t) => !selected.includes(t)).sort();
+  const dependents = [...new Set(selected.flatMap((t) => graph.get(t).dependedOnBy))]
+    .filter((t) => !selected.includes(t))
+    .sort();
   return {
     team: graph.pkg,
     shared,
@@ -68,7 +78,15 @@ export async function assertNothingToGenerate(packages: SchemaPackage[], when: '
   const pending = await Promise.all(packages.map(async (pkg) => ({ pkg, sql: await pendingSchemaChanges(pkg) })));
   const drifted = pending.filter((p) => p.sql);
   if (!drifted.length) return;
-  const described = drifted.map((p) => `${p.pkg.name} (${p.sql!.split('\n').find((l) => l.trim() && !l.startsWith('--'))?.slice(0, 120)})`).join('; ');
+  const described = drifted
+    .map(
+      (p) =>
+        `${p.pkg.name} (${p
+          .sql!.split('\n')
+          .find((l) => l.trim() && !l.startsWith('--'))
+          ?.slice(0, 120)})`,
+    )
+    .join('; ');
   if (when === 'before') {
     throw new DbKitError(
       `The schema has changes no migration records yet: ${described}.`,

@@ -32,17 +32,29 @@ export interface MigrationPlan {
  * Both snapshots are written the way drizzle-kit would write them after the code move, so the
  * next generate of either package finds nothing to do.
  */
-export async function planMigrations(graph: TableGraph, shared: SchemaPackage, tables: string[], now = Date.now()): Promise<MigrationPlan> {
+export async function planMigrations(
+  graph: TableGraph,
+  shared: SchemaPackage,
+  tables: string[],
+  now = Date.now(),
+): Promise<MigrationPlan> {
   const team = graph.pkg;
   const keys = tables.map((name) => graph.get(name).key);
   const enums = graph.enumsOf(tables);
   const teamSnapshot = graph.snapshot;
   const sharedSnapshot = readLatestSnapshot(shared);
-  if (!sharedSnapshot) throw new DbKitError(`${shared.name} has no migration yet, so there is no schema to promote into.`, `Run db-kit generate --package ${shared.alias} first.`);
+  if (!sharedSnapshot)
+    throw new DbKitError(
+      `${shared.name} has no migration yet, so there is no schema to promote into.`,
+      `Run db-kit generate --package ${shared.alias} first.`,
+    );
   for (const key of [...keys.map((k) => `table ${k}`), ...enums.map((k) => `enum ${k}`)]) {
     const [kind, name] = key.split(' ') as ['table' | 'enum', string];
     if ((kind === 'table' ? sharedSnapshot.tables : sharedSnapshot.enums)[name]) {
-      throw new DbKitError(`${shared.name} already has a ${kind} ${name} in its snapshot.`, 'Two packages cannot own the same object: rename one of them first.');
+      throw new DbKitError(
+        `${shared.name} already has a ${kind} ${name} in its snapshot.`,
+        'Two packages cannot own the same object: rename one of them first.',
+      );
     }
   }
 
@@ -95,13 +107,27 @@ function migrationChanges(migration: PackageMigration, when: number, snapshot: S
   const journalFile = journalPath(pkg);
   const snapshotFile = snapshotPath(pkg, idx);
   for (const path of [migration.path, snapshotFile]) {
-    if (existsSync(path)) throw new DbKitError(`${path} already exists.`, 'Someone generated a migration at the same moment: commit or remove it, then run promote again.');
+    if (existsSync(path))
+      throw new DbKitError(
+        `${path} already exists.`,
+        'Someone generated a migration at the same moment: commit or remove it, then run promote again.',
+      );
   }
-  const next: Journal = { ...journal, entries: [...journal.entries, { idx, version: journal.version ?? '7', when, tag: migration.tag, breakpoints: true }] };
+  const next: Journal = {
+    ...journal,
+    entries: [
+      ...journal.entries,
+      { idx, version: journal.version ?? '7', when, tag: migration.tag, breakpoints: true },
+    ],
+  };
   return [
     { path: migration.path, before: undefined, after: migration.sql },
     { path: snapshotFile, before: undefined, after: JSON.stringify(snapshot, null, 2) },
-    { path: journalFile, before: existsSync(journalFile) ? readFileSync(journalFile, 'utf8') : undefined, after: JSON.stringify(next, null, 2) },
+    {
+      path: journalFile,
+      before: existsSync(journalFile) ? readFileSync(journalFile, 'utf8') : undefined,
+      after: JSON.stringify(next, null, 2),
+    },
   ];
 }
 
@@ -129,8 +155,10 @@ const ENABLE_RLS = /^ALTER TABLE "[^"]+"(?:\."[^"]+")? ENABLE ROW LEVEL SECURITY
 export function idempotent(statement: string): string {
   let m: RegExpExecArray | null;
   if ((m = CREATE_TABLE.exec(statement))) return statement.replace(CREATE_TABLE, `CREATE TABLE IF NOT EXISTS ${m[1]}`);
-  if ((m = CREATE_INDEX.exec(statement))) return statement.replace(CREATE_INDEX, `CREATE ${m[1] ?? ''}INDEX IF NOT EXISTS ${m[2]}`);
-  if ((m = CREATE_SEQUENCE.exec(statement))) return statement.replace(CREATE_SEQUENCE, `CREATE SEQUENCE IF NOT EXISTS ${m[1]}`);
+  if ((m = CREATE_INDEX.exec(statement)))
+    return statement.replace(CREATE_INDEX, `CREATE ${m[1] ?? ''}INDEX IF NOT EXISTS ${m[2]}`);
+  if ((m = CREATE_SEQUENCE.exec(statement)))
+    return statement.replace(CREATE_SEQUENCE, `CREATE SEQUENCE IF NOT EXISTS ${m[1]}`);
   if ((m = CREATE_TYPE.exec(statement))) {
     return guarded(
       `SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ${literal(m[1]!)} AND t.typname = ${literal(m[2]!)}`,
@@ -139,7 +167,10 @@ export function idempotent(statement: string): string {
   }
   if ((m = ADD_CONSTRAINT.exec(statement))) {
     const table = m[1]!.includes('.') ? m[1]! : `"public".${m[1]}`;
-    return guarded(`SELECT 1 FROM pg_constraint WHERE conname = ${literal(m[2]!)} AND conrelid = to_regclass(${literal(table)})`, statement);
+    return guarded(
+      `SELECT 1 FROM pg_constraint WHERE conname = ${literal(m[2]!)} AND conrelid = to_regclass(${literal(table)})`,
+      statement,
+    );
   }
   if (ENABLE_RLS.test(statement)) return statement;
   throw new DbKitError(
@@ -151,7 +182,6 @@ export function idempotent(statement: string): string {
 function guarded(existsQuery: string, statement: string): string {
   return `DO $db_kit$ BEGIN\n\tIF NOT EXISTS (${existsQuery}) THEN\n\t\t${statement.replace(/\n/g, '\n\t\t')}\n\tEND IF;\nEND $db_kit$;`;
 }
-
 
 function lastWhen(pkg: SchemaPackage): number {
   return readJournal(pkg).entries.reduce((max, e) => Math.max(max, e.when), 0);

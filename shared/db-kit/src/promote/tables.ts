@@ -34,7 +34,10 @@ export class TableGraph {
   static of(pkg: SchemaPackage): TableGraph {
     const snapshot = readLatestSnapshot(pkg);
     if (!snapshot || Object.keys(snapshot.tables).length === 0) {
-      throw new UsageError(`${pkg.name} owns no tables yet: nothing to promote.`, `Generate and commit its first migration (db-kit generate --package ${pkg.alias}).`);
+      throw new UsageError(
+        `${pkg.name} owns no tables yet: nothing to promote.`,
+        `Generate and commit its first migration (db-kit generate --package ${pkg.alias}).`,
+      );
     }
     const owned = new Set(Object.values(snapshot.tables).map((t) => t.name));
     const tables: TeamTable[] = Object.entries(snapshot.tables).map(([key, table]) => {
@@ -48,8 +51,13 @@ export class TableGraph {
         enums: enumsUsedBy(table, snapshot),
       };
     });
-    for (const table of tables) for (const target of table.dependsOn) tables.find((t) => t.name === target)!.dependedOnBy.push(table.name);
-    return new TableGraph(pkg, snapshot, tables.sort((a, b) => a.name.localeCompare(b.name)));
+    for (const table of tables)
+      for (const target of table.dependsOn) tables.find((t) => t.name === target)!.dependedOnBy.push(table.name);
+    return new TableGraph(
+      pkg,
+      snapshot,
+      tables.sort((a, b) => a.name.localeCompare(b.name)),
+    );
   }
 
   get(name: string): TeamTable {
@@ -66,7 +74,11 @@ export class TableGraph {
   /** Selected tables with a foreign key to a team table that is not selected. */
   missingDependencies(selected: string[]): Array<{ table: string; needs: string }> {
     const chosen = new Set(selected.map((name) => this.get(name).name));
-    return [...chosen].flatMap((name) => this.get(name).dependsOn.filter((d) => !chosen.has(d)).map((needs) => ({ table: name, needs })));
+    return [...chosen].flatMap((name) =>
+      this.get(name)
+        .dependsOn.filter((d) => !chosen.has(d))
+        .map((needs) => ({ table: name, needs })),
+    );
   }
 
   /** Refuses, naming them, when selected tables reference team tables that are not selected. */

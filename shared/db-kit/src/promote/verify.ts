@@ -18,13 +18,22 @@ export async function pendingSchemaChanges(pkg: SchemaPackage): Promise<string |
     if (existsSync(pkg.migrationsDir)) cpSync(pkg.migrationsDir, scratch, { recursive: true });
     const before = new Set(readdirSync(scratch).filter((f) => f.endsWith('.sql')));
     const out = `./${relative(pkg.dir, scratch)}`;
-    const result = await runDrizzleKit(['generate', '--dialect', 'postgresql', '--schema', `./${pkg.schema}`, '--out', out, '--prefix', 'index'], {
-      cwd: pkg.dir,
-      interactive: false,
-    });
+    const result = await runDrizzleKit(
+      ['generate', '--dialect', 'postgresql', '--schema', `./${pkg.schema}`, '--out', out, '--prefix', 'index'],
+      {
+        cwd: pkg.dir,
+        interactive: false,
+      },
+    );
     const added = readdirSync(scratch).filter((f) => f.endsWith('.sql') && !before.has(f));
     if (added.length) return added.map((f) => readFileSync(join(scratch, f), 'utf8')).join('\n');
-    if (result.code !== 0 || /Error/.test(result.output)) return `drizzle-kit generate failed: ${result.output.replace(/\x1b\[[0-9;]*m/g, '').trim().split('\n').slice(-3).join(' ')}`;
+    if (result.code !== 0 || /Error/.test(result.output))
+      return `drizzle-kit generate failed: ${result.output
+        .replace(/\x1b\[[0-9;]*m/g, '')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' ')}`;
     return undefined;
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -21,7 +21,10 @@ export function interactive(): boolean {
 export async function confirmAction(options: ConfirmOptions): Promise<boolean> {
   if (options.yes) return true;
   if (!interactive()) {
-    throw new DbKitError(`${options.question}? There is no terminal to ask.`, `Run it again with ${options.flag ?? '--yes'} to confirm.`);
+    throw new DbKitError(
+      `${options.question}? There is no terminal to ask.`,
+      `Run it again with ${options.flag ?? '--yes'} to confirm.`,
+    );
   }
   const { confirm } = await import('@inquirer/prompts');
   return confirm({ message: `${options.question}?`, default: false });
@@ -31,10 +34,17 @@ export async function confirmAction(options: ConfirmOptions): Promise<boolean> {
  * Off a local database, yes is not enough: the user types the database's name, on the
  * terminal or with --confirm-name for scripts.
  */
-export async function confirmDatabaseName(target: DatabaseTarget, confirmName: string | undefined, what: string): Promise<boolean> {
+export async function confirmDatabaseName(
+  target: DatabaseTarget,
+  confirmName: string | undefined,
+  what: string,
+): Promise<boolean> {
   if (confirmName !== undefined) {
     if (confirmName === target.database) return true;
-    throw new UsageError(`--confirm-name "${confirmName}" does not match the database "${target.database}".`, 'Give the name of the database DATABASE_URL points at.');
+    throw new UsageError(
+      `--confirm-name "${confirmName}" does not match the database "${target.database}".`,
+      'Give the name of the database DATABASE_URL points at.',
+    );
   }
   if (!interactive()) {
     throw new DbKitError(
@@ -43,7 +53,9 @@ export async function confirmDatabaseName(target: DatabaseTarget, confirmName: s
     );
   }
   const { input } = await import('@inquirer/prompts');
-  const typed = await input({ message: `${what} on "${target.database}" at ${target.host}. Type the database name to confirm:` });
+  const typed = await input({
+    message: `${what} on "${target.database}" at ${target.host}. Type the database name to confirm:`,
+  });
   return typed.trim() === target.database;
 }
 
@@ -51,7 +63,10 @@ export async function confirmDatabaseName(target: DatabaseTarget, confirmName: s
  * The whole ritual of a destructive command: local or --force; on a remote database the typed
  * name; else a yes/no (skipped by --yes). Returns false when the user said no.
  */
-export async function confirmDestructive(target: DatabaseTarget, options: { question: string; yes?: boolean; confirmName?: string }): Promise<boolean> {
+export async function confirmDestructive(
+  target: DatabaseTarget,
+  options: { question: string; yes?: boolean; confirmName?: string },
+): Promise<boolean> {
   if (!target.local) return confirmDatabaseName(target, options.confirmName, options.question);
   return confirmAction({ question: options.question, yes: options.yes });
 }

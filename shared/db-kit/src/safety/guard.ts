@@ -27,7 +27,10 @@ export function describeTarget(url: string, root: string): DatabaseTarget {
   try {
     parsed = new URL(url);
   } catch {
-    throw new DbKitError(`DATABASE_URL is not a valid connection string (${redact(url)}).`, 'Expected postgresql://user:password@host:port/database.');
+    throw new DbKitError(
+      `DATABASE_URL is not a valid connection string (${redact(url)}).`,
+      'Expected postgresql://user:password@host:port/database.',
+    );
   }
   // A host= query parameter (libpq style) wins over the URL's host part: judge the host actually used.
   const host = (parsed.searchParams.get('host') ?? parsed.hostname).replace(/^\[|\]$/g, '').toLowerCase();
@@ -38,7 +41,13 @@ export function describeTarget(url: string, root: string): DatabaseTarget {
 
 function isLocalHost(host: string, port: string, root: string): boolean {
   const configured = process.env.DB_KIT_LOCAL_HOSTS;
-  const hosts = configured === undefined ? DEFAULT_LOCAL_HOSTS : configured.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h && h !== 'none');
+  const hosts =
+    configured === undefined
+      ? DEFAULT_LOCAL_HOSTS
+      : configured
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter((h) => h && h !== 'none');
   if (configured === undefined) {
     if (host === '' || host.startsWith('/')) return true; // default host or a Unix socket: this machine
     const started = readState(root);

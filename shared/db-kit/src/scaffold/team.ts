@@ -9,7 +9,20 @@ import { teamPackageFiles } from './templates';
 export const TEAM_NAME = /^[a-z][a-z0-9]{1,20}$/;
 
 /** Names that would read as something other than a team on the command line, in SQL or in the layout. */
-export const RESERVED_TEAM_NAMES = ['shared', 'db', 'drizzle', 'public', 'database', 'all', 'pg', 'team', 'teams', 'test', 'bench', 'schema'];
+export const RESERVED_TEAM_NAMES = [
+  'shared',
+  'db',
+  'drizzle',
+  'public',
+  'database',
+  'all',
+  'pg',
+  'team',
+  'teams',
+  'test',
+  'bench',
+  'schema',
+];
 
 /** Where team packages live; pnpm-workspace.yaml must glob it. */
 export const TEAMS_GLOB = 'teams/*/src/database';
@@ -29,7 +42,9 @@ export interface TeamPlan {
 }
 
 export function teamScripts(alias: string): Record<string, string> {
-  return Object.fromEntries(TEAM_COMMANDS.map((command) => [`${alias}:db:${command}`, `db-kit ${command} --package ${alias}`]));
+  return Object.fromEntries(
+    TEAM_COMMANDS.map((command) => [`${alias}:db:${command}`, `db-kit ${command} --package ${alias}`]),
+  );
 }
 
 /**
@@ -50,21 +65,40 @@ export function planTeam(ws: Workspace, name: string): TeamPlan {
     throw new UsageError(`"${alias}" is reserved (${RESERVED_TEAM_NAMES.join(', ')}).`, 'Pick another team name.');
   }
   if (!workspaceGlobs(ws.root).includes(TEAMS_GLOB)) {
-    throw new DbKitError(`pnpm-workspace.yaml does not list ${TEAMS_GLOB}, so a new team would not be found.`, `Add "  - ${TEAMS_GLOB}" under packages: in pnpm-workspace.yaml.`);
+    throw new DbKitError(
+      `pnpm-workspace.yaml does not list ${TEAMS_GLOB}, so a new team would not be found.`,
+      `Add "  - ${TEAMS_GLOB}" under packages: in pnpm-workspace.yaml.`,
+    );
   }
   const packageName = `@${alias}/database`;
   const tablePrefix = `${alias}_`;
   const migrationsTable = `__${alias}_migrations`;
   const scripts = teamScripts(alias);
 
-  const taken = ws.packages.find((p) => p.alias === alias || p.name === packageName || p.migrationsTable === migrationsTable);
-  if (taken) throw new UsageError(`Team "${alias}" is taken: ${taken.name} (${ws.relative(taken.dir)}) already uses it.`, 'Pick another name.');
+  const taken = ws.packages.find(
+    (p) => p.alias === alias || p.name === packageName || p.migrationsTable === migrationsTable,
+  );
+  if (taken)
+    throw new UsageError(
+      `Team "${alias}" is taken: ${taken.name} (${ws.relative(taken.dir)}) already uses it.`,
+      'Pick another name.',
+    );
   const teamsDir = join(ws.root, 'teams');
-  const folder = existsSync(teamsDir) ? readdirSync(teamsDir).find((entry) => entry.toLowerCase() === alias) : undefined;
-  if (folder) throw new UsageError(`Team "${alias}" is taken: teams/${folder} already exists.`, 'Pick another name, or remove the folder if it is a leftover.');
+  const folder = existsSync(teamsDir)
+    ? readdirSync(teamsDir).find((entry) => entry.toLowerCase() === alias)
+    : undefined;
+  if (folder)
+    throw new UsageError(
+      `Team "${alias}" is taken: teams/${folder} already exists.`,
+      'Pick another name, or remove the folder if it is a leftover.',
+    );
   const rootScripts = readRootPackage(ws).json.scripts ?? {};
   const script = Object.keys(scripts).find((s) => s in rootScripts);
-  if (script) throw new UsageError(`Team "${alias}" is taken: the root package.json already has the script "${script}".`, 'Pick another name, or remove the stale scripts.');
+  if (script)
+    throw new UsageError(
+      `Team "${alias}" is taken: the root package.json already has the script "${script}".`,
+      'Pick another name, or remove the stale scripts.',
+    );
 
   for (const team of ws.teams) {
     const other = team.tablePrefix ?? `${team.alias}_`;
@@ -79,10 +113,21 @@ export function planTeam(ws: Workspace, name: string): TeamPlan {
     const table = /^table:public\.(.+)$/.exec(key)?.[1];
     if (!table) continue;
     if (table === alias || table.startsWith(tablePrefix)) {
-      throw new UsageError(`"${alias}" collides with the table ${table}, owned by ${owner.name}.`, 'Pick another team name.');
+      throw new UsageError(
+        `"${alias}" collides with the table ${table}, owned by ${owner.name}.`,
+        'Pick another team name.',
+      );
     }
   }
-  return { name: name.trim(), alias, packageName, dir: join(teamsDir, name.trim(), 'src', 'database'), tablePrefix, migrationsTable, scripts };
+  return {
+    name: name.trim(),
+    alias,
+    packageName,
+    dir: join(teamsDir, name.trim(), 'src', 'database'),
+    tablePrefix,
+    migrationsTable,
+    scripts,
+  };
 }
 
 /**
@@ -123,10 +168,16 @@ interface PackageJson {
 function onlySharedPackage(ws: Workspace): SchemaPackage {
   const [shared, ...more] = ws.shared;
   if (!shared || more.length) {
-    throw new DbKitError(`A team is scaffolded over exactly one shared package; found ${ws.shared.length}.`, 'Mark exactly one package with "dbKit": { "role": "shared", ... }.');
+    throw new DbKitError(
+      `A team is scaffolded over exactly one shared package; found ${ws.shared.length}.`,
+      'Mark exactly one package with "dbKit": { "role": "shared", ... }.',
+    );
   }
   if (!ownership([shared]).has('table:public.users')) {
-    throw new DbKitError(`${shared.name} owns no "users" table, which the team templates extend.`, 'Generate and commit the shared migration that creates users first.');
+    throw new DbKitError(
+      `${shared.name} owns no "users" table, which the team templates extend.`,
+      'Generate and commit the shared migration that creates users first.',
+    );
   }
   return shared;
 }
@@ -135,7 +186,8 @@ function onlySharedPackage(ws: Workspace): SchemaPackage {
 function schemaImportPath(shared: SchemaPackage, json: PackageJson): string {
   for (const [subpath, target] of Object.entries(json.exports ?? {})) {
     const file = typeof target === 'string' ? target : (target.import ?? target.default);
-    if (subpath !== '.' && file?.replace(/^\.\//, '') === shared.schema) return `${shared.name}/${subpath.replace(/^\.\//, '')}`;
+    if (subpath !== '.' && file?.replace(/^\.\//, '') === shared.schema)
+      return `${shared.name}/${subpath.replace(/^\.\//, '')}`;
   }
   return shared.name;
 }

@@ -39,7 +39,14 @@ export function teamPackageFiles(input: TeamTemplateInput): Record<string, strin
     description: `${Alias}'s overlay: team tables and side tables over the shared core.`,
     main: './src/index.ts',
     exports: { '.': { types: './src/index.ts', import: './src/index.ts', require: './src/index.ts' } },
-    dbKit: { role: 'team', alias, tablePrefix: `${alias}_`, schema: 'src/overlays/index.ts', out: 'drizzle', migrationsTable },
+    dbKit: {
+      role: 'team',
+      alias,
+      tablePrefix: `${alias}_`,
+      schema: 'src/overlays/index.ts',
+      out: 'drizzle',
+      migrationsTable,
+    },
     scripts: { typecheck: 'tsc --noEmit', test: 'vitest run' },
     dependencies: input.dependencies,
     devDependencies: input.devDependencies,
@@ -126,7 +133,7 @@ export type ${Alias}Database = PostgresJsDatabase<${Alias}Schema> & { $client: p
  *   const db = create${Alias}Database(process.env.DATABASE_URL!);
  *   const [item] = await db.insert(${items}).values({ name: 'First' }).returning();
  */
-export function create${Alias}Database(url: string, options: postgres.Options<{}> = {}): ${Alias}Database {
+export function create${Alias}Database(url: string, options: postgres.Options<Record<string, never>> = {}): ${Alias}Database {
   const client = postgres(url, { max: 5, onnotice: () => {}, ...options });
   return drizzle(client, { schema: ${alias}Schema });
 }

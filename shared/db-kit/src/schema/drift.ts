@@ -50,14 +50,19 @@ function addSnapshot(expected: ExpectedSchema, owner: SchemaPackage, snapshot: S
   for (const table of Object.values(snapshot.tables)) {
     const schema = table.schema || 'public';
     const name = `${schema}.${table.name}`;
-    const columns = new Map(Object.values(table.columns).map((c) => [c.name, { type: canonicalType(c.type), notNull: c.notNull }]));
+    const columns = new Map(
+      Object.values(table.columns).map((c) => [c.name, { type: canonicalType(c.type), notNull: c.notNull }]),
+    );
     expected.tables.set(name, { owner, columns });
-    for (const index of Object.values(table.indexes ?? {})) expected.indexes.set(`${schema}.${index.name}`, { table: name, owner });
+    for (const index of Object.values(table.indexes ?? {}))
+      expected.indexes.set(`${schema}.${index.name}`, { table: name, owner });
     for (const group of [table.foreignKeys, table.uniqueConstraints, table.checkConstraints]) {
-      for (const constraint of Object.values(group ?? {})) expected.constraints.set(`${name}.${constraint.name}`, owner);
+      for (const constraint of Object.values(group ?? {}))
+        expected.constraints.set(`${name}.${constraint.name}`, owner);
     }
   }
-  for (const e of Object.values(snapshot.enums ?? {})) expected.enums.set(`${e.schema || 'public'}.${e.name}`, { owner, values: e.values });
+  for (const e of Object.values(snapshot.enums ?? {}))
+    expected.enums.set(`${e.schema || 'public'}.${e.name}`, { owner, values: e.values });
 }
 
 /** Differences between the live database and the expected schema, tables first. */
@@ -76,40 +81,85 @@ export function findDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
       const actual = describeColumn(canonicalType(column.type), column.notNull);
       if (!want) drift.push({ kind: 'column', object: `${name}.${column.name}`, problem: 'unexpected', owner, actual });
       else if (want.type !== canonicalType(column.type) || want.notNull !== column.notNull) {
-        drift.push({ kind: 'column', object: `${name}.${column.name}`, problem: 'differs', owner, expected: describeColumn(want.type, want.notNull), actual });
+        drift.push({
+          kind: 'column',
+          object: `${name}.${column.name}`,
+          problem: 'differs',
+          owner,
+          expected: describeColumn(want.type, want.notNull),
+          actual,
+        });
       }
     }
     const liveColumns = new Set(table.columns.map((c) => c.name));
     for (const [column, want] of wanted.columns) {
-      if (!liveColumns.has(column)) drift.push({ kind: 'column', object: `${name}.${column}`, problem: 'missing', owner, expected: describeColumn(want.type, want.notNull) });
+      if (!liveColumns.has(column))
+        drift.push({
+          kind: 'column',
+          object: `${name}.${column}`,
+          problem: 'missing',
+          owner,
+          expected: describeColumn(want.type, want.notNull),
+        });
     }
   }
-  for (const [name, wanted] of expected.tables) if (!liveTables.has(name)) drift.push({ kind: 'table', object: name, problem: 'missing', owner: wanted.owner.name });
+  for (const [name, wanted] of expected.tables)
+    if (!liveTables.has(name))
+      drift.push({ kind: 'table', object: name, problem: 'missing', owner: wanted.owner.name });
 
   for (const [name, values] of live.enums) {
     const wanted = expected.enums.get(name);
     if (!wanted) drift.push({ kind: 'enum', object: name, problem: 'unexpected', actual: values.join(', ') });
     else if (wanted.values.join('\u0000') !== values.join('\u0000')) {
-      drift.push({ kind: 'enum', object: name, problem: 'differs', owner: wanted.owner.name, expected: wanted.values.join(', '), actual: values.join(', ') });
+      drift.push({
+        kind: 'enum',
+        object: name,
+        problem: 'differs',
+        owner: wanted.owner.name,
+        expected: wanted.values.join(', '),
+        actual: values.join(', '),
+      });
     }
   }
-  for (const [name, wanted] of expected.enums) if (!live.enums.has(name)) drift.push({ kind: 'enum', object: name, problem: 'missing', owner: wanted.owner.name, expected: wanted.values.join(', ') });
+  for (const [name, wanted] of expected.enums)
+    if (!live.enums.has(name))
+      drift.push({
+        kind: 'enum',
+        object: name,
+        problem: 'missing',
+        owner: wanted.owner.name,
+        expected: wanted.values.join(', '),
+      });
 
   // Indexes and constraints of a table that is itself missing or unexpected add nothing.
   const bothHave = (table: string) => liveTables.has(table) && expected.tables.has(table);
   const tableOf = (constraint: string) => constraint.split('.').slice(0, 2).join('.');
   for (const [index, table] of live.indexes) {
-    if (!expected.indexes.has(index) && bothHave(table)) drift.push({ kind: 'index', object: index, problem: 'unexpected', owner: expected.tables.get(table)!.owner.name });
+    if (!expected.indexes.has(index) && bothHave(table))
+      drift.push({
+        kind: 'index',
+        object: index,
+        problem: 'unexpected',
+        owner: expected.tables.get(table)!.owner.name,
+      });
   }
   for (const [index, { table, owner }] of expected.indexes) {
-    if (!live.indexes.has(index) && bothHave(table)) drift.push({ kind: 'index', object: index, problem: 'missing', owner: owner.name });
+    if (!live.indexes.has(index) && bothHave(table))
+      drift.push({ kind: 'index', object: index, problem: 'missing', owner: owner.name });
   }
   for (const constraint of live.constraints) {
     const table = tableOf(constraint);
-    if (!expected.constraints.has(constraint) && bothHave(table)) drift.push({ kind: 'constraint', object: constraint, problem: 'unexpected', owner: expected.tables.get(table)!.owner.name });
+    if (!expected.constraints.has(constraint) && bothHave(table))
+      drift.push({
+        kind: 'constraint',
+        object: constraint,
+        problem: 'unexpected',
+        owner: expected.tables.get(table)!.owner.name,
+      });
   }
   for (const [constraint, owner] of expected.constraints) {
-    if (!live.constraints.has(constraint) && bothHave(tableOf(constraint))) drift.push({ kind: 'constraint', object: constraint, problem: 'missing', owner: owner.name });
+    if (!live.constraints.has(constraint) && bothHave(tableOf(constraint)))
+      drift.push({ kind: 'constraint', object: constraint, problem: 'missing', owner: owner.name });
   }
   return drift;
 }
@@ -146,7 +196,14 @@ const TYPE_ALIASES: Record<string, string> = {
  * `numeric(10,2)`, `"public"."mood"` and `mood` all compare equal.
  */
 export function canonicalType(type: string): string {
-  let t = type.trim().toLowerCase().replace(/"/g, '').replace(/\s*,\s*/g, ',').replace(/\s*\(\s*/g, '(').replace(/\s*\)/g, ')').replace(/\s+/g, ' ');
+  let t = type
+    .trim()
+    .toLowerCase()
+    .replace(/"/g, '')
+    .replace(/\s*,\s*/g, ',')
+    .replace(/\s*\(\s*/g, '(')
+    .replace(/\s*\)/g, ')')
+    .replace(/\s+/g, ' ');
   let array = '';
   const arrayMatch = /((?:\[\d*\])+)$/.exec(t);
   if (arrayMatch) {

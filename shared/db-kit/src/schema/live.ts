@@ -33,7 +33,8 @@ export interface LiveSchema {
 // User objects only: no system schemas, not our bookkeeping schema, nothing an extension owns.
 const USER_SCHEMAS = `n.nspname not in ('pg_catalog', 'information_schema', '${MIGRATIONS_SCHEMA}')
   and n.nspname not like 'pg\\_%'`;
-const NOT_FROM_EXTENSION = (oid: string) => `not exists (select 1 from pg_depend d where d.objid = ${oid} and d.deptype = 'e')`;
+const NOT_FROM_EXTENSION = (oid: string) =>
+  `not exists (select 1 from pg_depend d where d.objid = ${oid} and d.deptype = 'e')`;
 
 /**
  * The live schema, in one catalog query per kind of object. The queries are issued together, so

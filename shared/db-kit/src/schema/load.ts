@@ -31,7 +31,10 @@ export async function loadSchemas(packages: SchemaPackage[]): Promise<LoadedSche
         loaded.push({ pkg, exports: { ...module } });
       } catch (error) {
         const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new DbKitError(`Cannot load the schema of ${pkg.name} (${pkg.schema}): ${reason}`, 'Fix the error in that file (pnpm typecheck shows it), then run the command again.');
+        throw new DbKitError(
+          `Cannot load the schema of ${pkg.name} (${pkg.schema}): ${reason}`,
+          'Fix the error in that file (pnpm typecheck shows it), then run the command again.',
+        );
       }
     }
   } finally {
@@ -43,6 +46,7 @@ export async function loadSchemas(packages: SchemaPackage[]): Promise<LoadedSche
 /** Every package's exports in one object, keyed `alias.exportName` so equal export names never collide. */
 export function unionOf(schemas: LoadedSchema[]): Record<string, unknown> {
   const union: Record<string, unknown> = {};
-  for (const { pkg, exports } of schemas) for (const [name, value] of Object.entries(exports)) union[`${pkg.alias}.${name}`] = value;
+  for (const { pkg, exports } of schemas)
+    for (const [name, value] of Object.entries(exports)) union[`${pkg.alias}.${name}`] = value;
   return union;
 }

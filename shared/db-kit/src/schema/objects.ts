@@ -29,7 +29,8 @@ export function schemaObjects(loaded: LoadedSchema[], packages: SchemaPackage[])
         const schema = config.schema ?? 'public';
         schemas.add(schema);
         owners.set(`table:${schema}.${config.name}`, pkg);
-        for (const index of config.indexes) if (index.config.name) owners.set(`index:${schema}.${index.config.name}`, pkg);
+        for (const index of config.indexes)
+          if (index.config.name) owners.set(`index:${schema}.${index.config.name}`, pkg);
         tables.push({ key: `${pkg.alias}.${name}`, table: value, pkg });
       } else if (isPgEnum(value)) {
         const schema = value.schema ?? 'public';
@@ -49,7 +50,12 @@ export function schemaObjects(loaded: LoadedSchema[], packages: SchemaPackage[])
 }
 
 /** The owner of `kind:schema.name`, falling back to a team's table prefix for objects no file names yet. */
-export function ownerOf(objects: SchemaObjects, packages: SchemaPackage[], kind: string, qualified: string): SchemaPackage | undefined {
+export function ownerOf(
+  objects: SchemaObjects,
+  packages: SchemaPackage[],
+  kind: string,
+  qualified: string,
+): SchemaPackage | undefined {
   const exact = objects.owners.get(`${kind}:${qualified}`);
   if (exact) return exact;
   const name = qualified.slice(qualified.indexOf('.') + 1);

@@ -33,18 +33,30 @@ export interface PushPlan {
  *   const plan = await planPush(sql, await loadSchemas(ws.allInOrder()), ws.packages, [ws.resolve('teamd')]);
  *   plan.statements.filter((s) => s.dataLoss); // ask before these
  */
-export async function planPush(sql: Sql, loaded: LoadedSchema[], packages: SchemaPackage[], scope: SchemaPackage[]): Promise<PushPlan> {
+export async function planPush(
+  sql: Sql,
+  loaded: LoadedSchema[],
+  packages: SchemaPackage[],
+  scope: SchemaPackage[],
+): Promise<PushPlan> {
   const objects = schemaObjects(loaded, packages);
   const { pushSchema } = await import('drizzle-kit/api');
   const db = drizzle(sql);
   // drizzle-kit's api expects node-postgres results ({ rows }); postgres.js returns the rows.
   const adapter = { execute: async (query: Parameters<typeof db.execute>[0]) => ({ rows: await db.execute(query) }) };
-  const result = await quietUnlessInteractive(() => pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters));
+  const result = await quietUnlessInteractive(() =>
+    pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters),
+  );
   const plan: PushPlan = { statements: [], leftAlone: [] };
   for (const text of result.statementsToExecute) {
     const target = statementTarget(text);
     const owner = target ? ownerOf(objects, packages, target.kind, target.name) : undefined;
-    const statement: PushStatement = { sql: text.trim(), target: target && `${target.kind}:${target.name}`, owner, dataLoss: DATA_LOSS.test(text) };
+    const statement: PushStatement = {
+      sql: text.trim(),
+      target: target && `${target.kind}:${target.name}`,
+      owner,
+      dataLoss: DATA_LOSS.test(text),
+    };
     const creatingSchema = /^\s*CREATE\s+SCHEMA\b/i.test(text);
     (creatingSchema || (owner && scope.includes(owner)) ? plan.statements : plan.leftAlone).push(statement);
   }
@@ -55,9 +67,18 @@ const DATA_LOSS = /\b(DROP\s+(TABLE|COLUMN|TYPE|SEQUENCE|SCHEMA|VIEW)|TRUNCATE|S
 
 const NAME = String.raw`((?:"[^"]+"\.)?"[^"]+")`;
 const TARGETS: Array<[RegExp, string]> = [
-  [new RegExp(String.raw`^(?:CREATE|ALTER|DROP)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:ONLY\s+)?${NAME}`, 'i'), 'table'],
+  [
+    new RegExp(String.raw`^(?:CREATE|ALTER|DROP)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:ONLY\s+)?${NAME}`, 'i'),
+    'table',
+  ],
   [new RegExp(String.raw`^TRUNCATE\s+(?:TABLE\s+)?${NAME}`, 'i'), 'table'],
-  [new RegExp(String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"[^"]+"\s+ON\s+(?:ONLY\s+)?${NAME}`, 'i'), 'table'],
+  [
+    new RegExp(
+      String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"[^"]+"\s+ON\s+(?:ONLY\s+)?${NAME}`,
+      'i',
+    ),
+    'table',
+  ],
   [new RegExp(String.raw`^DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?${NAME}`, 'i'), 'index'],
   [new RegExp(String.raw`^(?:CREATE|ALTER|DROP)\s+TYPE\s+(?:IF\s+EXISTS\s+)?${NAME}`, 'i'), 'enum'],
   [new RegExp(String.raw`^(?:CREATE|ALTER|DROP)\s+SEQUENCE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?${NAME}`, 'i'), 'sequence'],

@@ -46,7 +46,11 @@ export interface StatusReport {
  *   const report = await readStatus(sql, ws, ws.migrationOrder(ws.resolve('teamd')));
  *   if (!report.clean) process.exitCode = 1;
  */
-export async function readStatus(sql: postgres.Sql, ws: Workspace, scope: SchemaPackage[] = ws.allInOrder()): Promise<StatusReport> {
+export async function readStatus(
+  sql: postgres.Sql,
+  ws: Workspace,
+  scope: SchemaPackage[] = ws.allInOrder(),
+): Promise<StatusReport> {
   const all = ws.allInOrder();
   // Issued together: postgres.js pipelines them on the one connection.
   const [states, live] = await Promise.all([inspectPackages(sql, all), readLiveSchema(sql)]);
@@ -57,10 +61,18 @@ export async function readStatus(sql: postgres.Sql, ws: Workspace, scope: Schema
   const tables = live.tables
     .map((t) => {
       const owner = owners.get(`table:${t.name}`);
-      return { name: t.name, owner: owner?.name ?? null, ownerAlias: owner?.alias ?? null, estimatedRows: t.estimatedRows, bytes: t.bytes, columns: t.columns };
+      return {
+        name: t.name,
+        owner: owner?.name ?? null,
+        ownerAlias: owner?.alias ?? null,
+        estimatedRows: t.estimatedRows,
+        bytes: t.bytes,
+        columns: t.columns,
+      };
     })
     .filter((t) => !t.owner || inScope.has(t.owner));
-  const clean = drift.length === 0 && packages.every((p) => !p.pending.length && !p.changed.length && !p.missing.length);
+  const clean =
+    drift.length === 0 && packages.every((p) => !p.pending.length && !p.changed.length && !p.missing.length);
   return { clean, packages, tables, drift };
 }
 
@@ -72,7 +84,12 @@ function packageStatus(s: PackageState): PackageStatus {
     applied: [...s.applied, ...s.changed].sort((a, b) => a.row.id - b.row.id).map((a) => a.file.tag),
     pending: s.pending.map((f) => f.tag),
     outOfOrder: s.outOfOrder.map((f) => f.tag),
-    changed: s.changed.map(({ file, row }) => ({ migration: file.tag, file: file.path, recordedHash: row.hash, fileHash: file.hash })),
+    changed: s.changed.map(({ file, row }) => ({
+      migration: file.tag,
+      file: file.path,
+      recordedHash: row.hash,
+      fileHash: file.hash,
+    })),
     missing: s.missing.map((row) => ({ migration: row.name ?? missingName(row), recordedHash: row.hash })),
     adoptable: s.adoptable.map((a) => a.file.tag),
   };

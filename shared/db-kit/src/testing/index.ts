@@ -6,7 +6,14 @@ import { TEST_SERVER_ENV } from './server';
 import { TemplateDatabases } from './templates';
 
 export { copyWorkspace, type FixtureWorkspace } from './fixture';
-export { TemplateDatabases, templateKey, dropTemplate, listTemplates, TEMPLATE_PREFIX, type TemplateKey } from './templates';
+export {
+  TemplateDatabases,
+  templateKey,
+  dropTemplate,
+  listTemplates,
+  TEMPLATE_PREFIX,
+  type TemplateKey,
+} from './templates';
 
 export interface TestDatabase {
   /** Connection string of this test's own database. */
@@ -18,7 +25,10 @@ export interface TestDatabase {
 
 function adminUrl(): string {
   const url = process.env.TEST_DATABASE_URL || process.env[TEST_SERVER_ENV];
-  if (!url) throw new Error('No test PostgreSQL: run tests through vitest (its global setup starts one), or set TEST_DATABASE_URL.');
+  if (!url)
+    throw new Error(
+      'No test PostgreSQL: run tests through vitest (its global setup starts one), or set TEST_DATABASE_URL.',
+    );
   return url;
 }
 
@@ -47,8 +57,13 @@ export function testDatabasePattern(run = runId): string {
  *   const db = await createTestDatabase({ migrate: 'teamd' });
  *   afterAll(() => db.drop());
  */
-export async function createTestDatabase(options: { migrate?: string; label?: string; workspace?: Workspace } = {}): Promise<TestDatabase> {
-  const label = (options.label ?? 'test').toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
+export async function createTestDatabase(
+  options: { migrate?: string; label?: string; workspace?: Workspace } = {},
+): Promise<TestDatabase> {
+  const label = (options.label ?? 'test')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30);
   const name = `t_${runId}_${label}_${randomBytes(4).toString('hex')}`;
   if (options.migrate) {
     const templates = new TemplateDatabases(adminUrl(), options.workspace ?? Workspace.find());
@@ -92,7 +107,9 @@ export async function dropRunDatabases(run = runId): Promise<string[]> {
   if (process.env.KEEP_TEST_DB) return [];
   const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
   try {
-    const rows = await admin.unsafe('select datname from pg_database where datname like $1 order by 1', [testDatabasePattern(run)]);
+    const rows = await admin.unsafe('select datname from pg_database where datname like $1 order by 1', [
+      testDatabasePattern(run),
+    ]);
     const names = rows.map((r) => r.datname as string);
     for (const name of names) await admin.unsafe(`drop database if exists "${name}" with (force)`);
     return names;

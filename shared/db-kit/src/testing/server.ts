@@ -19,7 +19,8 @@ export interface TestServer {
  * where a Docker engine runs, else the embedded server (kept in .db/test-embedded between runs).
  */
 export async function startTestServer(root: string): Promise<TestServer> {
-  if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, source: 'TEST_DATABASE_URL', stop: async () => {} };
+  if (process.env.TEST_DATABASE_URL)
+    return { url: process.env.TEST_DATABASE_URL, source: 'TEST_DATABASE_URL', stop: async () => {} };
   if (dockerEngineRunning()) {
     const { GenericContainer, Wait } = await import('testcontainers');
     const container = await new GenericContainer('postgres:15')

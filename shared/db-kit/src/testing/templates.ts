@@ -88,7 +88,11 @@ export class TemplateDatabases {
     private readonly ws: Workspace,
     private readonly options: TemplateOptions = {},
   ) {
-    this.admin = postgres(adminUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'db-kit test databases' } });
+    this.admin = postgres(adminUrl, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: 'db-kit test databases' },
+    });
   }
 
   /**
@@ -97,7 +101,9 @@ export class TemplateDatabases {
    */
   private async cloneStrategy(): Promise<string> {
     this.strategy ??= (async () => {
-      const [row] = await this.admin.unsafe(`select current_setting('server_version_num')::int >= 150000 as has_strategy, current_setting('fsync') = 'off' as no_fsync`);
+      const [row] = await this.admin.unsafe(
+        `select current_setting('server_version_num')::int >= 150000 as has_strategy, current_setting('fsync') = 'off' as no_fsync`,
+      );
       return row?.has_strategy && row.no_fsync ? ' strategy file_copy' : '';
     })();
     return this.strategy;
@@ -133,7 +139,10 @@ export class TemplateDatabases {
   private async claimPooled(key: TemplateKey, target: string): Promise<boolean> {
     if ((this.options.pool ?? 2) <= 0) return false;
     // A pooled clone is visible only once its CREATE DATABASE committed, so any listed one is complete.
-    const pooled = await this.admin.unsafe('select datname from pg_database where datname like $1 order by random() limit 4', [poolPattern(key.name)]);
+    const pooled = await this.admin.unsafe(
+      'select datname from pg_database where datname like $1 order by random() limit 4',
+      [poolPattern(key.name)],
+    );
     for (const { datname } of pooled) {
       try {
         await this.admin.unsafe(`alter database "${datname}" rename to "${target}"`);
@@ -153,12 +162,18 @@ export class TemplateDatabases {
   private refillPool(key: TemplateKey): void {
     const size = this.options.pool ?? 2;
     if (size <= 0) return;
-    const filler = postgres(this.adminUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'db-kit test pool' } });
+    const filler = postgres(this.adminUrl, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: 'db-kit test pool' },
+    });
     const lock = `hashtextextended('db-kit:pool:${key.name}', 0)`;
     void (async () => {
       const [got] = await filler.unsafe(`select pg_try_advisory_lock(${lock}) as locked`);
       if (!got?.locked) return;
-      const [{ n }] = (await filler.unsafe('select count(*)::int as n from pg_database where datname like $1', [poolPattern(key.name)])) as unknown as [{ n: number }];
+      const [{ n }] = (await filler.unsafe('select count(*)::int as n from pg_database where datname like $1', [
+        poolPattern(key.name),
+      ])) as unknown as [{ n: number }];
       const strategy = await this.cloneStrategy().catch(() => '');
       for (let i = n; i < size; i++) {
         const name = `${POOL_PREFIX}${key.name.slice(TEMPLATE_PREFIX.length)}_${randomBytes(4).toString('hex')}`;
@@ -195,13 +210,19 @@ export class TemplateDatabases {
     await conn.unsafe(`create database "${key.name}"`);
     const url = new URL(this.adminUrl);
     url.pathname = `/${key.name}`;
-    const sql = postgres(url.toString(), { max: 1, onnotice: () => {}, connection: { application_name: 'db-kit test template' } });
+    const sql = postgres(url.toString(), {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: 'db-kit test template' },
+    });
     try {
       await new Migrator(sql, key.packages).migrate();
     } finally {
       await sql.end({ timeout: 0 });
     }
-    await conn.unsafe(`comment on database "${key.name}" is 'db-kit test template, ready ${new Date().toISOString()}, root ${this.checkout}'`);
+    await conn.unsafe(
+      `comment on database "${key.name}" is 'db-kit test template, ready ${new Date().toISOString()}, root ${this.checkout}'`,
+    );
     // Last: from here on other workers clone it.
     await conn.unsafe(`alter database "${key.name}" with is_template true`);
     this.options.log?.(`[db-kit] built test template ${key.name} in ${(performance.now() - started).toFixed(0)} ms`);
@@ -244,7 +265,8 @@ export class TemplateDatabases {
     const names = new Set((await conn.unsafe('select datname from pg_database')).map((r) => r.datname as string));
     for (const name of names) {
       const pooled = new RegExp(`^${POOL_PREFIX}(${keep.alias}_[0-9a-f]{12})_[0-9a-f]{8}$`).exec(name);
-      if (pooled && !names.has(`${TEMPLATE_PREFIX}${pooled[1]}`)) await conn.unsafe(`drop database if exists "${name}" with (force)`);
+      if (pooled && !names.has(`${TEMPLATE_PREFIX}${pooled[1]}`))
+        await conn.unsafe(`drop database if exists "${name}" with (force)`);
     }
   }
 }
@@ -258,13 +280,17 @@ async function isReady(sql: Sql | postgres.ReservedSql, name: string): Promise<b
 export async function dropTemplate(sql: Sql | postgres.ReservedSql, name: string): Promise<void> {
   await sql.unsafe(`alter database "${name}" with is_template false`).catch(() => {});
   await sql.unsafe(`drop database if exists "${name}" with (force)`);
-  for (const { datname } of await sql.unsafe('select datname from pg_database where datname like $1', [poolPattern(name)])) {
+  for (const { datname } of await sql.unsafe('select datname from pg_database where datname like $1', [
+    poolPattern(name),
+  ])) {
     await sql.unsafe(`drop database if exists "${datname}" with (force)`);
   }
 }
 
 /** Names of the template databases on the server, optionally of one package. */
 export async function listTemplates(sql: Sql, alias?: string): Promise<string[]> {
-  const rows = await sql.unsafe('select datname from pg_database where datname like $1 order by 1', [`${TEMPLATE_PREFIX}${alias ? `${alias}\\_` : ''}%`]);
+  const rows = await sql.unsafe('select datname from pg_database where datname like $1 order by 1', [
+    `${TEMPLATE_PREFIX}${alias ? `${alias}\\_` : ''}%`,
+  ]);
   return rows.map((r) => r.datname as string);
 }

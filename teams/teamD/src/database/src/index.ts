@@ -18,7 +18,7 @@ export type TeamdDatabase = PostgresJsDatabase<TeamdSchema> & { $client: postgre
  *   const db = createTeamdDatabase(process.env.DATABASE_URL!);
  *   const [p] = await db.insert(teamdProjects).values({ name: 'Launch' }).returning();
  */
-export function createTeamdDatabase(url: string, options: postgres.Options<{}> = {}): TeamdDatabase {
+export function createTeamdDatabase(url: string, options: postgres.Options<Record<string, never>> = {}): TeamdDatabase {
   const client = postgres(url, { max: 5, onnotice: () => {}, ...options });
   return drizzle(client, { schema: teamdSchema });
 }
