@@ -19,12 +19,14 @@ const command: Command = {
   usage: `Usage: db-kit migrate (--package <alias> | --all) [options]
 
 Applies the package's pending migrations and those of the packages it builds on
-(a team's migrate applies pending shared migrations first), in timestamp order,
-in one run under one database-wide lock. Each migration commits with its record.
-A pending migration older than an applied one (merged late) is applied and reported
-as out of order. A file starting with "-- db-kit: no-transaction" runs outside a
-transaction, statement by statement. An applied file that changed or vanished stops
-the run before anything executes (see db-kit repair).
+in dependency order: every pending migration of the packages a package builds on
+first (a team's migrate applies pending shared ones before its own), each package's
+by timestamp. The one exception is a "-- db-kit: requires <package> <tag>" header
+(written by promote): the required migrations run before it. All in one run, under
+one database-wide lock; each migration commits with its record. A pending migration
+older than an applied one (merged late) is applied and reported as out of order. A file starting with "-- db-kit: no-transaction" runs outside a transaction,
+statement by statement. An applied file that changed or vanished stops the run before
+anything executes (see db-kit repair).
 
 Options:
   -p, --package <alias>   shared, teamd, ... (or the package name)
@@ -60,7 +62,10 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
         lockTimeoutMs: lockTimeout * 1000,
         log,
       });
-      const scope = packages.map((p) => p.alias).join(' + ');
+      // A `requires` header can pull another package's migrations into the run: name it too.
+      const touched = [...result.planned, ...result.applied.map((a) => a.file)].map((f) => f.packageName);
+      const pulled = ws.packages.filter((p) => touched.includes(p.name) && !packages.includes(p));
+      const scope = [...packages, ...pulled].map((p) => p.alias).join(' + ');
       if (values['dry-run']) {
         if (!result.planned.length) console.log(`Nothing to migrate (${scope}) on ${redact(url)}.`);
         else {

@@ -62,8 +62,8 @@ export async function withRequiredMigrations(
   return result;
 }
 
-/** Keeps the given order (by timestamp), except that a migration's requirements always come before it. */
-export function orderByRequirements(byTime: MigrationFile[], states: PackageState[]): MigrationFile[] {
+/** Keeps the given order (dependency order), except that a migration's requirements always come before it. */
+export function orderByRequirements(inOrder: MigrationFile[], states: PackageState[]): MigrationFile[] {
   const ordered: MigrationFile[] = [];
   const placed = new Set<MigrationFile>();
   const visiting = new Set<MigrationFile>();
@@ -85,7 +85,7 @@ export function orderByRequirements(byTime: MigrationFile[], states: PackageStat
     placed.add(file);
     ordered.push(file);
   };
-  for (const file of byTime) place(file);
+  for (const file of inOrder) place(file);
   return ordered;
 }
 

@@ -56,18 +56,17 @@ export function classify(pkg: SchemaPackage, files: MigrationFile[], rows: Appli
   return state;
 }
 
-/** Pending migrations of all packages, by timestamp; at equal timestamps, dependencies first. */
+/**
+ * Pending migrations of all packages in dependency order: every pending migration of a package
+ * before those of the packages that build on it (`states` comes dependencies first), each
+ * package's by timestamp. Interleaving by timestamp would run a team migration generated before
+ * the shared migration it builds on ahead of it. The one exception, a `requires` header, is
+ * applied on top of this order by orderByRequirements.
+ */
 export function pendingInOrder(states: PackageState[]): MigrationFile[] {
-  const rank = new Map(states.map((s, i) => [s.pkg.name, i]));
-  return states
-    .flatMap((s) => s.pending)
-    .sort((a, b) =>
-      a.orderKey === b.orderKey
-        ? rank.get(a.packageName)! - rank.get(b.packageName)!
-        : a.orderKey < b.orderKey
-          ? -1
-          : 1,
-    );
+  return states.flatMap((s) =>
+    [...s.pending].sort((a, b) => (a.orderKey < b.orderKey ? -1 : a.orderKey > b.orderKey ? 1 : 0)),
+  );
 }
 
 /** `@teamd/database: 20261124_082024_init.sql was changed after it was applied (...)`, one line per problem. */
