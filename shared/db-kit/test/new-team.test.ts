@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +110,18 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
     } finally {
       await sql.end();
     }
+  });
+
+  it("the package's own test script, run from its folder, finds its test under the root's vitest config", () => {
+    // The real root's config (its include patterns) is what made plain `vitest run` find nothing.
+    ws.write('vitest.config.ts', readFileSync(join(realRoot, 'vitest.config.ts'), 'utf8'));
+    const script: string = JSON.parse(ws.read(`${TEAMX}/package.json`)).scripts.test;
+    const [bin, ...args] = script.split(' ');
+    expect(bin).toBe('vitest');
+    const vitest = join(realRoot, 'node_modules/vitest/vitest.mjs');
+    const run = spawnSync(process.execPath, [vitest, ...args], { cwd: ws.path(TEAMX), encoding: 'utf8' });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Test Files\s+.*1 passed/);
   });
 
   it('the scaffolded test passes', () => {

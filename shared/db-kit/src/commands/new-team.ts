@@ -15,8 +15,9 @@ const command: Command = {
 Scaffolds teams/<name>/src/database, a team's overlay package: an example table and a
 1:1 side table of users, the typed client factory, drizzle config, a test on a template
 test database, and an empty drizzle/ folder. Adds the root scripts
-<alias>:db:generate|migrate|studio|promote|check|push|status|repair, then links the package
-with pnpm install --offline. The alias is the lower-cased name; tables start with <alias>_;
+<alias>:db:generate|migrate|studio|promote|check|push|status|repair, adds the package to
+pnpm-lock.yaml with the resolutions the lockfile already has (nothing else changes), then links
+it with pnpm install --offline (no registry or metadata cache needed). The alias is the lower-cased name; tables start with <alias>_;
 bookkeeping goes to drizzle.__<alias>_migrations.
 
 Options:

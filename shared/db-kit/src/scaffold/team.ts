@@ -3,6 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { DbKitError, UsageError } from '../errors';
 import { ownership } from '../migrations/snapshots';
 import { workspaceGlobs, type SchemaPackage, type Workspace } from '../workspace';
+import { addLockfileImporter } from './lockfile';
 import { teamPackageFiles } from './templates';
 
 /** A team name, after lower-casing: a letter, then 1 to 20 letters or digits. It becomes the alias and the table prefix. */
@@ -145,6 +146,8 @@ export function scaffoldTeam(ws: Workspace, plan: TeamPlan): string[] {
     dependencies: sortKeys({ [shared.name]: 'workspace:*', ...sharedJson.dependencies }),
     devDependencies: sortKeys({ ...sharedJson.devDependencies }),
     baseTsconfig: relative(plan.dir, join(ws.root, 'tsconfig.base.json')),
+    workspaceRoot: relative(plan.dir, ws.root),
+    packagePath: ws.relative(plan.dir),
   });
   const written: string[] = [];
   for (const [path, text] of Object.entries(files)) {
@@ -154,6 +157,8 @@ export function scaffoldTeam(ws: Workspace, plan: TeamPlan): string[] {
     written.push(ws.relative(file));
   }
   addRootScripts(ws, plan.scripts);
+  if (addLockfileImporter(ws.root, plan.dir, JSON.parse(files['package.json']!) as PackageJson))
+    written.push('pnpm-lock.yaml');
   return written;
 }
 

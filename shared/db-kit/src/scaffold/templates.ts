@@ -16,6 +16,10 @@ export interface TeamTemplateInput {
   devDependencies: Record<string, string>;
   /** Relative path from the package to tsconfig.base.json: `../../../../tsconfig.base.json`. */
   baseTsconfig: string;
+  /** Relative path from the package to the workspace root, whose vitest config lists the test folders. */
+  workspaceRoot: string;
+  /** The package's folder relative to the workspace root: `teams/teamx/src/database`. */
+  packagePath: string;
 }
 
 /** `teamx` -> `Teamx`, for type and function names. */
@@ -47,7 +51,9 @@ export function teamPackageFiles(input: TeamTemplateInput): Record<string, strin
       out: 'drizzle',
       migrationsTable,
     },
-    scripts: { typecheck: 'tsc --noEmit', test: 'vitest run' },
+    // The root's vitest config holds the include patterns and the test database setup; from the
+    // package's folder plain `vitest run` would find that config but no test under its own root.
+    scripts: { typecheck: 'tsc --noEmit', test: `vitest run --root ${input.workspaceRoot} ${input.packagePath}/` },
     dependencies: input.dependencies,
     devDependencies: input.devDependencies,
   };
