@@ -73,12 +73,13 @@ function printReport(report: StatusReport, database: string, ws: Workspace): voi
   }
   out.push('', 'Tables');
   const width = Math.max(5, ...report.tables.map((t) => t.name.length));
-  out.push(`  ${'table'.padEnd(width)}  ${'owner'.padEnd(8)}  ${'~rows'.padStart(9)}  ${'size'.padStart(8)}  columns`);
+  out.push(`  ${'table'.padEnd(width)}  ${'owner'.padEnd(8)}  ${'~rows'.padStart(9)}  ${'size'.padStart(8)}`);
   for (const t of report.tables) {
-    const columns = t.columns.map((c) => `${c.name} ${describeColumn(canonicalType(c.type), c.notNull)}`).join(', ');
     out.push(
-      `  ${t.name.padEnd(width)}  ${(t.ownerAlias ?? '(none)').padEnd(8)}  ${String(t.estimatedRows).padStart(9)}  ${formatBytes(t.bytes).padStart(8)}  ${columns}`,
+      `  ${t.name.padEnd(width)}  ${(t.ownerAlias ?? '(none)').padEnd(8)}  ${String(t.estimatedRows).padStart(9)}  ${formatBytes(t.bytes).padStart(8)}`,
     );
+    const columns = t.columns.map((c) => `${c.name} ${describeColumn(canonicalType(c.type), c.notNull)}`);
+    out.push(...wrap(columns, '    ', STATUS_WIDTH));
   }
   if (!report.tables.length) out.push('  (no tables)');
   out.push('', 'Drift (live database vs the schema files)');
@@ -102,10 +103,29 @@ function printReport(report: StatusReport, database: string, ws: Workspace): voi
       out.push('  next: apply pending migrations with pnpm db:migrate:all (or pnpm <team>:db:migrate).');
     if (report.drift.length)
       out.push(
-        '  next: for drift, change the schema files and generate a migration, or undo the manual change in the database.',
+        '  next: drift after a hand-made change: undo it, or keep it by changing the schema and running generate.',
+        '  next: drift on a database only ever migrated: leave the schema alone, db-kit misread it; report it with --json.',
       );
   }
   console.log(out.join('\n'));
+}
+
+/** Lines of status output stay readable in a terminal and a CI log. */
+const STATUS_WIDTH = 120;
+
+/** `items` joined with ", " into lines of at most `width` characters, each starting with `indent`. */
+export function wrap(items: string[], indent: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, item] of items.entries()) {
+    const piece = i < items.length - 1 ? `${item},` : item;
+    if (line && indent.length + line.length + 1 + piece.length > width) {
+      lines.push(`${indent}${line}`);
+      line = piece;
+    } else line = line ? `${line} ${piece}` : piece;
+  }
+  if (line) lines.push(`${indent}${line}`);
+  return lines;
 }
 
 function describeDrift(d: Drift): string {

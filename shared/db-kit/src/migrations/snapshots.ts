@@ -26,8 +26,8 @@ export interface SnapshotTable {
     string,
     { name: string; tableFrom: string; tableTo: string; schemaTo?: string; columnsFrom: string[]; columnsTo: string[] }
   >;
-  compositePrimaryKeys: Record<string, { name: string }>;
-  uniqueConstraints: Record<string, { name: string }>;
+  compositePrimaryKeys: Record<string, { name: string; columns?: string[] }>;
+  uniqueConstraints: Record<string, { name: string; columns?: string[]; nullsNotDistinct?: boolean }>;
   checkConstraints?: Record<string, { name: string }>;
 }
 

@@ -28,6 +28,26 @@ export interface ExpectedSchema {
   /** `public.events_organizer_id_idx` -> its table and owner */
   indexes: Map<string, { table: string; owner: SchemaPackage }>;
   constraints: Map<string, SchemaPackage>;
+  /**
+   * `public.t.t_a_b_key`: a UNIQUE on exactly the primary key's columns. Inside one CREATE TABLE,
+   * PostgreSQL folds it into the key and builds nothing; added later, it exists. Either is fine.
+   */
+  foldable: Set<string>;
+}
+
+/** PostgreSQL's NAMEDATALEN - 1: longer identifiers are truncated when an object is created. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * The name PostgreSQL stores for `name`: cut to 63 bytes, never inside a multi-byte character
+ * (what the server's truncate_identifier does). Drizzle's snapshots keep the name as written.
+ */
+export function pgIdentifier(name: string): string {
+  const bytes = Buffer.from(name, 'utf8');
+  if (bytes.length <= MAX_IDENTIFIER_BYTES) return name;
+  let end = MAX_IDENTIFIER_BYTES;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back to the start of a character
+  return bytes.subarray(0, end).toString('utf8');
 }
 
 /**
@@ -36,7 +56,13 @@ export interface ExpectedSchema {
  * pending, not a second time as drift; with nothing pending this is every package's latest snapshot.
  */
 export function expectedSchema(states: PackageState[]): ExpectedSchema {
-  const expected: ExpectedSchema = { tables: new Map(), enums: new Map(), indexes: new Map(), constraints: new Map() };
+  const expected: ExpectedSchema = {
+    tables: new Map(),
+    enums: new Map(),
+    indexes: new Map(),
+    constraints: new Map(),
+    foldable: new Set(),
+  };
   for (const state of states) {
     const newestApplied = Math.max(-1, ...[...state.applied, ...state.changed].map((a) => a.file.idx));
     if (newestApplied < 0) continue;
@@ -46,23 +72,45 @@ export function expectedSchema(states: PackageState[]): ExpectedSchema {
   return expected;
 }
 
+/** Adds what PostgreSQL builds from a snapshot: names truncated, key columns NOT NULL, folded keys marked. */
 function addSnapshot(expected: ExpectedSchema, owner: SchemaPackage, snapshot: Snapshot): void {
   for (const table of Object.values(snapshot.tables)) {
     const schema = table.schema || 'public';
-    const name = `${schema}.${table.name}`;
+    const name = `${schema}.${pgIdentifier(table.name)}`;
+    // A primary key makes its columns NOT NULL, whatever the column says (drizzle's composite keys do not).
+    const keyColumns = Object.values(table.compositePrimaryKeys ?? {}).flatMap((k) => k.columns ?? []);
     const columns = new Map(
-      Object.values(table.columns).map((c) => [c.name, { type: canonicalType(c.type), notNull: c.notNull }]),
+      Object.values(table.columns).map((c) => [
+        pgIdentifier(c.name),
+        { type: canonicalType(c.type), notNull: c.notNull || c.primaryKey || keyColumns.includes(c.name) },
+      ]),
     );
     expected.tables.set(name, { owner, columns });
     for (const index of Object.values(table.indexes ?? {}))
-      expected.indexes.set(`${schema}.${index.name}`, { table: name, owner });
+      expected.indexes.set(`${schema}.${pgIdentifier(index.name)}`, { table: name, owner });
     for (const group of [table.foreignKeys, table.uniqueConstraints, table.checkConstraints]) {
       for (const constraint of Object.values(group ?? {}))
-        expected.constraints.set(`${name}.${constraint.name}`, owner);
+        expected.constraints.set(`${name}.${pgIdentifier(constraint.name)}`, owner);
+    }
+    const primaryKey = primaryKeyColumns(table);
+    for (const unique of Object.values(table.uniqueConstraints ?? {})) {
+      if (primaryKey && sameColumns(unique.columns ?? [], primaryKey))
+        expected.foldable.add(`${name}.${pgIdentifier(unique.name)}`);
     }
   }
   for (const e of Object.values(snapshot.enums ?? {}))
-    expected.enums.set(`${e.schema || 'public'}.${e.name}`, { owner, values: e.values });
+    expected.enums.set(`${e.schema || 'public'}.${pgIdentifier(e.name)}`, { owner, values: e.values });
+}
+
+function primaryKeyColumns(table: Snapshot['tables'][string]): string[] | undefined {
+  const composite = Object.values(table.compositePrimaryKeys ?? {})[0]?.columns;
+  if (composite?.length) return composite;
+  const single = Object.values(table.columns).filter((c) => c.primaryKey);
+  return single.length ? single.map((c) => c.name) : undefined;
+}
+
+function sameColumns(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((column, i) => column === b[i]);
 }
 
 /** Differences between the live database and the expected schema, tables first. */
@@ -149,7 +197,7 @@ export function findDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
   }
   for (const constraint of live.constraints) {
     const table = tableOf(constraint);
-    if (!expected.constraints.has(constraint) && bothHave(table))
+    if (!expected.constraints.has(constraint) && !expected.foldable.has(constraint) && bothHave(table))
       drift.push({
         kind: 'constraint',
         object: constraint,
@@ -158,7 +206,7 @@ export function findDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
       });
   }
   for (const [constraint, owner] of expected.constraints) {
-    if (!live.constraints.has(constraint) && bothHave(tableOf(constraint)))
+    if (!live.constraints.has(constraint) && !expected.foldable.has(constraint) && bothHave(tableOf(constraint)))
       drift.push({ kind: 'constraint', object: constraint, problem: 'missing', owner: owner.name });
   }
   return drift;

@@ -113,6 +113,22 @@ export function copyWorkspace(): FixtureWorkspace {
   };
 }
 
+/** drizzle-kit's snapshot of an empty PostgreSQL schema. */
+const EMPTY_SNAPSHOT = {
+  id: '00000000-0000-0000-0000-000000000000',
+  prevId: '',
+  version: '7',
+  dialect: 'postgresql',
+  tables: {},
+  enums: {},
+  schemas: {},
+  sequences: {},
+  roles: {},
+  policies: {},
+  views: {},
+  _meta: { columns: {}, schemas: {}, tables: {} },
+};
+
 function addMigration(packageDir: string, tag: string, sql: string): string {
   const named = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})_/.exec(tag);
   if (!named) throw new Error(`addMigration: "${tag}" is not YYYYMMDD_HHMMSS_name`);
@@ -120,6 +136,11 @@ function addMigration(packageDir: string, tag: string, sql: string): string {
   const when = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const meta = join(packageDir, 'drizzle', 'meta');
   const journalFile = join(meta, '_journal.json');
+  if (!existsSync(journalFile)) {
+    // A package's first migration is hand-written (extensions, functions): start the journal as drizzle-kit does.
+    mkdirSync(meta, { recursive: true });
+    writeFileSync(journalFile, JSON.stringify({ version: '7', dialect: 'postgresql', entries: [] }, null, 2));
+  }
   const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as {
     entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }>;
   };
@@ -128,13 +149,13 @@ function addMigration(packageDir: string, tag: string, sql: string): string {
   journal.entries.push({ idx, version: '7', when, tag, breakpoints: true });
   writeFileSync(journalFile, JSON.stringify(journal, null, 2));
   writeFileSync(join(packageDir, 'drizzle', `${tag}.sql`), sql);
-  if (last) {
-    const snapshot = JSON.parse(readFileSync(join(meta, `${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'));
-    writeFileSync(
-      join(meta, `${String(idx).padStart(4, '0')}_snapshot.json`),
-      JSON.stringify({ ...snapshot, id: randomUUID(), prevId: snapshot.id }, null, 2),
-    );
-  }
+  const snapshot = last
+    ? JSON.parse(readFileSync(join(meta, `${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'))
+    : EMPTY_SNAPSHOT;
+  writeFileSync(
+    join(meta, `${String(idx).padStart(4, '0')}_snapshot.json`),
+    JSON.stringify({ ...snapshot, id: randomUUID(), prevId: snapshot.id }, null, 2),
+  );
   return tag;
 }
 
