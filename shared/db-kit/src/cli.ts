@@ -1,11 +1,6 @@
-import { DbKitError, describeError } from './errors';
+import { type Command, type ContextOptions, createContext, type Reporter, consoleReporter } from './context';
 import { redact } from './env';
-
-/** A command module: parses its own flags, prints, and returns an exit code. */
-export interface Command {
-  usage: string;
-  run(argv: string[]): Promise<number>;
-}
+import { DbKitError, describeError, type ErrorKind, exitCodeFor } from './errors';
 
 // One line per command. Lazy: a command's module, and what it imports, loads only when it runs.
 const commands: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
@@ -68,45 +63,66 @@ function mainUsage(): string {
   ].join('\n');
 }
 
-/** Runs one command and returns its exit code; never throws. */
-export async function runCli(argv: string[]): Promise<number> {
+/**
+ * Runs one command and returns its exit code; never throws. The context is built here, once;
+ * tests pass a captured reporter, an environment and a working directory to run in-process.
+ *
+ * @example
+ *   const out = captureReporter();
+ *   const code = await runCli(['status', '--json'], { cwd: ws.root, env: { DATABASE_URL: url }, reporter: out });
+ */
+export async function runCli(argv: string[], options: ContextOptions = {}): Promise<number> {
   const [name, ...rest] = argv;
+  const out = options.reporter ?? consoleReporter();
+  const json = rest.includes('--json');
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(mainUsage());
+    out.print(mainUsage());
     return name ? 0 : 2;
   }
   const entry = commands[name];
   if (!entry) {
-    console.error(`db-kit: unknown command "${name}".`);
-    console.error(`Commands: ${Object.keys(commands).join(', ')}. Run db-kit --help.`);
+    out.warn(`db-kit: unknown command "${name}".`);
+    out.warn(`Commands: ${Object.keys(commands).join(', ')}. Run db-kit --help.`);
     return 2;
   }
   try {
-    const command = (await entry.load()).default;
+    const command: Command = (await entry.load()).default;
     if (rest.includes('--help') || rest.includes('-h')) {
-      console.log(`${command.usage}`);
+      out.print(command.usage);
       return 0;
     }
-    return await command.run(rest);
+    return await command.run(rest, createContext({ ...options, reporter: out, json }));
   } catch (error) {
-    return reportError(error);
+    return reportError(error, out, json, options.env ?? process.env);
   }
 }
 
-export function reportError(error: unknown): number {
-  if (process.env.DEBUG && error instanceof Error && error.stack) console.error(redact(error.stack));
-  if (error instanceof DbKitError) {
-    console.error(`error: ${redact(error.message)}`);
-    if (error.hint) console.error(`  next: ${redact(error.hint)}`);
-    return error.exitCode;
-  }
+interface ReportedError {
+  kind: ErrorKind;
+  message: string;
+  hint: string;
+}
+
+/** What the user reads about an error: a kind, one line of what, one line of the next step. */
+export function describeFailure(error: unknown): ReportedError {
+  if (error instanceof DbKitError)
+    return { kind: error.kind, message: redact(error.message), hint: error.hint ? redact(error.hint) : '' };
   const parseArgs = error as { code?: string };
-  if (parseArgs.code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`error: ${describeError(error)}`);
-    console.error('  next: run the command with --help to see its options.');
-    return 2;
-  }
-  console.error(`error: ${describeError(error)}`);
-  console.error('  next: run again with DEBUG=1 for details.');
-  return 2;
+  if (parseArgs.code?.startsWith('ERR_PARSE_ARGS'))
+    return {
+      kind: 'usage',
+      message: describeError(error),
+      hint: 'run the command with --help to see its options.',
+    };
+  return { kind: 'internal', message: describeError(error), hint: 'run again with DEBUG=1 for details.' };
+}
+
+/** Prints an error (stderr; with --json also `{ ok: false, error }` on stdout) and returns its exit code. */
+export function reportError(error: unknown, out: Reporter, json = false, env = process.env): number {
+  if (env.DEBUG && error instanceof Error && error.stack) out.warn(redact(error.stack));
+  const failure = describeFailure(error);
+  out.warn(`error: ${failure.message}`);
+  if (failure.hint) out.warn(`  next: ${failure.hint}`);
+  if (json) out.print(JSON.stringify({ ok: false, error: failure }));
+  return exitCodeFor(failure.kind);
 }

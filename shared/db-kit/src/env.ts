@@ -28,21 +28,3 @@ export function readDotenv(root: string): Record<string, string> {
   const file = join(root, '.env');
   return existsSync(file) ? parseDotenv(readFileSync(file, 'utf8')) : {};
 }
-
-/** The value of `name`: the environment wins, then `.env` at the repo root. */
-export function envValue(root: string, name: string): string | undefined {
-  const fromEnv = process.env[name];
-  if (fromEnv) return fromEnv;
-  return readDotenv(root)[name] || undefined;
-}
-
-export interface DatabaseUrlSource {
-  url: string;
-  from: 'environment' | '.env';
-}
-
-export function databaseUrl(root: string): DatabaseUrlSource | undefined {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, from: 'environment' };
-  const url = readDotenv(root).DATABASE_URL;
-  return url ? { url, from: '.env' } : undefined;
-}

@@ -1,8 +1,40 @@
 import { redact } from './env';
 
 /**
+ * What went wrong, which decides the exit code: the user fixes a `usage` error by changing the
+ * command line, an `environment` one by fixing the setup (DATABASE_URL, a server, a tool); a
+ * `refused` command did not run because a guard or a "no" stopped it. `findings` and `failure`
+ * are the run's own verdict (CI fails); `interrupted`/`terminated` are Ctrl-C and SIGTERM.
+ */
+export type ErrorKind =
+  | 'usage'
+  | 'environment'
+  | 'refused'
+  | 'findings'
+  | 'failure'
+  | 'interrupted'
+  | 'terminated'
+  | 'internal';
+
+const EXIT_CODES: Record<ErrorKind, number> = {
+  usage: 2,
+  environment: 2,
+  refused: 2,
+  internal: 2,
+  findings: 1,
+  failure: 1,
+  interrupted: 130,
+  terminated: 143,
+};
+
+/** The process exit code for an error of this kind. */
+export function exitCodeFor(kind: ErrorKind): number {
+  return EXIT_CODES[kind];
+}
+
+/**
  * An error the user can act on. The CLI prints `message` and `hint` (one line each),
- * never a stack trace unless DEBUG is set, and exits with `exitCode`.
+ * never a stack trace unless DEBUG is set, and exits with the code of its `kind`.
  *
  * @example
  *   throw new DbKitError('DATABASE_URL is not set.', 'Run ./scripts/db-workflow.sh setup, or export DATABASE_URL.');
@@ -11,17 +43,20 @@ export class DbKitError extends Error {
   constructor(
     message: string,
     readonly hint?: string,
-    /** 2: usage or environment; 1: findings or pending work. */
-    readonly exitCode: 1 | 2 = 2,
+    readonly kind: ErrorKind = 'environment',
   ) {
     super(message);
     this.name = 'DbKitError';
+  }
+
+  get exitCode(): number {
+    return exitCodeFor(this.kind);
   }
 }
 
 export class UsageError extends DbKitError {
   constructor(message: string, hint = 'Run with --help to see the options.') {
-    super(message, hint, 2);
+    super(message, hint, 'usage');
     this.name = 'UsageError';
   }
 }

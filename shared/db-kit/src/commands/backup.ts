@@ -1,9 +1,6 @@
-import type { Command } from '../cli';
+import type { Command } from '../context';
 import { backupDatabase } from '../backup/backup';
-import { connect } from '../connection';
-import { redact } from '../env';
-import { Workspace } from '../workspace';
-import { parse, requireDatabaseUrl, type Options } from './common';
+import { parse, type Options } from './common';
 
 const options = { json: { type: 'boolean' } } satisfies Options;
 
@@ -20,22 +17,17 @@ Options:
 
 Exit: 0 written; 2 no client tools, connection or dump error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
-    const ws = Workspace.find();
-    const url = requireDatabaseUrl(ws);
-    const sql = await connect(url, 'db-kit backup');
-    try {
-      const result = await backupDatabase(sql, url, ws.root);
-      if (values.json) console.log(JSON.stringify({ file: ws.relative(result.file), bytes: result.bytes }));
-      else
-        console.log(
-          `Backed up ${redact(url)} to ${ws.relative(result.file)} (${(result.bytes / 1024).toFixed(0)} KiB, ${result.where}).`,
-        );
-      return 0;
-    } finally {
-      await sql.end({ timeout: 5 });
+    const ws = ctx.workspace;
+    const target = ctx.database;
+    const result = await ctx.withConnection('db-kit backup', (sql) => backupDatabase(sql, target.url, ws.root));
+    if (values.json) ctx.out.print(JSON.stringify({ file: ws.relative(result.file), bytes: result.bytes }));
+    else {
+      const size = `${(result.bytes / 1024).toFixed(0)} KiB`;
+      ctx.out.print(`Backed up ${target.redacted} to ${ws.relative(result.file)} (${size}, ${result.where}).`);
     }
+    return 0;
   },
 };
 

@@ -1,6 +1,5 @@
-import type { Command } from '../cli';
+import type { Command } from '../context';
 import { runCheck } from '../check';
-import { Workspace } from '../workspace';
 import { parse, plural, type Options } from './common';
 
 const options = {
@@ -32,21 +31,21 @@ Options:
 
 Exit: 0 clean or warnings only; 1 an error-level finding; 2 usage error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     const packages = values.package ? [ws.resolve(values.package)] : ws.allInOrder();
     const report = await runCheck(ws, { packages, since: values.since, all: values.all });
     if (values.json) {
-      console.log(JSON.stringify(report.toJson(ws), null, 2));
+      ctx.out.print(JSON.stringify(report.toJson(ws), null, 2));
       return report.errors ? 1 : 0;
     }
     const text = report.format(ws);
-    if (text) console.log(text);
+    if (text) ctx.out.print(text);
     const counts = report.findings.length
       ? `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`
       : 'clean';
-    console.log(`check: ${counts} in ${plural(packages.length, 'package')} (${report.scope}).`);
+    ctx.out.print(`check: ${counts} in ${plural(packages.length, 'package')} (${report.scope}).`);
     return report.errors ? 1 : 0;
   },
 };

@@ -1,6 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { databaseUrl } from '../env';
-import { DbKitError, UsageError } from '../errors';
+import { UsageError } from '../errors';
 import type { Workspace, SchemaPackage } from '../workspace';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -23,17 +22,6 @@ export function selectPackages(ws: Workspace, values: { package?: string; all?: 
       `Packages: ${ws.packages.map((p) => p.alias).join(', ')}.`,
     );
   return [ws.resolve(values.package)];
-}
-
-export function requireDatabaseUrl(ws: Workspace): string {
-  const source = databaseUrl(ws.root);
-  if (!source) {
-    throw new DbKitError(
-      'DATABASE_URL is not set, in the environment or in .env.',
-      'Run ./scripts/db-workflow.sh setup, or export DATABASE_URL=postgresql://...',
-    );
-  }
-  return source.url;
 }
 
 export function plural(n: number, word: string): string {

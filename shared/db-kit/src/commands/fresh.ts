@@ -1,4 +1,4 @@
-import type { Command } from '../cli';
+import type { Command } from '../context';
 import { guardText, resetDatabase } from './reset';
 
 const command: Command = {
@@ -14,7 +14,7 @@ ${guardText}
 
 Exit: 0 done; 1 a migration failed; 2 refused, declined, usage, backup or connection error.`,
 
-  run: (argv) => resetDatabase(argv, { seed: true }),
+  run: (argv, ctx) => resetDatabase(argv, ctx, { seed: true }),
 };
 
 export default command;

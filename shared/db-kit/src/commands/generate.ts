@@ -1,10 +1,10 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from '../cli';
+import type { Command } from '../context';
 import { runDrizzleKit } from '../drizzle-kit';
 import { DbKitError, UsageError } from '../errors';
 import { journalPath, readJournal, timestampName } from '../migrations/files';
-import { Workspace, type SchemaPackage } from '../workspace';
+import type { SchemaPackage } from '../workspace';
 import { parse, plural, type Options } from './common';
 
 const options = {
@@ -30,10 +30,10 @@ history that two branches both extended (branch-collision).
 Exit: 0 written (warnings allowed) or nothing changed; 1 written with error-level findings,
 or nothing written because of a branch collision; 2 usage error or drizzle-kit failed.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
     if (!values.package) throw new UsageError('Say which package: --package <alias>.');
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     const pkg = ws.resolve(values.package);
     const slug = values.name === undefined ? undefined : toSlug(values.name);
     const check = await import('../check');
@@ -42,27 +42,27 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
     if (blocking.length) {
       const report = new check.CheckReport();
       report.add(...blocking);
-      console.error(report.format(ws));
-      console.error(
+      ctx.out.warn(report.format(ws));
+      ctx.out.warn(
         `generate: ${plural(blocking.length, 'problem')} in ${pkg.name}'s migration history; nothing written.`,
       );
       return 1;
     }
     const written = await generateMigration(pkg, {
       name: slug,
-      interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+      interactive: ctx.terminal.interactive,
     });
     if (!written) {
-      console.log(`No schema changes in ${pkg.name}: nothing written.`);
+      ctx.out.print(`No schema changes in ${pkg.name}: nothing written.`);
       return 0;
     }
-    console.log(`Wrote ${ws.relative(written)}`);
+    ctx.out.print(`Wrote ${ws.relative(written)}`);
     // The review step, made automatic: the same lint and ownership rules as db-kit check.
     const review = await check.checkWrittenMigration(ws, pkg, written);
     if (!review.findings.length) return 0;
-    console.log(`\n${review.format(ws)}`);
+    ctx.out.print(`\n${review.format(ws)}`);
     if (!review.errors) return 0;
-    console.log(
+    ctx.out.print(
       `generate: the migration is written, with ${plural(review.errors, 'error')}. Change the schema and regenerate, or waive with a reason; CI runs db:check.`,
     );
     return 1;

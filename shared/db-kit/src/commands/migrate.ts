@@ -1,10 +1,7 @@
-import { connect } from '../connection';
-import { redact } from '../env';
+import type { Command } from '../context';
 import { UsageError } from '../errors';
 import { DEFAULT_LOCK_TIMEOUT_MS, Migrator } from '../migrations/runner';
-import { Workspace } from '../workspace';
-import { packageOptions, parse, plural, requireDatabaseUrl, selectPackages, type Options } from './common';
-import type { Command } from '../cli';
+import { packageOptions, parse, plural, selectPackages, type Options } from './common';
 
 const options = {
   ...packageOptions,
@@ -41,21 +38,20 @@ Options:
 
 Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 2 usage or connection error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     const selected = selectPackages(ws, values);
     const packages = ws.withDependencies(selected);
     const lockTimeout =
       values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
     if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
       throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
-    const url = requireDatabaseUrl(ws);
-    const sql = await connect(url, `db-kit migrate (${selected.map((p) => p.alias).join(',')})`);
-    try {
-      const log = values.quiet ? () => {} : (line: string) => console.log(line);
+    const database = ctx.database.redacted;
+    return ctx.withConnection(`db-kit migrate (${selected.map((p) => p.alias).join(',')})`, async (sql) => {
+      const log = values.quiet ? () => {} : (line: string) => ctx.out.print(line);
       const started = performance.now();
-      const result = await new Migrator(sql, packages).migrate({
+      const result = await new Migrator(sql, packages, ws.packages).migrate({
         dryRun: values['dry-run'],
         strictOrder: values['strict-order'],
         singleTransaction: values['single-transaction'],
@@ -67,30 +63,29 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
       const pulled = ws.packages.filter((p) => touched.includes(p.name) && !packages.includes(p));
       const scope = [...packages, ...pulled].map((p) => p.alias).join(' + ');
       if (values['dry-run']) {
-        if (!result.planned.length) console.log(`Nothing to migrate (${scope}) on ${redact(url)}.`);
+        if (!result.planned.length) ctx.out.print(`Nothing to migrate (${scope}) on ${database}.`);
         else {
-          console.log(`Would apply ${plural(result.planned.length, 'migration')} (${scope}) on ${redact(url)}:`);
+          ctx.out.print(`Would apply ${plural(result.planned.length, 'migration')} (${scope}) on ${database}:`);
           const late = new Set(result.plannedOutOfOrder);
           for (const f of result.planned)
-            console.log(
+            ctx.out.print(
               `  ${ws.relative(f.path)}${late.has(f) ? '  (out of order: older than an applied migration)' : ''}`,
             );
         }
         return 0;
       }
-      if (result.adopted) console.log(`Adopted ${plural(result.adopted, 'migration')} recorded by drizzle's migrator.`);
+      if (result.adopted)
+        ctx.out.print(`Adopted ${plural(result.adopted, 'migration')} recorded by drizzle's migrator.`);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      if (!result.applied.length) console.log(`Nothing to migrate: ${scope} up to date.`);
+      if (!result.applied.length) ctx.out.print(`Nothing to migrate: ${scope} up to date.`);
       else {
         const late = result.applied.filter((a) => a.outOfOrder).length;
-        console.log(
+        ctx.out.print(
           `Applied ${plural(result.applied.length, 'migration')} (${scope}) in ${seconds} s${late ? `, ${late} out of order` : ''}.`,
         );
       }
       return 0;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+    });
   },
 };
 

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import type { Command } from '../cli';
+import type { Command } from '../context';
 import { DbKitError, UsageError } from '../errors';
 import { planTeam, scaffoldTeam } from '../scaffold/team';
-import { Workspace } from '../workspace';
 import { parse, type Options } from './common';
 
 const options = {
@@ -25,23 +24,23 @@ Options:
 
 Exit: 0 created; 2 invalid or taken name, or pnpm install failed.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values, positionals } = parse(argv, options);
     const [name, ...extra] = positionals;
     if (!name || extra.length)
       throw new UsageError('Give one team name: db-kit new-team <name>.', 'Example: pnpm db:new-team teamx');
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     const plan = planTeam(ws, name);
     const files = scaffoldTeam(ws, plan);
-    console.log(
+    ctx.out.print(
       `Created ${ws.relative(plan.dir)} (${plan.packageName}, alias ${plan.alias}, tables ${plan.tablePrefix}*, bookkeeping drizzle.${plan.migrationsTable}):`,
     );
-    for (const file of files) console.log(`  ${file}`);
-    console.log(`Added root scripts: ${Object.keys(plan.scripts).join(', ')}.`);
+    for (const file of files) ctx.out.print(`  ${file}`);
+    ctx.out.print(`Added root scripts: ${Object.keys(plan.scripts).join(', ')}.`);
     if (values['no-install']) {
-      console.log('Skipped pnpm install: run `pnpm install --offline` (or `pnpm install`) to link the package.');
+      ctx.out.print('Skipped pnpm install: run `pnpm install --offline` (or `pnpm install`) to link the package.');
     } else {
-      console.log('Linking the package: pnpm install --offline');
+      ctx.out.print('Linking the package: pnpm install --offline');
       const install = spawnSync('pnpm', ['install', '--offline'], { cwd: ws.root, stdio: 'inherit' });
       if (install.status !== 0) {
         throw new DbKitError(
@@ -50,7 +49,7 @@ Exit: 0 created; 2 invalid or taken name, or pnpm install failed.`,
         );
       }
     }
-    console.log(
+    ctx.out.print(
       `Next: pnpm ${plan.alias}:db:generate --name init && pnpm ${plan.alias}:db:migrate && pnpm test ${ws.relative(plan.dir)}`,
     );
     return 0;

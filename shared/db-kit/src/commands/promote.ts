@@ -1,4 +1,4 @@
-import type { Command } from '../cli';
+import type { Command, Terminal } from '../context';
 import { DbKitError, UsageError } from '../errors';
 import {
   applyPromotion,
@@ -10,7 +10,7 @@ import {
   uncommittedEdits,
   type PromotionPlan,
 } from '../promote';
-import { Workspace } from '../workspace';
+import type { Workspace } from '../workspace';
 import { parse, plural, type Options } from './common';
 
 const options = {
@@ -41,15 +41,15 @@ Options:
 
 Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files restored); 2 usage error, refused.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
     if (!values.package) throw new UsageError('Say which team: --package <alias>, e.g. --package teamd.');
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     const team = ws.resolve(values.package);
     if (team.role !== 'team')
       throw new UsageError(`${team.name} is the shared package; promote moves tables from a team package into it.`);
     const dryRun = Boolean(values['dry-run']);
-    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !values.yes;
+    const interactive = ctx.terminal.interactive && !values.yes;
     if (!values.yes && !dryRun && !interactive) {
       throw new UsageError(
         'promote asks before it changes anything, and there is no terminal to ask.',
@@ -71,12 +71,12 @@ Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files res
         );
       tables = await chooseTables(graph);
       if (!tables.length) {
-        console.log('No table chosen: nothing changed.');
+        ctx.out.print('No table chosen: nothing changed.');
         return 0;
       }
     }
     tables = tables.map((t) => graph.get(t).name);
-    if (interactive) tables = await offerDependencies(graph, tables);
+    if (interactive) tables = await offerDependencies(ctx.terminal, graph, tables);
     else graph.assertSelfContained(tables);
 
     await assertNothingToGenerate([shared, team], 'before');
@@ -93,24 +93,23 @@ Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files res
         );
       }
     }
-    if (values.json) console.log(JSON.stringify(planJson(ws, plan), null, 2));
-    else console.log(describePlan(ws, plan));
+    if (values.json) ctx.out.print(JSON.stringify(planJson(ws, plan), null, 2));
+    else ctx.out.print(describePlan(ws, plan));
     if (dryRun) {
-      if (!values.json) console.log('\nDry run: nothing was changed.');
+      if (!values.json) ctx.out.print('\nDry run: nothing was changed.');
       return 0;
     }
     if (interactive) {
-      const { confirm } = await import('@inquirer/prompts');
-      if (!(await confirm({ message: `Promote ${plan.tables.join(', ')} now?`, default: false }))) {
-        console.log('Cancelled: nothing changed.');
+      if (!(await ctx.terminal.confirm(`Promote ${plan.tables.join(', ')} now?`, false))) {
+        ctx.out.print('Cancelled: nothing changed.');
         return 0;
       }
     }
     await applyPromotion(plan);
-    console.log(
+    ctx.out.print(
       `\nPromoted ${plan.tables.join(', ')}: ${plural(plan.changes.length, 'file')} changed; generate finds nothing to do in either package.`,
     );
-    console.log(
+    ctx.out.print(
       `Next: review \`git diff\`, run \`db-kit migrate --all\` (or pnpm db:migrate; pnpm ${team.alias}:db:migrate), run the tests, commit.`,
     );
     return 0;
@@ -136,15 +135,14 @@ function relations(t: TableGraph['tables'][number]): string {
 }
 
 /** Asks to add the team tables a chosen table references; declining stops. */
-async function offerDependencies(graph: TableGraph, tables: string[]): Promise<string[]> {
-  const { confirm } = await import('@inquirer/prompts');
+async function offerDependencies(terminal: Terminal, graph: TableGraph, tables: string[]): Promise<string[]> {
   const chosen = [...tables];
   for (let missing = graph.missingDependencies(chosen); missing.length; missing = graph.missingDependencies(chosen)) {
     const { table, needs } = missing[0]!;
-    const include = await confirm({
-      message: `${table} has a foreign key to ${needs}, which would stay in ${graph.pkg.name}. Promote ${needs} too?`,
-      default: true,
-    });
+    const include = await terminal.confirm(
+      `${table} has a foreign key to ${needs}, which would stay in ${graph.pkg.name}. Promote ${needs} too?`,
+      true,
+    );
     if (!include)
       throw new DbKitError(
         `Cannot promote ${table} without ${needs}: ${table} has a foreign key to it.`,

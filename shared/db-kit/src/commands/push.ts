@@ -1,12 +1,9 @@
-import type { Command } from '../cli';
-import { connect } from '../connection';
-import { redact } from '../env';
+import type { Command } from '../context';
 import { loadSchemas } from '../schema/load';
 import { applyPush, planPush, type PushStatement } from '../schema/push';
 import { confirmAction } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
-import { Workspace } from '../workspace';
-import { packageOptions, parse, plural, requireDatabaseUrl, selectPackages, type Options } from './common';
+import { packageOptions, parse, plural, selectPackages, type Options } from './common';
 
 const options = {
   ...packageOptions,
@@ -33,46 +30,48 @@ Options:
 
 Exit: 0 pushed or nothing to do; 2 refused, declined, usage or connection error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     const scope = selectPackages(ws, values);
-    const url = requireDatabaseUrl(ws);
-    assertDevelopmentDatabase(url, ws.root, { action: 'push schema changes', force: values.force });
-    const sql = await connect(url, `db-kit push (${scope.map((p) => p.alias).join(',')})`);
-    try {
-      const plan = await planPush(sql, await loadSchemas(ws.allInOrder()), ws.packages, scope);
+    const target = assertDevelopmentDatabase(ctx.database, { action: 'push schema changes', force: values.force });
+    return ctx.withConnection(`db-kit push (${scope.map((p) => p.alias).join(',')})`, async (sql) => {
+      const plan = await planPush(
+        sql,
+        await loadSchemas(ws.allInOrder()),
+        ws.packages,
+        scope,
+        ctx.terminal.interactive,
+      );
       const names = scope.map((p) => p.alias).join(' + ');
       for (const s of plan.leftAlone)
-        console.log(`  left alone (${s.owner ? `owned by ${s.owner.alias}` : 'owned by no package'}): ${oneLine(s)}`);
+        ctx.out.print(`  left alone (${s.owner ? `owned by ${s.owner.alias}` : 'owned by no package'}): ${oneLine(s)}`);
       if (!plan.statements.length) {
-        console.log(`Nothing to push: the database matches ${names}'s schema.`);
+        ctx.out.print(`Nothing to push: the database matches ${names}'s schema.`);
         return 0;
       }
-      console.log(
-        `${values['dry-run'] ? 'Would run' : 'Pushing'} ${plural(plan.statements.length, 'statement')} for ${names} on ${redact(url)}:`,
+      ctx.out.print(
+        `${values['dry-run'] ? 'Would run' : 'Pushing'} ${plural(plan.statements.length, 'statement')} for ${names} on ${target.redacted}:`,
       );
-      for (const s of plan.statements) console.log(`  ${s.dataLoss ? 'DATA LOSS ' : ''}${oneLine(s)}`);
+      for (const s of plan.statements) ctx.out.print(`  ${s.dataLoss ? 'DATA LOSS ' : ''}${oneLine(s)}`);
       if (values['dry-run']) return 0;
       const losing = plan.statements.filter((s) => s.dataLoss);
       if (
         losing.length &&
-        !(await confirmAction({
+        !(await confirmAction(ctx.terminal, {
           question: `${plural(losing.length, 'statement')} above lose data. Run them`,
           yes: values.yes,
         }))
       ) {
-        console.log('Nothing changed.');
+        ctx.out.print('Nothing changed.');
         return 2;
       }
       await applyPush(sql, plan);
-      console.log(
+      ctx.out.print(
         `Pushed ${names}. Run \`db-kit generate --package ${scope[0]!.alias}\` before you commit, so the change ships as a migration.`,
       );
       return 0;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+    });
   },
 };
 

@@ -1,11 +1,9 @@
 import { userInfo } from 'node:os';
-import { connect } from '../connection';
 import { UsageError } from '../errors';
 import { REPAIR_LOG_TABLE, Repairer } from '../migrations/repair';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../migrations/runner';
-import { Workspace } from '../workspace';
-import { packageOptions, parse, plural, requireDatabaseUrl, selectPackages, type Options } from './common';
-import type { Command } from '../cli';
+import type { Command } from '../context';
+import { packageOptions, parse, plural, selectPackages, type Options } from './common';
 
 const options = {
   ...packageOptions,
@@ -36,11 +34,12 @@ Options:
 
 Exit: 0 repaired or nothing to repair; 2 usage or connection error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     const packages = selectPackages(ws, values);
-    if (!values.reason?.trim()) {
+    const reason = values.reason;
+    if (!reason?.trim()) {
       throw new UsageError(
         'Refusing to repair without a reason: add --reason "<why the file changed>".',
         'The reason is stored in the audit table, with your database and OS user.',
@@ -50,17 +49,16 @@ Exit: 0 repaired or nothing to repair; 2 usage or connection error.`,
       values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
     if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
       throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
-    const sql = await connect(requireDatabaseUrl(ws), `db-kit repair (${packages.map((p) => p.alias).join(',')})`);
-    try {
+    return ctx.withConnection(`db-kit repair (${packages.map((p) => p.alias).join(',')})`, async (sql) => {
       const repairs = await new Repairer(sql, packages).repair({
-        reason: values.reason,
+        reason,
         migration: values.migration,
         osUser: osUser(),
         dryRun: values['dry-run'],
         lockTimeoutMs: lockTimeout * 1000,
       });
       if (!repairs.length) {
-        console.log(
+        ctx.out.print(
           `Nothing to repair: every applied migration of ${packages.map((p) => p.alias).join(', ')} matches its file.`,
         );
         return 0;
@@ -70,17 +68,15 @@ Exit: 0 repaired or nothing to repair; 2 usage or connection error.`,
           r.action === 'accept-changed'
             ? `accept the edited file (hash ${r.oldHash.slice(0, 12)} -> ${r.newHash!.slice(0, 12)})`
             : `forget the deleted file (hash ${r.oldHash.slice(0, 12)})`;
-        console.log(`  ${values['dry-run'] ? 'would ' : ''}${r.pkg.alias.padEnd(8)} ${r.migration}: ${what}`);
+        ctx.out.print(`  ${values['dry-run'] ? 'would ' : ''}${r.pkg.alias.padEnd(8)} ${r.migration}: ${what}`);
       }
-      if (values['dry-run']) console.log(`Would repair ${plural(repairs.length, 'migration')}; nothing changed.`);
+      if (values['dry-run']) ctx.out.print(`Would repair ${plural(repairs.length, 'migration')}; nothing changed.`);
       else
-        console.log(
+        ctx.out.print(
           `Repaired ${plural(repairs.length, 'migration')}; recorded in ${REPAIR_LOG_TABLE}. Edited SQL was not run.`,
         );
       return 0;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+    });
   },
 };
 

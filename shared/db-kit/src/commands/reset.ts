@@ -1,7 +1,5 @@
-import type { Command } from '../cli';
+import type { Command } from '../context';
 import { backupDatabase } from '../backup/backup';
-import { connect } from '../connection';
-import { redact } from '../env';
 import { dropOwnedObjects } from '../migrations/reset';
 import { Migrator } from '../migrations/runner';
 import { loadSchemas } from '../schema/load';
@@ -9,8 +7,8 @@ import { schemaObjects } from '../schema/objects';
 import { confirmDestructive } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
 import { seedTables } from '../seed/seed';
-import { Workspace } from '../workspace';
-import { parse, plural, requireDatabaseUrl, type Options } from './common';
+import type { Context } from '../context';
+import { parse, plural, type Options } from './common';
 import { readSeedOptions, seedOptions } from './seed';
 
 export const resetOptions = {
@@ -38,49 +36,51 @@ ${guardText}
 
 Exit: 0 reset; 1 a migration failed; 2 refused, declined, usage, backup or connection error.`,
 
-  run: (argv) => resetDatabase(argv, { seed: false }),
+  run: (argv, ctx) => resetDatabase(argv, ctx, { seed: false }),
 };
 
 /** reset and fresh: the same ritual; fresh seeds at the end. */
-export async function resetDatabase(argv: string[], mode: { seed: boolean }): Promise<number> {
+export async function resetDatabase(argv: string[], ctx: Context, mode: { seed: boolean }): Promise<number> {
   const { values } = parse(argv, { ...resetOptions, ...(mode.seed ? seedOptions : {}) });
   const seedChoice = mode.seed ? readSeedOptions(values as { count?: string; seed?: string }) : undefined;
-  const ws = Workspace.find();
+  const ws = ctx.workspace;
   const packages = ws.allInOrder();
-  const url = requireDatabaseUrl(ws);
-  const target = assertDevelopmentDatabase(url, ws.root, {
+  const target = assertDevelopmentDatabase(ctx.database, {
     action: 'drop and rebuild every table',
     force: values.force,
   });
   const question = `Drop every table of ${packages.map((p) => p.alias).join(', ')} in "${target.database}" and migrate${mode.seed ? ' and seed' : ''} again`;
-  if (!(await confirmDestructive(target, { question, yes: values.yes, confirmName: values['confirm-name'] }))) {
-    console.log('Nothing changed.');
+  if (
+    !(await confirmDestructive(ctx.terminal, target, {
+      question,
+      yes: values.yes,
+      confirmName: values['confirm-name'],
+    }))
+  ) {
+    ctx.out.print('Nothing changed.');
     return 2;
   }
-  const sql = await connect(url, `db-kit ${mode.seed ? 'fresh' : 'reset'}`);
-  try {
+  return ctx.withConnection(`db-kit ${mode.seed ? 'fresh' : 'reset'}`, async (sql) => {
     if (!values['no-backup']) {
-      const backup = await backupDatabase(sql, url, ws.root);
-      console.log(
+      const backup = await backupDatabase(sql, target.url, ws.root);
+      ctx.out.print(
         `Backed up to ${ws.relative(backup.file)} (restore: ./scripts/db-workflow.sh restore ${ws.relative(backup.file)}).`,
       );
     }
     const dropped = await dropOwnedObjects(sql, packages);
-    console.log(
+    ctx.out.print(
       `Dropped ${plural(dropped.tables.length, 'table')}, ${plural(dropped.types.length, 'type')}, ${plural(dropped.sequences.length, 'sequence')} and ${plural(dropped.bookkeeping.length, 'bookkeeping table')}.`,
     );
-    const result = await new Migrator(sql, packages).migrate();
-    console.log(
-      `Applied ${plural(result.applied.length, 'migration')} (${packages.map((p) => p.alias).join(' + ')}) on ${redact(url)}.`,
+    const result = await new Migrator(sql, packages, ws.packages).migrate();
+    ctx.out.print(
+      `Applied ${plural(result.applied.length, 'migration')} (${packages.map((p) => p.alias).join(' + ')}) on ${target.redacted}.`,
     );
     if (seedChoice) {
       const seeded = await seedTables(sql, schemaObjects(await loadSchemas(packages), ws.packages).tables, seedChoice);
-      console.log(`Seeded ${seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`);
+      ctx.out.print(`Seeded ${seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`);
     }
     return 0;
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  });
 }
 
 export default command;

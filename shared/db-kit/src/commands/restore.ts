@@ -1,12 +1,9 @@
-import type { Command } from '../cli';
+import type { Command } from '../context';
 import { restoreDatabase } from '../backup/backup';
-import { connect } from '../connection';
-import { redact } from '../env';
 import { UsageError } from '../errors';
 import { confirmDestructive } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
-import { Workspace } from '../workspace';
-import { parse, requireDatabaseUrl, type Options } from './common';
+import { parse, type Options } from './common';
 
 const options = {
   yes: { type: 'boolean', short: 'y' },
@@ -28,35 +25,31 @@ Options:
 
 Exit: 0 restored; 2 refused, declined, usage, tool or connection error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values, positionals } = parse(argv, options);
     const file = positionals[0];
     if (!file || positionals.length > 1)
       throw new UsageError('Say which backup to restore: db-kit restore backups/<file>.dump');
-    const ws = Workspace.find();
-    const url = requireDatabaseUrl(ws);
-    const target = assertDevelopmentDatabase(url, ws.root, {
+    const ws = ctx.workspace;
+    const target = assertDevelopmentDatabase(ctx.database, {
       action: 'overwrite the database with a backup',
       force: values.force,
     });
     if (
-      !(await confirmDestructive(target, {
+      !(await confirmDestructive(ctx.terminal, target, {
         question: `Overwrite "${target.database}" with ${file}`,
         yes: values.yes,
         confirmName: values['confirm-name'],
       }))
     ) {
-      console.log('Nothing changed.');
+      ctx.out.print('Nothing changed.');
       return 2;
     }
-    const sql = await connect(url, 'db-kit restore');
-    try {
-      const { where } = await restoreDatabase(sql, url, ws.root, file);
-      console.log(`Restored ${file} into ${redact(url)} (${where}).`);
-      return 0;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+    const { where } = await ctx.withConnection('db-kit restore', (sql) =>
+      restoreDatabase(sql, target.url, ws.root, file),
+    );
+    ctx.out.print(`Restored ${file} into ${target.redacted} (${where}).`);
+    return 0;
   },
 };
 

@@ -1,14 +1,14 @@
-import type { Command } from '../cli';
-import { connect, type Sql } from '../connection';
-import { redact } from '../env';
+import type { Command } from '../context';
+import type { Sql } from '../connection';
 import { UsageError } from '../errors';
 import { loadSchemas } from '../schema/load';
 import { schemaObjects } from '../schema/objects';
 import { confirmDestructive } from '../safety/confirm';
-import { assertDevelopmentDatabase, type DatabaseTarget } from '../safety/guard';
+import { assertDevelopmentDatabase } from '../safety/guard';
 import { seedTables } from '../seed/seed';
-import { Workspace } from '../workspace';
-import { parse, requireDatabaseUrl, type Options } from './common';
+import type { DatabaseTarget } from '../target';
+import type { Terminal } from '../context';
+import { parse, type Options } from './common';
 
 export const seedOptions = {
   count: { type: 'string' },
@@ -37,28 +37,24 @@ Options:
 
 Exit: 0 seeded; 2 refused, declined, usage or connection error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
-    const ws = Workspace.find();
-    const url = requireDatabaseUrl(ws);
-    const target = assertDevelopmentDatabase(url, ws.root, {
+    const ws = ctx.workspace;
+    const target = assertDevelopmentDatabase(ctx.database, {
       action: "replace every table's rows with sample data",
       force: values.force,
     });
     const seedOptionsGiven = readSeedOptions(values);
-    const sql = await connect(url, 'db-kit seed');
-    try {
+    return ctx.withConnection('db-kit seed', async (sql) => {
       const tables = schemaObjects(await loadSchemas(ws.allInOrder()), ws.packages).tables;
-      if (!(await confirmReplacingRows(sql, target, tables.length, values))) {
-        console.log('Nothing changed.');
+      if (!(await confirmReplacingRows(ctx.terminal, sql, target, tables.length, values))) {
+        ctx.out.print('Nothing changed.');
         return 2;
       }
       const seeded = await seedTables(sql, tables, seedOptionsGiven);
-      console.log(`Seeded ${redact(url)}: ${seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`);
+      ctx.out.print(`Seeded ${target.redacted}: ${seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`);
       return 0;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+    });
   },
 };
 
@@ -73,6 +69,7 @@ export function readSeedOptions(values: { count?: string; seed?: string }): { co
 
 /** Asks only when there is something to lose: a table that already has rows, or a remote database. */
 async function confirmReplacingRows(
+  terminal: Terminal,
   sql: Sql,
   target: DatabaseTarget,
   tableCount: number,
@@ -81,7 +78,7 @@ async function confirmReplacingRows(
   const [row] =
     await sql`select coalesce(sum(n_live_tup), 0)::int as rows from pg_stat_user_tables where schemaname = 'public'`;
   if (target.local && !row?.rows && tableCount) return true;
-  return confirmDestructive(target, {
+  return confirmDestructive(terminal, target, {
     question: `Replace the rows of ${tableCount} tables in "${target.database}" with sample data`,
     yes: values.yes,
     confirmName: values['confirm-name'],

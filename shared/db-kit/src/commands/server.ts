@@ -1,12 +1,9 @@
-import type { Command } from '../cli';
-import { redact } from '../env';
-import { UsageError } from '../errors';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { databaseUrl } from '../env';
-import { DbKitError } from '../errors';
+import type { Command } from '../context';
+import { redact } from '../env';
+import { DbKitError, UsageError } from '../errors';
 import { ensureServer, recreateDatabase, serverStatus, stopServer } from '../server';
-import { Workspace } from '../workspace';
 import { parse, type Options } from './common';
 
 const options = { json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } } satisfies Options;
@@ -25,34 +22,34 @@ const command: Command = {
 
 DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (status); 2 error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values, positionals } = parse(argv, options);
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     switch (positionals[0]) {
       case 'up':
       case 'start': {
-        const info = await ensureServer(ws.root, (line) => console.error(line));
-        if (values.json) console.log(JSON.stringify({ engine: info.engine, url: redact(info.url), note: info.note }));
-        else console.log(`Database: ${redact(info.url)} (${describeEngine(info.engine)}; ${info.note})`);
+        const info = await ensureServer(ws.root, (line) => ctx.out.warn(line));
+        if (values.json) ctx.out.print(JSON.stringify({ engine: info.engine, url: redact(info.url), note: info.note }));
+        else ctx.out.print(`Database: ${redact(info.url)} (${describeEngine(info.engine)}; ${info.note})`);
         return 0;
       }
       case 'stop': {
         const stopped = stopServer(ws.root);
-        console.log(stopped ? `Stopped the ${stopped}.` : 'Nothing to stop: no server started by setup is running.');
+        ctx.out.print(stopped ? `Stopped the ${stopped}.` : 'Nothing to stop: no server started by setup is running.');
         return 0;
       }
       case 'status': {
         const status = serverStatus(ws.root);
         const shown = { ...status, url: status.url ? redact(status.url) : undefined };
-        if (values.json) console.log(JSON.stringify(shown));
+        if (values.json) ctx.out.print(JSON.stringify(shown));
         else if (status.engine === 'url')
-          console.log(
+          ctx.out.print(
             status.url
               ? `Using DATABASE_URL ${redact(status.url)} (not managed by setup).`
               : 'No database configured: run ./scripts/db-workflow.sh setup.',
           );
         else
-          console.log(
+          ctx.out.print(
             `${describeEngine(status.engine)} on port ${status.port}: ${status.running ? 'running' : 'stopped'}${status.logFile ? ` (log: ${ws.relative(status.logFile)})` : ''}.`,
           );
         return status.engine === 'url' || status.running ? 0 : 1;
@@ -75,7 +72,7 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
         );
       }
       case 'psql': {
-        const source = databaseUrl(ws.root);
+        const source = ctx.configuredDatabase;
         if (!source) throw new DbKitError('DATABASE_URL is not set.', 'Run ./scripts/db-workflow.sh setup first.');
         const url = new URL(source.url);
         const password = decodeURIComponent(url.password);
@@ -99,7 +96,7 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
             'For your own DATABASE_URL, use pnpm db:reset.',
           );
         await recreateDatabase(status.url);
-        console.log(`Recreated ${redact(status.url)} (empty).`);
+        ctx.out.print(`Recreated ${redact(status.url)} (empty).`);
         return 0;
       }
       default:

@@ -1,10 +1,8 @@
-import { connect } from '../connection';
-import { redact } from '../env';
 import { describeColumn, canonicalType, type Drift } from '../schema/drift';
 import { readStatus, type StatusReport } from '../schema/status';
-import { Workspace } from '../workspace';
-import { parse, plural, requireDatabaseUrl, type Options } from './common';
-import type { Command } from '../cli';
+import type { Workspace } from '../workspace';
+import type { Command } from '../context';
+import { parse, plural, type Options } from './common';
 
 const options = {
   package: { type: 'string', short: 'p' },
@@ -28,24 +26,19 @@ Options:
 
 Exit: 0 clean; 1 something pending, changed, missing or drifted; 2 usage or connection error.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
-    const ws = Workspace.find();
+    const ws = ctx.workspace;
     const scope = values.package ? ws.migrationOrder(ws.resolve(values.package)) : ws.allInOrder();
-    const url = requireDatabaseUrl(ws);
-    const sql = await connect(url, 'db-kit status');
-    try {
-      const report = await readStatus(sql, ws, scope);
-      if (values.json) console.log(JSON.stringify({ database: redact(url), ...report }, null, 2));
-      else printReport(report, redact(url), ws);
-      return report.clean ? 0 : 1;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+    const database = ctx.database.redacted;
+    const report = await ctx.withConnection('db-kit status', (sql) => readStatus(sql, ws, scope));
+    if (values.json) ctx.out.print(JSON.stringify({ database, ...report }, null, 2));
+    else ctx.out.print(formatReport(report, database, ws));
+    return report.clean ? 0 : 1;
   },
 };
 
-function printReport(report: StatusReport, database: string, ws: Workspace): void {
+function formatReport(report: StatusReport, database: string, ws: Workspace): string {
   const out: string[] = [`Database ${database}`, '', 'Migrations'];
   for (const p of report.packages) {
     const counts = [
@@ -107,7 +100,7 @@ function printReport(report: StatusReport, database: string, ws: Workspace): voi
         '  next: drift on a database only ever migrated: leave the schema alone, db-kit misread it; report it with --json.',
       );
   }
-  console.log(out.join('\n'));
+  return out.join('\n');
 }
 
 /** Lines of status output stay readable in a terminal and a CI log. */

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from '../cli';
+import type { Command } from '../context';
 import { runDrizzleKit } from '../drizzle-kit';
 import { DbKitError } from '../errors';
-import { MIGRATIONS_SCHEMA, Workspace } from '../workspace';
-import { parse, requireDatabaseUrl, type Options } from './common';
+import { MIGRATIONS_SCHEMA } from '../workspace';
+import { parse, type Options } from './common';
 
 const options = {
   package: { type: 'string', short: 'p' },
@@ -19,12 +19,12 @@ Starts drizzle-kit studio over the package's tables and those of the packages it
 on (Team D's studio shows shared and Team D tables together). drizzle-kit serves only an
 API locally; its UI loads from https://local.drizzle.studio, so it needs a browser online.`,
 
-  async run(argv) {
+  async run(argv, ctx) {
     const { values } = parse(argv, options);
-    const ws = Workspace.find();
-    if (!values.package) throw new DbKitError('Say which package: --package <alias>.', undefined, 2);
+    const ws = ctx.workspace;
+    if (!values.package) throw new DbKitError('Say which package: --package <alias>.', undefined, 'usage');
     const pkg = ws.resolve(values.package);
-    const url = requireDatabaseUrl(ws);
+    const { url } = ctx.database;
     const packages = ws.migrationOrder(pkg);
     // A throwaway config: drizzle-kit studio takes its schema list only from a config file.
     // The URL stays out of it (it holds the password); the config reads it from the environment.

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { readFileSync } from 'node:fs';
 import { DbKitError } from '../errors';
-import { Workspace, type SchemaPackage } from '../workspace';
+import type { SchemaPackage } from '../workspace';
 import { Bookkeeping, bookkeepingTable } from './bookkeeping';
 import { readMigrationFiles, type MigrationFile } from './files';
 import { MigrationLock } from './lock';
@@ -53,9 +53,14 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 export class Migrator {
   private readonly bookkeeping: Bookkeeping;
 
+  /**
+   * @param known every package of the workspace: a pending migration may require one of a
+   *   package outside `packages` (see requirements.ts). Defaults to `packages`.
+   */
   constructor(
     private readonly sql: Sql,
     private readonly packages: SchemaPackage[],
+    private readonly known: SchemaPackage[] = packages,
   ) {
     this.bookkeeping = new Bookkeeping(packages);
   }
@@ -137,9 +142,7 @@ export class Migrator {
     states: PackageState[],
     log: (line: string) => void,
   ): Promise<PackageState[]> {
-    let workspace: Workspace | undefined;
-    const findPackage = (name: string) =>
-      (workspace ??= Workspace.find(this.packages[0]!.dir)).packages.find((p) => p.name === name);
+    const findPackage = (name: string) => this.known.find((p) => p.name === name);
     return withRequiredMigrations(async (pkg) => (await inspectPackages(sql, [pkg]))[0]!, findPackage, states, log);
   }
 
@@ -226,7 +229,7 @@ class RunTransaction {
       throw new DbKitError(
         `--single-transaction cannot include ${outside.tag}: it declares "-- db-kit: no-transaction".`,
         'Run migrate without --single-transaction.',
-        2,
+        'usage',
       );
     }
     await conn.unsafe('begin');
@@ -244,7 +247,7 @@ class RunTransaction {
       throw new DbKitError(
         failure.message,
         'Nothing of this run was kept (--single-transaction). Fix the SQL and run migrate again.',
-        1,
+        'failure',
       );
     }
   }
@@ -296,6 +299,6 @@ function migrationFailure(file: MigrationFile, index: number | undefined, error:
     file.transactional
       ? 'Nothing of this migration was kept; earlier migrations stay applied. Fix the SQL and run migrate again.'
       : 'This migration runs without a transaction: statements before the failing one stay applied. Make them idempotent (IF NOT EXISTS) and run migrate again.',
-    1,
+    'failure',
   );
 }

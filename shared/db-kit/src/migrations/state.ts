@@ -97,7 +97,7 @@ export function assertIntact(states: PackageState[]): void {
     throw new DbKitError(
       `Refusing to migrate: ${problems.join(' ')}`,
       `Restore the original file from git (git log -p -- <file>). If the change is intended, record it: db-kit repair ${aliases.length === 1 ? `--package ${aliases[0]}` : '--all'} --reason "<why>".`,
-      1,
+      'failure',
     );
   }
 }
@@ -108,7 +108,7 @@ export function assertInOrder(states: PackageState[]): void {
     throw new DbKitError(
       `--strict-order: ${late.length} pending migration(s) are older than an applied one: ${late.join(', ')}.`,
       'Regenerate them on top of the current history, or run without --strict-order to apply them out of order.',
-      1,
+      'failure',
     );
   }
 }

@@ -1,5 +1,6 @@
+import type { Terminal } from '../context';
 import { DbKitError, UsageError } from '../errors';
-import type { DatabaseTarget } from './guard';
+import type { DatabaseTarget } from '../target';
 
 export interface ConfirmOptions {
   /** The question, ending without a question mark. */
@@ -10,24 +11,20 @@ export interface ConfirmOptions {
   flag?: string;
 }
 
-export function interactive(): boolean {
-  return Boolean(process.stdin.isTTY && process.stdout.isTTY);
-}
-
 /**
  * Asks a yes/no question; true means go ahead. Without a terminal the answer must come from
  * --yes, otherwise this throws (exit 2) rather than guess.
  */
-export async function confirmAction(options: ConfirmOptions): Promise<boolean> {
+export async function confirmAction(terminal: Terminal, options: ConfirmOptions): Promise<boolean> {
   if (options.yes) return true;
-  if (!interactive()) {
+  if (!terminal.interactive) {
     throw new DbKitError(
       `${options.question}? There is no terminal to ask.`,
       `Run it again with ${options.flag ?? '--yes'} to confirm.`,
+      'refused',
     );
   }
-  const { confirm } = await import('@inquirer/prompts');
-  return confirm({ message: `${options.question}?`, default: false });
+  return terminal.confirm(`${options.question}?`, false);
 }
 
 /**
@@ -35,6 +32,7 @@ export async function confirmAction(options: ConfirmOptions): Promise<boolean> {
  * terminal or with --confirm-name for scripts.
  */
 export async function confirmDatabaseName(
+  terminal: Terminal,
   target: DatabaseTarget,
   confirmName: string | undefined,
   what: string,
@@ -46,16 +44,16 @@ export async function confirmDatabaseName(
       'Give the name of the database DATABASE_URL points at.',
     );
   }
-  if (!interactive()) {
+  if (!terminal.interactive) {
     throw new DbKitError(
       `"${target.database}" at ${target.host} is not a local database: confirming needs its name typed, and there is no terminal to ask.`,
       `Pass --confirm-name ${target.database} if you really mean it.`,
+      'refused',
     );
   }
-  const { input } = await import('@inquirer/prompts');
-  const typed = await input({
-    message: `${what} on "${target.database}" at ${target.host}. Type the database name to confirm:`,
-  });
+  const typed = await terminal.input(
+    `${what} on "${target.database}" at ${target.host}. Type the database name to confirm:`,
+  );
   return typed.trim() === target.database;
 }
 
@@ -64,9 +62,10 @@ export async function confirmDatabaseName(
  * name; else a yes/no (skipped by --yes). Returns false when the user said no.
  */
 export async function confirmDestructive(
+  terminal: Terminal,
   target: DatabaseTarget,
   options: { question: string; yes?: boolean; confirmName?: string },
 ): Promise<boolean> {
-  if (!target.local) return confirmDatabaseName(target, options.confirmName, options.question);
-  return confirmAction({ question: options.question, yes: options.yes });
+  if (!target.local) return confirmDatabaseName(terminal, target, options.confirmName, options.question);
+  return confirmAction(terminal, { question: options.question, yes: options.yes });
 }

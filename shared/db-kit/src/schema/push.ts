@@ -1,7 +1,6 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
 import type { Sql } from '../connection';
 import { DbKitError } from '../errors';
-import { interactive } from '../safety/confirm';
 import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
 import { unionOf } from './load';
@@ -38,13 +37,14 @@ export async function planPush(
   loaded: LoadedSchema[],
   packages: SchemaPackage[],
   scope: SchemaPackage[],
+  interactive: boolean,
 ): Promise<PushPlan> {
   const objects = schemaObjects(loaded, packages);
   const { pushSchema } = await import('drizzle-kit/api');
   const db = drizzle(sql);
   // drizzle-kit's api expects node-postgres results ({ rows }); postgres.js returns the rows.
   const adapter = { execute: async (query: Parameters<typeof db.execute>[0]) => ({ rows: await db.execute(query) }) };
-  const result = await quietUnlessInteractive(() =>
+  const result = await quietUnlessInteractive(interactive, () =>
     pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters),
   );
   const plan: PushPlan = { statements: [], leftAlone: [] };
@@ -117,8 +117,8 @@ export async function applyPush(sql: Sql, plan: PushPlan): Promise<void> {
  * drizzle-kit draws a spinner on stdout while it reads the database. On a terminal it stays,
  * because drizzle-kit may also ask there whether a new table or column is a rename.
  */
-async function quietUnlessInteractive<T>(work: () => Promise<T>): Promise<T> {
-  if (interactive()) return work();
+async function quietUnlessInteractive<T>(interactive: boolean, work: () => Promise<T>): Promise<T> {
+  if (interactive) return work();
   const write = process.stdout.write;
   process.stdout.write = (() => true) as typeof process.stdout.write;
   try {

@@ -1,21 +1,16 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { databaseUrl, readDotenv, redact } from '../env';
+import { readDotenv, redact } from '../env';
 import { DbKitError, describeError } from '../errors';
 import { composeDown, composeRunning, composeUp, dockerEngineRunning } from './compose';
 import { EmbeddedServer, embeddedHome } from './embedded';
 import { pickFreePort } from './ports';
 import { quoteIdent } from '../sql-text';
+import { readState, writeState, type ServerState } from './state';
+import { findDatabaseUrl } from '../target';
 
 export type Engine = 'url' | 'compose' | 'embedded';
-
-/** What setup started, kept in .db/server.json so start/stop/status know it later. */
-export interface ServerState {
-  engine: Exclude<Engine, 'url'>;
-  port: number;
-  url: string;
-}
 
 export const DATABASE_NAME = 'large_event_db';
 const COMPOSE_CREDENTIALS = { user: 'user', password: 'password' };
@@ -47,25 +42,6 @@ export function chooseEngine(inputs: EngineInputs): Engine {
   if (inputs.environmentUrl || inputs.userDotenvUrl) return 'url';
   if (inputs.state) return inputs.state.engine;
   return inputs.dockerRunning() ? 'compose' : 'embedded';
-}
-
-function statePath(root: string): string {
-  return join(root, '.db', 'server.json');
-}
-
-export function readState(root: string): ServerState | undefined {
-  const file = statePath(root);
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ServerState;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeState(root: string, state: ServerState): void {
-  mkdirSync(join(root, '.db'), { recursive: true });
-  writeFileSync(statePath(root), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 export function embeddedServer(root: string, port: number): EmbeddedServer {
@@ -105,11 +81,11 @@ export async function ensureServer(root: string, log: (line: string) => void = (
   const inputs = engineInputs(root);
   const engine = chooseEngine(inputs);
   if (engine === 'url') {
-    const source = databaseUrl(root);
+    const source = findDatabaseUrl(root);
     if (!source)
       throw new DbKitError('DB_ENGINE=url but DATABASE_URL is not set.', 'Export DATABASE_URL or put it in .env.');
     await ensureDatabase(source.url);
-    return { engine, url: source.url, note: `DATABASE_URL from ${source.from}` };
+    return { engine, url: source.url, note: `DATABASE_URL from ${source.source}` };
   }
   const previous = inputs.state?.engine === engine ? inputs.state : undefined;
   let port = previous?.port ?? 0;
@@ -214,7 +190,7 @@ export function serverStatus(root: string): ServerStatus {
   const inputs = engineInputs(root);
   const state = inputs.state;
   if (inputs.environmentUrl || inputs.userDotenvUrl || !state) {
-    const source = databaseUrl(root);
+    const source = findDatabaseUrl(root);
     return { engine: 'url', url: source?.url, running: false };
   }
   if (state.engine === 'embedded') {

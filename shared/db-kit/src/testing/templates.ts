@@ -216,7 +216,7 @@ export class TemplateDatabases {
       connection: { application_name: 'db-kit test template' },
     });
     try {
-      await new Migrator(sql, key.packages).migrate();
+      await new Migrator(sql, key.packages, this.ws.packages).migrate();
     } finally {
       await sql.end({ timeout: 0 });
     }

@@ -1,0 +1,160 @@
+import type { Sql } from './connection';
+import { DbKitError } from './errors';
+import { findDatabaseUrl, parseDatabaseTarget, type DatabaseTarget } from './target';
+import { Workspace } from './workspace';
+
+/**
+ * A command module: parses its own flags, calls the core with the context, prints the result
+ * through `ctx.out` and returns an exit code. Errors it throws carry a kind (see errors.ts).
+ */
+export interface Command {
+  usage: string;
+  run(argv: string[], ctx: Context): Promise<number>;
+}
+
+/** Where a command's output goes: the terminal, or a buffer in tests. */
+export interface Reporter {
+  /** Lines for the person, on stdout. */
+  print(text: string): void;
+  /** Progress, warnings and errors, on stderr, so stdout stays the result. */
+  warn(text: string): void;
+}
+
+/** Asking the person at the terminal; without one, `interactive` is false and nothing may be asked. */
+export interface Terminal {
+  readonly interactive: boolean;
+  confirm(message: string, defaultAnswer: boolean): Promise<boolean>;
+  input(message: string): Promise<string>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/**
+ * Everything a command needs from the world, built once by runCli: the workspace (found once),
+ * the database target (DATABASE_URL read and parsed once), connections, output, the terminal
+ * and the clock. Found lazily, so `--help` or a usage error needs neither a workspace nor a URL.
+ *
+ * @example
+ *   const ctx = createContext({ cwd: repo, env: { DATABASE_URL: url }, reporter: captureReporter() });
+ *   await ctx.withConnection('db-kit status', (sql) => readStatus(sql, ctx.workspace, ctx.workspace.allInOrder()));
+ */
+export interface Context {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly workspace: Workspace;
+  /** The database DATABASE_URL names; throws the "DATABASE_URL is not set" error when there is none. */
+  readonly database: DatabaseTarget;
+  /** The same, or undefined when DATABASE_URL is not set. */
+  readonly configuredDatabase: DatabaseTarget | undefined;
+  /** Connects to `database` (proving it with one round trip), runs `fn`, and always closes. */
+  withConnection<T>(applicationName: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
+  readonly out: Reporter;
+  /** --json was given: results are JSON on stdout, and so is a failure (besides its text on stderr). */
+  readonly json: boolean;
+  readonly terminal: Terminal;
+  readonly clock: Clock;
+}
+
+export interface ContextOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  reporter?: Reporter;
+  json?: boolean;
+  terminal?: Terminal;
+  clock?: Clock;
+}
+
+export function createContext(options: ContextOptions = {}): Context {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  let workspace: Workspace | undefined;
+  let database: { target: DatabaseTarget | undefined } | undefined;
+  const ctx: Context = {
+    cwd,
+    env,
+    get workspace() {
+      workspace ??= Workspace.find(cwd);
+      return workspace;
+    },
+    get configuredDatabase() {
+      if (!database) {
+        const root = ctx.workspace.root;
+        const found = findDatabaseUrl(root, env);
+        database = { target: found && parseDatabaseTarget(found.url, { root, source: found.source, env }) };
+      }
+      return database.target;
+    },
+    get database() {
+      const target = ctx.configuredDatabase;
+      if (!target) {
+        throw new DbKitError(
+          'DATABASE_URL is not set, in the environment or in .env.',
+          'Run ./scripts/db-workflow.sh setup, or export DATABASE_URL=postgresql://...',
+        );
+      }
+      return target;
+    },
+    async withConnection(applicationName, fn) {
+      const { url } = ctx.database;
+      // Loaded here: commands that never connect (check, generate) do not pay for the driver.
+      const { connect } = await import('./connection');
+      const sql = await connect(url, applicationName);
+      try {
+        return await fn(sql);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    },
+    out: options.reporter ?? consoleReporter(),
+    json: options.json ?? false,
+    terminal: options.terminal ?? processTerminal(),
+    clock: options.clock ?? { now: () => new Date() },
+  };
+  return ctx;
+}
+
+export function consoleReporter(): Reporter {
+  return { print: (text) => console.log(text), warn: (text) => console.error(text) };
+}
+
+/** A reporter that keeps what it is given: for in-process command tests. */
+export interface CapturedReporter extends Reporter {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function captureReporter(): CapturedReporter {
+  let stdout = '';
+  let stderr = '';
+  return {
+    print: (text) => {
+      stdout += `${text}\n`;
+    },
+    warn: (text) => {
+      stderr += `${text}\n`;
+    },
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+  };
+}
+
+/** The process's own terminal: a person is there when both stdin and stdout are TTYs. */
+export function processTerminal(): Terminal {
+  return {
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    async confirm(message, defaultAnswer) {
+      const { confirm } = await import('@inquirer/prompts');
+      return confirm({ message, default: defaultAnswer });
+    },
+    async input(message) {
+      const { input } = await import('@inquirer/prompts');
+      return input({ message });
+    },
+  };
+}
