@@ -60,6 +60,38 @@ export const badges = pgTable('badges', { id: serial('id').primaryKey(), label: 
     ]);
   });
 
+  it('reports constraint names without the team prefix, once each, with the exact rename in the schema', () => {
+    ws.write(
+      `${TEAMD}/src/overlays/badges.ts`,
+      `import { sql } from 'drizzle-orm';
+import { check, pgTable, serial, unique, varchar } from 'drizzle-orm/pg-core';
+export const teamdBadges = pgTable(
+  'teamd_badges',
+  { id: serial('id').primaryKey(), label: varchar('label', { length: 64 }).notNull() },
+  (t) => [unique('badge_label_unique').on(t.label), check('label_not_empty', sql\`\${t.label} <> ''\`)],
+);
+`,
+    );
+    const index = `${TEAMD}/src/overlays/index.ts`;
+    ws.write(index, `${ws.read(index)}export * from './badges';\n`);
+    const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'badges']);
+    expect(generate.code, generate.stdout + generate.stderr).toBe(1);
+    expect(generate.stdout).toContain('team-prefix: unique constraint badge_label_unique (on teamd_badges)');
+    expect(generate.stdout).toMatch(/constraint names included/);
+
+    const prefix = flat(checkJson(ws).report).filter((f) => f.rule === 'team-prefix');
+    expect(prefix).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/^unique constraint badge_label_unique/),
+        next: expect.stringContaining("unique('teamd_badge_label_unique')"),
+      }),
+      expect.objectContaining({
+        message: expect.stringMatching(/^check constraint label_not_empty/),
+        next: expect.stringContaining("check('teamd_label_not_empty'"),
+      }),
+    ]);
+  });
+
   it('reports a shared foreign key to a team table', () => {
     const file = addHandWrittenMigration(
       ws,

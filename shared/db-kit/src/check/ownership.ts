@@ -1,15 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { RELEASES_HEADER, readJournal } from '../migrations/files';
-import { ownership, snapshotPath } from '../migrations/snapshots';
+import { ownership, readLatestSnapshot, snapshotPath } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
 import type { Finding } from './findings';
-import type { ObjectKind, ObjectRef, ParsedMigration } from './sql';
+import { TABLE_SCOPED, type ConstraintType, type ObjectKind, type ObjectRef, type ParsedMigration } from './sql';
 
 interface Definition {
   pkg: SchemaPackage;
   file: string;
   line?: number;
+  /** The table a constraint belongs to, and what kind of constraint it is (or made the index). */
+  table?: string;
+  constraintType?: ConstraintType;
 }
+
+/**
+ * Kinds whose names must carry a team's prefix: everything in a schema's namespace. Triggers and
+ * policies live in their table's namespace, and an extension's name is not ours to choose.
+ */
+const PREFIXED: readonly ObjectKind[] = ['table', 'enum', 'index', 'constraint', 'view', 'function'];
 
 /**
  * Who may touch what. Every table, enum, index and constraint belongs to one package: the one whose
@@ -42,7 +51,11 @@ export function ownershipFindings(
   for (const pkg of packages) {
     const last = readJournal(pkg).entries.at(-1);
     if (!last) continue;
-    for (const key of ownership([pkg]).keys()) define(nameKey(key), { pkg, file: snapshotPath(pkg, last.idx) }, false);
+    const constraintTypes = snapshotConstraintTypes(pkg);
+    for (const key of ownership([pkg]).keys()) {
+      const file = snapshotPath(pkg, last.idx);
+      define(nameKey(key), { pkg, file, ...constraintTypes.get(key) }, false);
+    }
   }
   for (const migration of migrations) {
     for (const statement of migration.statements) {
@@ -50,8 +63,22 @@ export function ownershipFindings(
         const key = `${target.kind}:${target.qualifiedName}`;
         if (target.action === 'create') {
           if (historical(migration, owners.get(key))) continue;
-          if (!owners.has(key)) owners.set(key, migration.pkg);
-          define(nameKey(key), { pkg: migration.pkg, file: migration.path, line: statement.startLine }, true);
+          const owner = owners.get(key);
+          // CREATE OR REPLACE of another package's object changes it: judged below, defines nothing.
+          if (target.replace && owner && owner.name !== migration.pkg.name) continue;
+          if (!owner) owners.set(key, migration.pkg);
+          const table = TABLE_SCOPED.includes(target.kind) ? target.qualifiedName.split('.')[1] : undefined;
+          define(
+            nameKey(key),
+            {
+              pkg: migration.pkg,
+              file: migration.path,
+              line: statement.startLine,
+              table,
+              constraintType: target.constraintType,
+            },
+            true,
+          );
         } else if (target.action === 'drop') {
           definitions.get(nameKey(key))?.delete(migration.pkg.name);
         }
@@ -60,9 +87,9 @@ export function ownershipFindings(
   }
 
   const ownerOf = (target: ObjectRef): SchemaPackage | undefined => {
-    if (target.kind === 'constraint') {
+    if (TABLE_SCOPED.includes(target.kind)) {
       const [schema, table] = target.qualifiedName.split('.');
-      return owners.get(`table:${schema}.${table}`) ?? owners.get(`constraint:${target.qualifiedName}`);
+      return owners.get(`table:${schema}.${table}`) ?? owners.get(`${target.kind}:${target.qualifiedName}`);
     }
     return owners.get(`${target.kind}:${target.qualifiedName}`);
   };
@@ -76,7 +103,8 @@ export function ownershipFindings(
         const owner = ownerOf(target);
         if (!owner || owner.name === pkg.name || historical(migration, owner)) continue;
         const where = { file: migration.path, line: statement.startLine };
-        if ((target.action === 'alter' || target.action === 'drop') && !reported.has(target.qualifiedName)) {
+        const changes = target.action === 'alter' || target.action === 'drop' || Boolean(target.replace);
+        if (changes && !reported.has(target.qualifiedName)) {
           reported.add(target.qualifiedName);
           findings.push({
             rule: 'foreign-object',
@@ -102,6 +130,7 @@ export function ownershipFindings(
     }
   }
 
+  const prefixReported = new Set<string>();
   for (const [key, byPackage] of definitions) {
     const definers = [...byPackage.values()];
     const [kind, qualifiedName] = splitKey(key);
@@ -117,24 +146,75 @@ export function ownershipFindings(
           file: d.file,
           line: d.line,
           message: `${kind} ${name} is also defined by ${others.join(', ')}; one name, one owner.`,
-          next: `Rename it in ${d.pkg.name}${d.pkg.tablePrefix ? ` (with the prefix ${d.pkg.tablePrefix})` : ''} and run generate again.`,
+          next:
+            kind === 'extension'
+              ? sharedDefines
+                ? `${name} is created by the shared package, which every team builds on: remove this CREATE EXTENSION.`
+                : `Create ${name} once, in a shared custom migration (pnpm db:generate --custom --name add_${name}), and remove it from the teams.`
+              : `Rename it in ${d.pkg.name}${d.pkg.tablePrefix ? ` (with the prefix ${d.pkg.tablePrefix})` : ''} and run generate again.`,
         });
       }
     }
     for (const d of definers) {
       const prefix = d.pkg.tablePrefix;
-      if (!prefix || !selected.includes(d.pkg) || kind === 'constraint' || name.startsWith(prefix)) continue;
+      if (!prefix || !selected.includes(d.pkg) || !PREFIXED.includes(kind) || name.startsWith(prefix)) continue;
+      // A primary key or unique constraint is also an index of the same name: one finding for the name.
+      const once = `${d.pkg.name}:${d.file}:${d.line ?? ''}:${name}`;
+      if (prefixReported.has(once)) continue;
+      prefixReported.add(once);
+      const what = d.constraintType ? `${d.constraintType} constraint` : kind;
       findings.push({
         rule: 'team-prefix',
         severity: 'error',
         file: d.file,
         line: d.line,
-        message: `${kind} ${name} does not start with ${prefix}, the prefix of ${d.pkg.name} ("dbKit.tablePrefix").`,
-        next: `Name it ${prefix}${name} in the schema (pgTable / pgEnum / index) and run generate again.`,
+        message: `${what} ${name}${d.table ? ` (on ${d.table})` : ''} does not start with ${prefix}, the prefix of ${d.pkg.name} ("dbKit.tablePrefix"): every name a team defines carries it, constraint names included.`,
+        next: renameHint(kind, d.constraintType, name, `${prefix}${name}`),
       });
     }
   }
   return findings;
+}
+
+/** Where the name is written in a drizzle schema (or in hand-written SQL), with the exact rename. */
+function renameHint(kind: ObjectKind, constraintType: ConstraintType | undefined, from: string, to: string): string {
+  const where: Record<string, string> = {
+    table: `pgTable('${to}', ...)`,
+    enum: `pgEnum('${to}', [...])`,
+    index: `index('${to}').on(...) / uniqueIndex('${to}')`,
+    view: `pgView('${to}')`,
+    function: `CREATE FUNCTION ${to}(...) in its custom migration`,
+    'primary key': `primaryKey({ name: '${to}', columns: [...] })`,
+    unique: `unique('${to}').on(...), or .unique('${to}') on the column`,
+    'foreign key': `foreignKey({ name: '${to}', columns: [...], foreignColumns: [...] })`,
+    check: `check('${to}', sql\`...\`)`,
+    exclusion: `the EXCLUDE constraint's name`,
+  };
+  const spot = where[constraintType ?? kind] ?? `the ${kind}'s name`;
+  return `Rename ${from} to ${to}: ${spot} in the schema, then run generate again.`;
+}
+
+/** `constraint:schema.table.name` -> the constraint's table and type, from the package's latest snapshot. */
+function snapshotConstraintTypes(pkg: SchemaPackage): Map<string, { table: string; constraintType: ConstraintType }> {
+  const types = new Map<string, { table: string; constraintType: ConstraintType }>();
+  for (const table of Object.values(readLatestSnapshot(pkg)?.tables ?? {})) {
+    const schema = table.schema || 'public';
+    const groups: Array<[Record<string, { name: string }> | undefined, ConstraintType]> = [
+      [table.compositePrimaryKeys, 'primary key'],
+      [table.uniqueConstraints, 'unique'],
+      [table.foreignKeys, 'foreign key'],
+      [table.checkConstraints, 'check'],
+    ];
+    for (const [group, constraintType] of groups) {
+      for (const constraint of Object.values(group ?? {})) {
+        const entry = { table: table.name, constraintType };
+        types.set(`constraint:${schema}.${table.name}.${constraint.name}`, entry);
+        if (constraintType === 'primary key' || constraintType === 'unique')
+          types.set(`index:${schema}.${constraint.name}`, entry);
+      }
+    }
+  }
+  return types;
 }
 
 /** For each migration, the packages that a later-or-same release migration of its package handed tables to. */

@@ -3,15 +3,36 @@ import type { SchemaPackage } from '../workspace';
 
 /** What a statement does to a named object. `reference` is a foreign key pointing at a table. */
 export type Action = 'create' | 'alter' | 'drop' | 'reference';
-export type ObjectKind = 'table' | 'enum' | 'index' | 'constraint';
+export type ObjectKind =
+  | 'table'
+  | 'enum'
+  | 'index'
+  | 'constraint'
+  | 'extension'
+  | 'function'
+  | 'view'
+  | 'trigger'
+  | 'policy';
+
+/** Kinds whose names live in a table's namespace: `schema.table.name`. */
+export const TABLE_SCOPED: readonly ObjectKind[] = ['constraint', 'trigger', 'policy'];
+
+export type ConstraintType = 'primary key' | 'unique' | 'foreign key' | 'check' | 'exclusion';
 
 export interface ObjectRef {
   kind: ObjectKind;
-  /** `schema.name`; for a constraint `schema.table.name`, like `ownership()` keys. */
+  /**
+   * `schema.name`; for a constraint, trigger or policy `schema.table.name`; for an extension just
+   * its name (extensions are per database). Like `ownership()` keys.
+   */
   qualifiedName: string;
   /** The bare name, for messages. */
   name: string;
   action: Action;
+  /** `CREATE OR REPLACE`: a create that changes the object when it exists. */
+  replace?: boolean;
+  /** For a constraint, and for the index a primary key or unique constraint creates. */
+  constraintType?: ConstraintType;
 }
 
 export interface SqlStatement {
@@ -191,21 +212,76 @@ function ref(
 ): ObjectRef[] {
   if (!target) return [];
   const qualifiedName =
-    kind === 'constraint' ? `${target.schema}.${table}.${target.name}` : `${target.schema}.${target.name}`;
+    kind === 'extension'
+      ? target.name
+      : TABLE_SCOPED.includes(kind)
+        ? `${target.schema}.${table}.${target.name}`
+        : `${target.schema}.${target.name}`;
   return [{ kind, qualifiedName, name: target.name, action }];
 }
+
+const CONSTRAINT_TYPES: Record<string, ConstraintType> = {
+  CONSTR_PRIMARY: 'primary key',
+  CONSTR_UNIQUE: 'unique',
+  CONSTR_FOREIGN: 'foreign key',
+  CONSTR_CHECK: 'check',
+  CONSTR_EXCLUSION: 'exclusion',
+};
 
 function constraintRefs(constraint: Node | undefined, table: { schema: string; name: string }): ObjectRef[] {
   if (!constraint) return [];
   const refs: ObjectRef[] = [];
   const conname = str(constraint, 'conname');
-  if (conname) refs.push(...ref('constraint', { schema: table.schema, name: conname }, 'create', table.name));
-  // A primary key or unique constraint also creates an index of the same name.
-  if (conname && ['CONSTR_PRIMARY', 'CONSTR_UNIQUE', 'CONSTR_EXCLUSION'].includes(str(constraint, 'contype') ?? '')) {
-    refs.push(...ref('index', { schema: table.schema, name: conname }, 'create'));
+  const constraintType = CONSTRAINT_TYPES[str(constraint, 'contype') ?? ''];
+  if (conname) {
+    refs.push(
+      ...ref('constraint', { schema: table.schema, name: conname }, 'create', table.name).map((r) => ({
+        ...r,
+        constraintType,
+      })),
+    );
+  }
+  // A primary key, unique or exclusion constraint also creates an index of the same name.
+  if (conname && (constraintType === 'primary key' || constraintType === 'unique' || constraintType === 'exclusion')) {
+    refs.push(
+      ...ref('index', { schema: table.schema, name: conname }, 'create').map((r) => ({ ...r, constraintType })),
+    );
   }
   refs.push(...ref('table', relationName(child(constraint, 'pktable')), 'reference'));
   return refs;
+}
+
+/** `f(text)` in DROP / ALTER / COMMENT: the function's qualified name (overloads are one object here). */
+function functionName(node: unknown): { schema: string; name: string } | undefined {
+  return qualified(names(list(child(node, 'ObjectWithArgs'), 'objname')));
+}
+
+const DROP_KINDS: Record<string, ObjectKind> = {
+  OBJECT_TABLE: 'table',
+  OBJECT_INDEX: 'index',
+  OBJECT_TYPE: 'enum',
+  OBJECT_VIEW: 'view',
+  OBJECT_MATVIEW: 'view',
+  OBJECT_FUNCTION: 'function',
+  OBJECT_PROCEDURE: 'function',
+  OBJECT_EXTENSION: 'extension',
+  OBJECT_TRIGGER: 'trigger',
+  OBJECT_POLICY: 'policy',
+};
+
+function dropRefs(kind: ObjectKind, object: unknown): ObjectRef[] {
+  if (kind === 'extension') return ref(kind, { schema: '', name: str(child(object, 'String'), 'sval') ?? '' }, 'drop');
+  if (kind === 'function') return ref(kind, functionName(object), 'drop');
+  const items = names(list(child(object, 'List'), 'items'));
+  const parts = items.length ? items : names(list(child(object, 'TypeName'), 'names'));
+  if (kind === 'trigger' || kind === 'policy') {
+    // DROP TRIGGER t ON [schema.]table: the parts are [schema,] table, name.
+    const table = qualified(parts.slice(0, -1));
+    const name = parts.at(-1);
+    if (!table || !name) return [];
+    return ref(kind, { schema: table.schema, name }, 'drop', table.name);
+  }
+  return ref(kind, qualified(parts), 'drop');
 }
 
 function targetsOf(stmt: Node): ObjectRef[] {
@@ -225,7 +301,13 @@ function targetsOf(stmt: Node): ObjectRef[] {
     case 'AlterTableStmt': {
       const table = relationName(child(body, 'relation'));
       if (!table) return [];
-      const kind: ObjectKind = str(body, 'objtype') === 'OBJECT_INDEX' ? 'index' : 'table';
+      const objtype = str(body, 'objtype');
+      const kind: ObjectKind =
+        objtype === 'OBJECT_INDEX'
+          ? 'index'
+          : objtype === 'OBJECT_VIEW' || objtype === 'OBJECT_MATVIEW'
+            ? 'view'
+            : 'table';
       const refs = ref(kind, table, 'alter');
       for (const cmd of list(body, 'cmds')) {
         const alter = child(cmd, 'AlterTableCmd');
@@ -244,15 +326,39 @@ function targetsOf(stmt: Node): ObjectRef[] {
       ];
     }
     case 'DropStmt': {
-      const kinds: Record<string, ObjectKind> = { OBJECT_TABLE: 'table', OBJECT_INDEX: 'index', OBJECT_TYPE: 'enum' };
-      const kind = kinds[str(body, 'removeType') ?? ''];
+      const kind = DROP_KINDS[str(body, 'removeType') ?? ''];
       if (!kind) return [];
-      return list(body, 'objects').flatMap((object) => {
-        const parts = names(list(child(object, 'List'), 'items')).length
-          ? names(list(child(object, 'List'), 'items'))
-          : names(list(child(object, 'TypeName'), 'names'));
-        return ref(kind, qualified(parts), 'drop');
-      });
+      return list(body, 'objects').flatMap((object) => dropRefs(kind, object));
+    }
+    case 'CreateExtensionStmt':
+      return ref('extension', { schema: '', name: str(body, 'extname') ?? '' }, 'create');
+    case 'AlterExtensionStmt':
+    case 'AlterExtensionContentsStmt':
+      return ref('extension', { schema: '', name: str(body, 'extname') ?? '' }, 'alter');
+    case 'CreateFunctionStmt':
+      return ref('function', qualified(names(list(body, 'funcname'))), 'create').map((r) => ({
+        ...r,
+        replace: (body as Node | undefined)?.replace === true,
+      }));
+    case 'AlterFunctionStmt':
+      return ref('function', qualified(names(list(child(body, 'func'), 'objname'))), 'alter');
+    case 'ViewStmt':
+      return ref('view', relationName(child(body, 'view')), 'create').map((r) => ({
+        ...r,
+        replace: (body as Node | undefined)?.replace === true,
+      }));
+    case 'CreateTableAsStmt':
+      return str(body, 'objtype') === 'OBJECT_MATVIEW'
+        ? ref('view', relationName(child(child(body, 'into'), 'rel')), 'create')
+        : ref('table', relationName(child(child(body, 'into'), 'rel')), 'create');
+    case 'RefreshMatViewStmt':
+      return ref('view', relationName(child(body, 'relation')), 'alter');
+    case 'AlterOwnerStmt':
+    case 'CommentStmt': {
+      const objectType = str(body, 'objectType') ?? str(body, 'objtype');
+      if (objectType === 'OBJECT_FUNCTION' || objectType === 'OBJECT_PROCEDURE')
+        return ref('function', functionName(child(body, 'object')), 'alter');
+      return [];
     }
     case 'CreateEnumStmt':
       return ref('enum', qualified(names(list(body, 'typeName'))), 'create');
@@ -264,6 +370,8 @@ function targetsOf(stmt: Node): ObjectRef[] {
       const newName = str(body, 'newname');
       if (renameType === 'OBJECT_TABLE' && table && newName)
         return [...ref('table', table, 'alter'), ...ref('table', { schema: table.schema, name: newName }, 'create')];
+      if ((renameType === 'OBJECT_VIEW' || renameType === 'OBJECT_MATVIEW') && table && newName)
+        return [...ref('view', table, 'alter'), ...ref('view', { schema: table.schema, name: newName }, 'create')];
       if (renameType === 'OBJECT_INDEX' && table && newName)
         return [...ref('index', table, 'alter'), ...ref('index', { schema: table.schema, name: newName }, 'create')];
       if (renameType === 'OBJECT_TYPE') {
@@ -275,11 +383,31 @@ function targetsOf(stmt: Node): ObjectRef[] {
       }
       return ref('table', table, 'alter');
     }
-    case 'CreateTrigStmt':
+    case 'CreateTrigStmt': {
+      const table = relationName(child(body, 'relation'));
+      const trigger = str(body, 'trigname');
+      return [
+        ...ref('table', table, 'alter'),
+        ...ref(
+          'trigger',
+          table && trigger ? { schema: table.schema, name: trigger } : undefined,
+          'create',
+          table?.name,
+        ),
+      ].map((r) => (r.kind === 'trigger' ? { ...r, replace: (body as Node | undefined)?.replace === true } : r));
+    }
     case 'CreatePolicyStmt':
-    case 'AlterPolicyStmt':
+    case 'AlterPolicyStmt': {
+      const table = relationName(child(body, 'table'));
+      const policy = str(body, 'policy_name');
+      const action = type === 'CreatePolicyStmt' ? 'create' : 'alter';
+      return [
+        ...ref('table', table, 'alter'),
+        ...ref('policy', table && policy ? { schema: table.schema, name: policy } : undefined, action, table?.name),
+      ];
+    }
     case 'RuleStmt':
-      return ref('table', relationName(child(body, 'relation') ?? child(body, 'table')), 'alter');
+      return ref('table', relationName(child(body, 'relation')), 'alter');
     default:
       return [];
   }

@@ -11,6 +11,7 @@ export interface Snapshot {
   tables: Record<string, SnapshotTable>;
   enums: Record<string, { name: string; schema: string; values: string[] }>;
   sequences?: Record<string, unknown>;
+  views?: Record<string, { name: string; schema: string }>;
   [key: string]: unknown;
 }
 
@@ -29,6 +30,7 @@ export interface SnapshotTable {
   compositePrimaryKeys: Record<string, { name: string; columns?: string[] }>;
   uniqueConstraints: Record<string, { name: string; columns?: string[]; nullsNotDistinct?: boolean }>;
   checkConstraints?: Record<string, { name: string }>;
+  policies?: Record<string, { name: string }>;
 }
 
 export function snapshotPath(pkg: SchemaPackage, idx: number): string {
@@ -52,8 +54,6 @@ export function readSnapshotAt(pkg: SchemaPackage, idx: number): Snapshot | unde
   }
   return undefined;
 }
-
-export type ObjectKind = 'table' | 'enum' | 'index' | 'constraint';
 
 /**
  * Who owns what, from each package's latest snapshot: `table:public.users` -> @large-event/database.
@@ -80,7 +80,11 @@ export function ownership(packages: SchemaPackage[]): Map<string, SchemaPackage>
         for (const constraint of Object.values(group ?? {}))
           owners.set(`constraint:${schema}.${table.name}.${constraint.name}`, pkg);
       }
+      for (const policy of Object.values(table.policies ?? {}))
+        owners.set(`policy:${schema}.${table.name}.${policy.name}`, pkg);
     }
+    for (const view of Object.values(snapshot.views ?? {}))
+      owners.set(`view:${view.schema || 'public'}.${view.name}`, pkg);
     for (const e of Object.values(snapshot.enums ?? {})) owners.set(`enum:${e.schema || 'public'}.${e.name}`, pkg);
   }
   return owners;
