@@ -92,6 +92,62 @@ export const teamdBadges = pgTable(
     ]);
   });
 
+  it('owns extensions, functions, views, triggers and policies by the package whose SQL creates them', () => {
+    addHandWrittenMigration(
+      ws,
+      SHARED,
+      nextTag(ws, SHARED, 'search'),
+      [
+        'CREATE EXTENSION IF NOT EXISTS pg_trgm;',
+        'CREATE FUNCTION public.normalize_title(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;',
+        'CREATE VIEW public.upcoming_events AS SELECT * FROM events;',
+      ].join('\n--> statement-breakpoint\n'),
+    );
+    const file = addHandWrittenMigration(
+      ws,
+      TEAMD,
+      nextTag(ws, TEAMD, 'search'),
+      [
+        'CREATE EXTENSION IF NOT EXISTS pg_trgm;',
+        'CREATE OR REPLACE FUNCTION public.normalize_title(t text) RETURNS text LANGUAGE sql AS $$ SELECT t $$;',
+        'DROP VIEW public.upcoming_events;',
+        'CREATE FUNCTION public.project_rank(n integer) RETURNS integer LANGUAGE sql AS $$ SELECT n $$;',
+        'CREATE FUNCTION public.teamd_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;',
+        'CREATE TRIGGER touch BEFORE UPDATE ON teamd_projects FOR EACH ROW EXECUTE FUNCTION teamd_touch();',
+        'CREATE POLICY own_rows ON teamd_projects USING (true);',
+      ].join('\n--> statement-breakpoint\n'),
+    );
+    const findings = flat(checkJson(ws, ['--package', 'teamd']).report).filter((f) => f.file === file);
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          rule: 'duplicate-name',
+          line: 1,
+          message: expect.stringMatching(/^extension pg_trgm is also defined by @large-event\/database/),
+          next: expect.stringMatching(/created by the shared package.*remove this CREATE EXTENSION/),
+        }),
+        expect.objectContaining({
+          rule: 'foreign-object',
+          line: 3,
+          message: expect.stringMatching(/function normalize_title, owned by @large-event\/database/),
+        }),
+        expect.objectContaining({
+          rule: 'foreign-object',
+          line: 5,
+          message: expect.stringMatching(/^drops view upcoming_events, owned by @large-event\/database/),
+        }),
+        expect.objectContaining({
+          rule: 'team-prefix',
+          line: 7,
+          message: expect.stringMatching(/^function project_rank does not start with teamd_/),
+        }),
+      ]),
+    );
+    // The trigger and the policy live on Team D's own table, and teamd_touch carries the prefix.
+    expect(findings.filter((f) => f.line !== undefined && f.line >= 9)).toEqual([]);
+    expect(findings).toHaveLength(4);
+  });
+
   it('reports a shared foreign key to a team table', () => {
     const file = addHandWrittenMigration(
       ws,
