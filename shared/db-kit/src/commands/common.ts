@@ -27,3 +27,31 @@ export function selectPackages(ws: Workspace, values: { package?: string; all?: 
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** The flags of every command that destroys data: reset, fresh (seed and restore have their own subset). */
+export const resetOptions = {
+  yes: { type: 'boolean', short: 'y' },
+  force: { type: 'boolean' },
+  'confirm-name': { type: 'string' },
+  'no-backup': { type: 'boolean' },
+} satisfies Options;
+
+export const guardText = `  -y, --yes                go ahead without asking (required without a terminal)
+      --force              allow a DATABASE_URL that is not local (127.0.0.1, localhost, ::1);
+                           you then type the database's name
+      --confirm-name <db>  that name, for --force without a terminal
+      --no-backup          skip the automatic backup (backups/<db>-<timestamp>.dump)`;
+
+export const seedOptions = {
+  count: { type: 'string' },
+  seed: { type: 'string' },
+} satisfies Options;
+
+export function readSeedOptions(values: { count?: string; seed?: string }): { count: number; seed: number } {
+  const count = values.count === undefined ? 10 : Number(values.count);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(count) || count < 1)
+    throw new UsageError(`--count takes a positive whole number, got "${values.count}".`);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, got "${values.seed}".`);
+  return { count, seed };
+}

@@ -1,5 +1,6 @@
 import type { Command } from '../context';
-import { guardText, resetDatabase } from './reset';
+import { guardText, parse, readSeedOptions, resetOptions, seedOptions } from './common';
+import { runRebuild } from './rebuild-flow';
 
 const command: Command = {
   usage: `Usage: db-kit fresh [--yes] [--count <n>] [--seed <n>] [--no-backup] [--force --confirm-name <db>]
@@ -14,7 +15,10 @@ ${guardText}
 
 Exit: 0 done; 1 a migration failed; 2 refused, declined, usage, backup or connection error.`,
 
-  run: (argv, ctx) => resetDatabase(argv, ctx, { seed: true }),
+  async run(argv, ctx) {
+    const { values } = parse(argv, { ...resetOptions, ...seedOptions });
+    return runRebuild(ctx, values, readSeedOptions(values));
+  },
 };
 
 export default command;

@@ -1,19 +1,13 @@
-import type { Command } from '../context';
+import type { Command, Terminal } from '../context';
 import type { Sql } from '../connection';
-import { UsageError } from '../errors';
 import { loadSchemas } from '../schema/load';
 import { schemaObjects } from '../schema/objects';
 import { confirmDestructive } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
-import { seedTables } from '../seed/seed';
+import { countPublicRows, seedTables } from '../seed/seed';
 import type { DatabaseTarget } from '../target';
-import type { Terminal } from '../context';
-import { parse, type Options } from './common';
 
-export const seedOptions = {
-  count: { type: 'string' },
-  seed: { type: 'string' },
-} satisfies Options;
+import { parse, readSeedOptions, seedOptions, type Options } from './common';
 
 const options = {
   ...seedOptions,
@@ -58,15 +52,6 @@ Exit: 0 seeded; 2 refused, declined, usage or connection error.`,
   },
 };
 
-export function readSeedOptions(values: { count?: string; seed?: string }): { count: number; seed: number } {
-  const count = values.count === undefined ? 10 : Number(values.count);
-  const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(count) || count < 1)
-    throw new UsageError(`--count takes a positive whole number, got "${values.count}".`);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, got "${values.seed}".`);
-  return { count, seed };
-}
-
 /** Asks only when there is something to lose: a table that already has rows, or a remote database. */
 async function confirmReplacingRows(
   terminal: Terminal,
@@ -75,9 +60,7 @@ async function confirmReplacingRows(
   tableCount: number,
   values: { yes?: boolean; 'confirm-name'?: string },
 ): Promise<boolean> {
-  const [row] =
-    await sql`select coalesce(sum(n_live_tup), 0)::int as rows from pg_stat_user_tables where schemaname = 'public'`;
-  if (target.local && !row?.rows && tableCount) return true;
+  if (target.local && !(await countPublicRows(sql)) && tableCount) return true;
   return confirmDestructive(terminal, target, {
     question: `Replace the rows of ${tableCount} tables in "${target.database}" with sample data`,
     yes: values.yes,

@@ -20,6 +20,13 @@ export interface SeededTable {
 
 type SeedTable = SchemaObjects['tables'][number];
 
+/** Estimated rows in `public` (from the statistics, no scan): zero means seeding loses nothing. */
+export async function countPublicRows(sql: Sql): Promise<number> {
+  const [row] =
+    await sql`select coalesce(sum(n_live_tup), 0)::int as rows from pg_stat_user_tables where schemaname = 'public'`;
+  return (row?.rows as number | undefined) ?? 0;
+}
+
 /**
  * Replaces the rows of every package's tables with deterministic sample data from drizzle-seed.
  * The tables are emptied first (TRUNCATE ... RESTART IDENTITY), so a second run gives exactly

@@ -1,0 +1,52 @@
+import type { Context } from '../context';
+import { type RebuildStep, rebuildDatabase } from '../migrations/rebuild';
+import { confirmDestructive } from '../safety/confirm';
+import { assertDevelopmentDatabase } from '../safety/guard';
+import type { SeedOptions } from '../seed/seed';
+import { plural } from './common';
+
+/**
+ * Not a command: the ritual reset and fresh share once each has parsed its flags. The guard,
+ * the question, then the core rebuild, printing each step as it finishes.
+ */
+export async function runRebuild(
+  ctx: Context,
+  values: { yes?: boolean; force?: boolean; 'confirm-name'?: string; 'no-backup'?: boolean },
+  seed: SeedOptions | undefined,
+): Promise<number> {
+  const ws = ctx.workspace;
+  const packages = ws.allInOrder();
+  const target = assertDevelopmentDatabase(ctx.database, {
+    action: 'drop and rebuild every table',
+    force: values.force,
+  });
+  const aliases = packages.map((p) => p.alias);
+  const question = `Drop every table of ${aliases.join(', ')} in "${target.database}" and migrate${seed ? ' and seed' : ''} again`;
+  const confirmName = values['confirm-name'];
+  if (!(await confirmDestructive(ctx.terminal, target, { question, yes: values.yes, confirmName }))) {
+    ctx.out.print('Nothing changed.');
+    return 2;
+  }
+  const describe = (step: RebuildStep): string => {
+    switch (step.step) {
+      case 'backup': {
+        const file = ws.relative(step.file);
+        return `Backed up to ${file} (restore: ./scripts/db-workflow.sh restore ${file}).`;
+      }
+      case 'drop': {
+        const { tables, types, sequences, bookkeeping } = step.dropped;
+        return `Dropped ${plural(tables.length, 'table')}, ${plural(types.length, 'type')}, ${plural(sequences.length, 'sequence')} and ${plural(bookkeeping.length, 'bookkeeping table')}.`;
+      }
+      case 'migrate':
+        return `Applied ${plural(step.result.applied.length, 'migration')} (${aliases.join(' + ')}) on ${target.redacted}.`;
+      case 'seed':
+        return `Seeded ${step.seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`;
+    }
+  };
+  await ctx.withConnection(`db-kit ${seed ? 'fresh' : 'reset'}`, (sql) =>
+    rebuildDatabase(sql, ws, { url: target.url, backup: !values['no-backup'], seed }, (step) =>
+      ctx.out.print(describe(step)),
+    ),
+  );
+  return 0;
+}

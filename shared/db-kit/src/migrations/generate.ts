@@ -1,0 +1,78 @@
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runDrizzleKit } from '../drizzle-kit';
+import { DbKitError, UsageError } from '../errors';
+import type { SchemaPackage } from '../workspace';
+import { journalPath, readJournal, timestampName } from './files';
+
+/** Lower-case slug: `Add-Budget` -> `add_budget`. */
+export function toSlug(name: string): string {
+  const slug = name
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (!slug)
+    throw new UsageError(
+      `--name "${name}" has no letters or digits.`,
+      'Use a short description such as --name add_budget.',
+    );
+  return slug;
+}
+
+/**
+ * Runs drizzle-kit generate for one package, then gives the new file its timestamped name.
+ * Returns the new file's path, or undefined when the schema has not changed.
+ */
+export async function generateMigration(
+  pkg: SchemaPackage,
+  options: { name?: string; interactive: boolean },
+): Promise<string | undefined> {
+  const before = readJournal(pkg).entries.length;
+  // drizzle-kit wants paths relative to its working directory.
+  const args = [
+    'generate',
+    '--dialect',
+    'postgresql',
+    '--schema',
+    `./${pkg.schema}`,
+    '--out',
+    `./${pkg.out}`,
+    '--prefix',
+    'index',
+  ];
+  if (options.name) args.push('--name', options.name);
+  const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: options.interactive });
+  const journal = readJournal(pkg);
+  const added = journal.entries.slice(before);
+  if (result.code !== 0 || /collision|malformed|Error/.test(result.output)) {
+    if (added.length === 0) {
+      throw new DbKitError(
+        `drizzle-kit generate failed for ${pkg.name}: ${lastLines(result.output) || `exit code ${result.code}`}`,
+        'Fix the schema error above, then run generate again.',
+      );
+    }
+  }
+  if (added.length === 0) return undefined;
+  let path: string | undefined;
+  for (const entry of added) {
+    const slug = entry.tag.replace(/^\d+_/, '');
+    const tag = `${timestampName(new Date(entry.when))}_${slug}`;
+    path = join(pkg.migrationsDir, `${tag}.sql`);
+    if (existsSync(path)) throw new DbKitError(`${path} already exists.`, 'Wait a second and run generate again.');
+    renameSync(join(pkg.migrationsDir, `${entry.tag}.sql`), path);
+    entry.tag = tag;
+  }
+  writeFileSync(journalPath(pkg), JSON.stringify(journal, null, 2));
+  return path;
+}
+
+function lastLines(output: string): string {
+  return output
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-2)
+    .join(' ');
+}

@@ -1,0 +1,44 @@
+import { backupDatabase } from '../backup/backup';
+import type { Sql } from '../connection';
+import { loadSchemas } from '../schema/load';
+import { schemaObjects } from '../schema/objects';
+import { type SeededTable, type SeedOptions, seedTables } from '../seed/seed';
+import type { Workspace } from '../workspace';
+import { type DroppedObjects, dropOwnedObjects } from './reset';
+import { type MigrateResult, Migrator } from './runner';
+
+/** One finished step of a rebuild, reported as it happens: a later step may still fail. */
+export type RebuildStep =
+  | { step: 'backup'; file: string }
+  | { step: 'drop'; dropped: DroppedObjects }
+  | { step: 'migrate'; result: MigrateResult }
+  | { step: 'seed'; seeded: SeededTable[] };
+
+export interface RebuildOptions {
+  /** The URL for pg_dump (the same database `sql` is connected to). */
+  url: string;
+  backup: boolean;
+  /** Seed after migrating (db:fresh). */
+  seed?: SeedOptions;
+}
+
+/**
+ * reset and fresh: backs the database up, drops everything the workspace's packages own,
+ * applies every package's migrations again and, for fresh, seeds. Each step is reported to
+ * `onStep` as soon as it is done, so a failure later still leaves the backup's name on screen.
+ */
+export async function rebuildDatabase(
+  sql: Sql,
+  ws: Workspace,
+  options: RebuildOptions,
+  onStep: (step: RebuildStep) => void,
+): Promise<void> {
+  const packages = ws.allInOrder();
+  if (options.backup) onStep({ step: 'backup', file: (await backupDatabase(sql, options.url, ws.root)).file });
+  onStep({ step: 'drop', dropped: await dropOwnedObjects(sql, packages) });
+  onStep({ step: 'migrate', result: await new Migrator(sql, packages, ws.packages).migrate() });
+  if (options.seed) {
+    const tables = schemaObjects(await loadSchemas(packages), ws.packages).tables;
+    onStep({ step: 'seed', seeded: await seedTables(sql, tables, options.seed) });
+  }
+}
