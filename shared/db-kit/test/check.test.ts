@@ -178,4 +178,46 @@ describe('db-kit check', () => {
     expect(badRef.code).toBe(2);
     expect(badRef.stderr).toMatch(/--since no-such-ref: no such commit/);
   });
+
+  it('gives a file one verdict in generate, check and check --all; following its advice satisfies all three', () => {
+    const git = (...args: string[]) =>
+      ws.exec('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args]);
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-qm', 'base');
+    git('checkout', '-qb', 'labels');
+    const labels = `${TEAMD}/src/overlays/labels.ts`;
+    const table = `import { pgTable, serial, text } from 'drizzle-orm/pg-core';
+export const teamdLabels = pgTable('teamd_labels', { id: serial('id').primaryKey(), name: text('name') });
+`;
+    ws.write(labels, table);
+    const index = `${TEAMD}/src/overlays/index.ts`;
+    ws.write(index, `${ws.read(index)}export * from './labels';\n`);
+    expect(ws.dbKit(['generate', '--package', 'teamd', '--name', 'labels']).code).toBe(0);
+    ws.write(
+      labels,
+      table
+        .replace('import { pgTable,', 'import { index, pgTable,')
+        .replace("name: text('name') }", "name: text('name') }, (t) => [index('teamd_labels_name_idx').on(t.name)]"),
+    );
+    const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'label_index']);
+    expect(generate.stdout).toContain('require-concurrent-index-creation');
+    expect(generate.code).toBe(1);
+    const file = `${TEAMD}/drizzle/${sqlFiles(ws, TEAMD).find((f) => f.endsWith('_label_index.sql'))}`;
+    const verdict = (args: string[]) => {
+      const { code, report } = checkJson(ws, args);
+      return {
+        code,
+        findings: flat(report)
+          .filter((f) => f.file === file)
+          .map((f) => `${f.rule}:${f.line}`),
+      };
+    };
+    expect(verdict([])).toEqual({ code: 1, findings: ['require-concurrent-index-creation:1'] });
+    expect(verdict(['--all'])).toEqual(verdict([]));
+
+    ws.write(file, `-- squawk-ignore require-concurrent-index-creation -- teamd_labels ships empty\n${ws.read(file)}`);
+    expect(verdict([])).toEqual({ code: 0, findings: [] });
+    expect(verdict(['--all'])).toEqual({ code: 0, findings: [] });
+  });
 });

@@ -167,3 +167,32 @@ it('repair --migration refuses a migration that needs no repair', () => {
   expect(run.code).toBe(2);
   expect(run.stderr).toMatch(/20261201_090000_add_budget is neither changed nor missing/);
 });
+
+describe('the checksum covers statements, not comments', () => {
+  const waived = `-- squawk-ignore changing-column-type -- the table held 12 rows when this ran\n${'ALTER TABLE "teamd_projects" ADD COLUMN "budget" integer;'}`;
+
+  it('a waiver added to an applied migration leaves it applied: status is clean, migrate runs on', async () => {
+    ws.write(BUDGET_FILE, waived);
+    const status = ws.dbKit(['status', '--json'], env);
+    expect(JSON.parse(status.stdout).packages[1].changed).toEqual([]);
+    const run = ws.dbKit(['migrate', '--all'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await columnsOf(db.url, 'users')).toContain('phone');
+  });
+
+  it('a commented file recorded with its whole-text hash (drizzle-kit migrate, older db-kit) still counts as applied', async () => {
+    ws.write(BUDGET_FILE, waived);
+    const { createHash } = await import('node:crypto');
+    const textHash = createHash('sha256').update(waived).digest('hex');
+    await query(db.url, `update drizzle.__teamd_migrations set hash = $1 where name = '20261201_090000_add_budget'`, [
+      textHash,
+    ]);
+    expect(JSON.parse(ws.dbKit(['status', '--json'], env).stdout).packages[1].changed).toEqual([]);
+    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+  });
+
+  it('an edited statement is still a change', () => {
+    ws.write(BUDGET_FILE, `-- a note\nALTER TABLE "teamd_projects" ADD COLUMN "budget" bigint;`);
+    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(1);
+  });
+});

@@ -44,7 +44,7 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
   const inScope = migrations.filter(
     (m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)),
   );
-  findings.push(...reviewMigrations(ws, migrations, inScope, options.packages, scope.files !== undefined));
+  findings.push(...reviewMigrations(ws, migrations, inScope, options.packages));
   // Diffing against a snapshot that two branches both claim would only add noise.
   const intact = options.packages.filter((pkg) => !broken.has(pkg));
   findings.push(...(await driftFindings(intact, (pkg) => scriptFor(ws, 'generate', pkg))));
@@ -63,7 +63,7 @@ export async function checkWrittenMigration(ws: Workspace, pkg: SchemaPackage, p
   const migrations = await parseAll(ws.packages);
   const written = migrations.filter((m) => m.path === path);
   const report = new CheckReport(`review of ${ws.relative(path)}`);
-  report.add(...reviewMigrations(ws, migrations, written, [pkg], false));
+  report.add(...reviewMigrations(ws, migrations, written, [pkg]));
   return report;
 }
 
@@ -85,20 +85,17 @@ export function generateBlockers(ws: Workspace, pkg: SchemaPackage): Finding[] {
 
 /**
  * Tables that hold no rows yet when each migration runs, so locking them blocks nobody: those
- * created in the same file and, when the migrations under review are a pending set (not yet on
- * the base branch), those created earlier in that set. Keyed by migration path.
+ * created in the same file. Only the file decides, never the scope: a table created by an earlier
+ * migration may hold rows by the time this one runs, and a verdict that depended on which files
+ * are linted together would differ between generate, check and check --all. Keyed by migration path.
  */
-function tablesCreatedBefore(inScope: ParsedMigration[], pendingSet: boolean): Map<string, Set<string>> {
+function tablesCreatedIn(migrations: ParsedMigration[]): Map<string, Set<string>> {
   const result = new Map<string, Set<string>>();
-  const pendingByPackage = new Map<string, Set<string>>();
-  for (const m of inScope) {
+  for (const m of migrations) {
     const own = new Set<string>();
     for (const s of m.statements)
       for (const t of s.targets) if (t.kind === 'table' && t.action === 'create') own.add(`table:${t.qualifiedName}`);
-    const earlier = pendingSet ? (pendingByPackage.get(m.pkg.name) ?? new Set<string>()) : new Set<string>();
-    const created = new Set([...earlier, ...own]);
-    if (pendingSet) pendingByPackage.set(m.pkg.name, created);
-    result.set(m.path, created);
+    result.set(m.path, own);
   }
   return result;
 }
@@ -108,7 +105,6 @@ function reviewMigrations(
   migrations: ParsedMigration[],
   inScope: ParsedMigration[],
   selected: SchemaPackage[],
-  pendingSet: boolean,
 ): Finding[] {
   const findings: Finding[] = [];
   for (const m of inScope) {
@@ -123,7 +119,7 @@ function reviewMigrations(
       });
     }
   }
-  findings.push(...squawkFindings(ws, inScope, tablesCreatedBefore(inScope, pendingSet)));
+  findings.push(...squawkFindings(ws, inScope, tablesCreatedIn(inScope)));
   findings.push(...ownershipFindings(ws.packages, migrations, new Set(inScope), selected));
   return findings;
 }

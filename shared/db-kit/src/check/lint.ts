@@ -50,7 +50,7 @@ export const ERROR_RULES: Record<string, { kind: 'destructive' | 'blocking' | 'b
   },
 };
 
-/** Rules about locking a table that already holds rows; a table created in the pending set holds none. */
+/** Rules about locking a table that already holds rows; a table created in the same migration holds none. */
 const EXISTING_TABLE_RULES = new Set([
   'require-concurrent-index-creation',
   'adding-required-field',

@@ -45,8 +45,13 @@ export interface MigrationFile {
   when: number;
   /** Sort key across packages: the UTC timestamp of the name, `YYYYMMDDHHMMSS`. */
   orderKey: string;
-  /** sha256 of the file's text, the same hash drizzle's migrator records. */
+  /**
+   * What we record and compare: the checksum of its statements, not its comments (`checksum`), so a
+   * waiver or a comment added to an applied migration changes nothing that ran.
+   */
   hash: string;
+  /** sha256 of the whole text: what drizzle-kit's migrator (and db-kit before comments were left out) records. */
+  textHash: string;
   statements: string[];
   transactional: boolean;
   /** Other packages' migrations that must be applied before this one (its `requires` headers). */
@@ -72,6 +77,24 @@ export function readJournal(pkg: SchemaPackage): Journal {
 
 export function hashMigration(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** A whole-line comment that does not steer the run: not a `-- db-kit:` directive, not a statement breakpoint. */
+const PLAIN_COMMENT_LINE = /^[ \t]*--(?!>\s*statement-breakpoint)(?!\s*db-kit:).*(?:\n|$)/gim;
+
+/**
+ * The checksum of a migration's statements: sha256 of its text without whole-line comments (waivers,
+ * notes), keeping `-- db-kit:` directives and breakpoints. A generated file has no such comment, so
+ * its checksum equals drizzle's hash of the text. (A line that starts with `--` inside a multi-line
+ * string literal would count as a comment: migrations do not hold such literals.)
+ */
+export function checksum(text: string): string {
+  return hashMigration(text.replace(PLAIN_COMMENT_LINE, ''));
+}
+
+/** Whether a bookkeeping row's hash records this file: the statements' checksum, or drizzle's hash of the text. */
+export function recordsFile(recordedHash: string, file: Pick<MigrationFile, 'hash' | 'textHash'>): boolean {
+  return recordedHash === file.hash || recordedHash === file.textHash;
 }
 
 /** `YYYYMMDD_HHMMSS` for a moment, in UTC. */
@@ -111,7 +134,8 @@ export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
       path,
       when: entry.when,
       orderKey: orderKeyOf(entry.tag, entry.when),
-      hash: hashMigration(text),
+      hash: checksum(text),
+      textHash: hashMigration(text),
       statements: splitStatements(text),
       transactional: !NO_TRANSACTION_HEADER.test(text),
       requires: [...text.matchAll(REQUIRES_HEADER)].map((m) => ({ packageName: m[1]!, tag: m[2]! })),

@@ -1,7 +1,7 @@
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import type { AppliedRow } from './bookkeeping';
-import type { MigrationFile } from './files';
+import { recordsFile, type MigrationFile } from './files';
 
 export interface PackageState {
   pkg: SchemaPackage;
@@ -35,7 +35,7 @@ export function classify(pkg: SchemaPackage, files: MigrationFile[], rows: Appli
   for (const file of files) {
     let row = byName.get(file.tag);
     if (!row) {
-      row = rows.find((r) => !r.name && unmatched.has(r) && r.hash === file.hash);
+      row = rows.find((r) => !r.name && unmatched.has(r) && recordsFile(r.hash, file));
       if (row) state.adoptable.push({ file, row });
     }
     if (!row) row = rows.find((r) => !r.name && unmatched.has(r) && r.created_at === String(file.when));
@@ -44,7 +44,7 @@ export function classify(pkg: SchemaPackage, files: MigrationFile[], rows: Appli
       continue;
     }
     unmatched.delete(row);
-    if (row.hash === file.hash) state.applied.push({ file, row });
+    if (recordsFile(row.hash, file)) state.applied.push({ file, row });
     else state.changed.push({ file, row });
   }
   state.missing = [...unmatched];
