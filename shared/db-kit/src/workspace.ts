@@ -15,6 +15,8 @@ export interface DbKitManifest {
   migrationsTable: string;
   /** Teams only: every table name the team owns starts with this. */
   tablePrefix?: string;
+  /** What db-kit seed does with this package: tables to leave out, a module of refinements. */
+  seed?: { skip?: string[]; refinements?: string };
 }
 
 export interface SchemaPackage extends DbKitManifest {

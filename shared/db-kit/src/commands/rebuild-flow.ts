@@ -2,7 +2,7 @@ import type { Context } from '../context';
 import { type RebuildStep, rebuildDatabase } from '../migrations/rebuild';
 import { confirmDestructive } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
-import type { SeedOptions } from '../seed/seed';
+import { describeSeeding, type SeedOptions } from '../seed/seed';
 import { plural } from './common';
 
 /**
@@ -39,14 +39,19 @@ export async function runRebuild(
       }
       case 'migrate':
         return `Applied ${plural(step.result.applied.length, 'migration')} (${aliases.join(' + ')}) on ${target.redacted}.`;
-      case 'seed':
-        return `Seeded ${step.seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`;
+      case 'seed': {
+        const report = describeSeeding(step.result, step.skipped, target.redacted);
+        for (const line of report.warnings) ctx.out.warn(line);
+        code = report.code;
+        return report.lines.join('\n');
+      }
     }
   };
+  let code = 0;
   await ctx.withConnection(`db-kit ${seed ? 'fresh' : 'reset'}`, (sql) =>
     rebuildDatabase(sql, ws, { url: target.url, backup: !values['no-backup'], seed }, (step) =>
       ctx.out.print(describe(step)),
     ),
   );
-  return 0;
+  return code;
 }

@@ -1,35 +1,45 @@
-import type { Command, Terminal } from '../context';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import type { Command } from '../context';
 import type { Sql } from '../connection';
-import { loadSchemas } from '../schema/load';
-import { schemaObjects } from '../schema/objects';
 import { confirmDestructive } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
-import { countPublicRows, seedTables } from '../seed/seed';
+import { describeSeeding, qualifiedName, seedTables, selectSeedTables } from '../seed/seed';
 import type { DatabaseTarget } from '../target';
-
+import type { Terminal } from '../context';
 import { parse, readSeedOptions, seedOptions, type Options } from './common';
 
 const options = {
   ...seedOptions,
+  package: { type: 'string', short: 'p', multiple: true },
+  'skip-table': { type: 'string', multiple: true },
   yes: { type: 'boolean', short: 'y' },
   force: { type: 'boolean' },
   'confirm-name': { type: 'string' },
 } satisfies Options;
 
 const command: Command = {
-  usage: `Usage: db-kit seed [--count <n>] [--seed <n>] [--yes] [--force --confirm-name <db>]
+  usage: `Usage: db-kit seed [--package <alias>]... [--skip-table <name>]... [--count <n>] [--seed <n>] [--yes]
 
-Fills every package's tables (shared and every team's overlay) with deterministic sample
-data from drizzle-seed, respecting foreign keys. The tables are emptied first, so running
-seed twice gives the same rows, ids included. Run migrate first.
+Fills the tables of every package (shared and every team's overlay), or of the packages
+named, with deterministic sample data: drizzle-seed's generators by column name and type
+(emails, names, an ends_at after its starts_at, enum values), foreign keys (composite ones
+too) taken from the referenced rows, self-references pointing at earlier rows. Generated,
+identity and serial columns are left to the database. The tables are emptied first, so
+running seed twice gives the same rows, ids included. Run migrate first.
+
+A table seed cannot fill (a check constraint its values miss) is left empty and named with
+PostgreSQL's reason; every other table is still seeded. A package leaves tables out with
+"dbKit.seed.skip" and gives its own generators with "dbKit.seed.refinements" (README, Seeding).
 
 Options:
-      --count <n>          rows per table (default 10)
-      --seed <n>           another number gives other (still repeatable) data (default 1)
-  -y, --yes                replace existing rows without asking (required without a terminal)
-      --force              allow a DATABASE_URL that is not local; then also --confirm-name <db>
+  -p, --package <alias>      seed only this package's tables (repeatable)
+      --skip-table <name>    leave this table out (repeatable)
+      --count <n>            rows per table (default 10)
+      --seed <n>             another number gives other (still repeatable) data (default 1)
+  -y, --yes                  replace existing rows without asking (required without a terminal)
+      --force                allow a DATABASE_URL that is not local; then also --confirm-name <db>
 
-Exit: 0 seeded; 2 refused, declined, usage or connection error.`,
+Exit: 0 seeded; 1 a table could not be filled; 2 refused, declined, usage or connection error.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, options);
@@ -39,30 +49,41 @@ Exit: 0 seeded; 2 refused, declined, usage or connection error.`,
       force: values.force,
     });
     const seedOptionsGiven = readSeedOptions(values);
+    const packages = values.package?.length ? values.package.map((alias) => ws.resolve(alias)) : ws.allInOrder();
     return ctx.withConnection('db-kit seed', async (sql) => {
-      const tables = schemaObjects(await loadSchemas(ws.allInOrder()), ws.packages).tables;
-      if (!(await confirmReplacingRows(ctx.terminal, sql, target, tables.length, values))) {
+      const { tables, skipped, refinements } = await selectSeedTables(ws, packages, values['skip-table']);
+      if (!(await confirmReplacingRows(ctx.terminal, sql, target, tables, values))) {
         ctx.out.print('Nothing changed.');
         return 2;
       }
-      const seeded = await seedTables(sql, tables, seedOptionsGiven);
-      ctx.out.print(`Seeded ${target.redacted}: ${seeded.map((t) => `${t.table} ${t.rows}`).join(', ')}.`);
-      return 0;
+      const result = await seedTables(sql, tables, { ...seedOptionsGiven, refinements });
+      const report = describeSeeding(result, skipped, target.redacted);
+      for (const line of report.lines) ctx.out.print(line);
+      for (const line of report.warnings) ctx.out.warn(line);
+      return report.code;
     });
   },
 };
 
-/** Asks only when there is something to lose: a table that already has rows, or a remote database. */
+/**
+ * Asks only when there is something to lose: a table that already has rows, or a remote database.
+ * Rows are looked for (EXISTS per table), never estimated: statistics are empty after a restart or
+ * pg_stat_reset(), and an estimate of 0 would throw real rows away unasked.
+ */
 async function confirmReplacingRows(
   terminal: Terminal,
   sql: Sql,
   target: DatabaseTarget,
-  tableCount: number,
+  tables: Array<{ table: PgTable }>,
   values: { yes?: boolean; 'confirm-name'?: string },
 ): Promise<boolean> {
-  if (target.local && !(await countPublicRows(sql)) && tableCount) return true;
+  const names = tables.map((t) => qualifiedName(t.table));
+  const [row] = names.length
+    ? await sql.unsafe(`select ${names.map((n) => `exists (select 1 from ${n})`).join(' or ')} as filled`)
+    : [{ filled: false }];
+  if (target.local && !row?.filled && tables.length) return true;
   return confirmDestructive(terminal, target, {
-    question: `Replace the rows of ${tableCount} tables in "${target.database}" with sample data`,
+    question: `Replace the rows of ${tables.length} tables in "${target.database}" with sample data`,
     yes: values.yes,
     confirmName: values['confirm-name'],
   });

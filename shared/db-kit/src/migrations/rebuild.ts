@@ -1,8 +1,6 @@
 import { backupDatabase } from '../backup/backup';
 import type { Sql } from '../connection';
-import { loadSchemas } from '../schema/load';
-import { schemaObjects } from '../schema/objects';
-import { type SeededTable, type SeedOptions, seedTables } from '../seed/seed';
+import { type SeedOptions, type SeedResult, seedTables, selectSeedTables, type UnseededTable } from '../seed/seed';
 import type { Workspace } from '../workspace';
 import { type DroppedObjects, dropOwnedObjects } from './reset';
 import { type MigrateResult, Migrator } from './runner';
@@ -12,7 +10,7 @@ export type RebuildStep =
   | { step: 'backup'; file: string }
   | { step: 'drop'; dropped: DroppedObjects }
   | { step: 'migrate'; result: MigrateResult }
-  | { step: 'seed'; seeded: SeededTable[] };
+  | { step: 'seed'; result: SeedResult; skipped: UnseededTable[] };
 
 export interface RebuildOptions {
   /** The URL for pg_dump (the same database `sql` is connected to). */
@@ -38,7 +36,7 @@ export async function rebuildDatabase(
   onStep({ step: 'drop', dropped: await dropOwnedObjects(sql, packages) });
   onStep({ step: 'migrate', result: await new Migrator(sql, packages, ws.packages).migrate() });
   if (options.seed) {
-    const tables = schemaObjects(await loadSchemas(packages), ws.packages).tables;
-    onStep({ step: 'seed', seeded: await seedTables(sql, tables, options.seed) });
+    const { tables, skipped, refinements } = await selectSeedTables(ws, packages);
+    onStep({ step: 'seed', result: await seedTables(sql, tables, { ...options.seed, refinements }), skipped });
   }
 }
