@@ -6,10 +6,11 @@ import { parse, plural, type Options } from './common';
 const options = {
   package: { type: 'string', short: 'p' },
   name: { type: 'string', short: 'n' },
+  custom: { type: 'boolean' },
 } satisfies Options;
 
 const command: Command = {
-  usage: `Usage: db-kit generate --package <alias> [--name <slug>]
+  usage: `Usage: db-kit generate --package <alias> [--name <slug>] [--custom]
 
 Compares the package's schema (the "dbKit.schema" entry) with its latest snapshot and
 writes <out>/YYYYMMDD_HHMMSS_<slug>.sql (UTC) plus drizzle's journal and snapshot.
@@ -18,6 +19,9 @@ A team's migration only ever covers the team's own tables. No database is needed
 Options:
   -p, --package <alias>   shared, teamd, ... (or the package name)
   -n, --name <slug>       the migration's name (a-z, 0-9, _); default: drizzle's random name
+      --custom            write an empty migration for hand-written SQL (extensions, functions,
+                          triggers, views, policies): timestamped, journaled, with a snapshot that
+                          repeats the previous one, like drizzle-kit generate --custom
 
 After writing, it reviews the new file with db-kit check's lint and ownership rules and
 prints the findings under the file name. Before running drizzle-kit, it refuses a migration
@@ -44,10 +48,18 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
       );
       return 1;
     }
+    if (values.custom && !slug)
+      throw new UsageError('A custom migration needs a name.', 'Example: --custom --name add_pg_trgm.');
     const written = await generateMigration(pkg, {
       name: slug,
       interactive: ctx.terminal.interactive,
+      custom: values.custom,
     });
+    if (written && values.custom) {
+      const migrate = check.scriptFor(ws, 'migrate', pkg);
+      ctx.out.print(`Wrote ${ws.relative(written)}: an empty migration. Put your SQL in it, then run ${migrate}.`);
+      return 0;
+    }
     if (!written) {
       ctx.out.print(`No schema changes in ${pkg.name}: nothing written.`);
       return 0;

@@ -20,13 +20,23 @@ export function toSlug(name: string): string {
   return slug;
 }
 
+/** What a custom migration starts with, in place of drizzle-kit's placeholder line. */
+export function customMigrationHeader(pkg: SchemaPackage): string {
+  return `-- Hand-written migration of ${pkg.name}: put its SQL below, one statement after another.
+-- What it creates (extensions, functions, triggers, views, policies, ...) belongs to ${pkg.name}:
+-- db:check reads it with PostgreSQL's parser, and other packages may not change it.
+`;
+}
+
 /**
  * Runs drizzle-kit generate for one package, then gives the new file its timestamped name.
  * Returns the new file's path, or undefined when the schema has not changed.
+ * With `custom`, the file is empty (for hand-written SQL), with drizzle-kit's journal entry and a
+ * snapshot that repeats the previous one, as `drizzle-kit generate --custom` writes them.
  */
 export async function generateMigration(
   pkg: SchemaPackage,
-  options: { name?: string; interactive: boolean },
+  options: { name?: string; interactive: boolean; custom?: boolean },
 ): Promise<string | undefined> {
   const before = readJournal(pkg).entries.length;
   // drizzle-kit wants paths relative to its working directory.
@@ -42,7 +52,8 @@ export async function generateMigration(
     'index',
   ];
   if (options.name) args.push('--name', options.name);
-  const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: options.interactive });
+  if (options.custom) args.push('--custom');
+  const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: options.interactive && !options.custom });
   const journal = readJournal(pkg);
   const added = journal.entries.slice(before);
   if (result.code !== 0 || /collision|malformed|Error/.test(result.output)) {
@@ -61,6 +72,7 @@ export async function generateMigration(
     path = join(pkg.migrationsDir, `${tag}.sql`);
     if (existsSync(path)) throw new DbKitError(`${path} already exists.`, 'Wait a second and run generate again.');
     renameSync(join(pkg.migrationsDir, `${entry.tag}.sql`), path);
+    if (options.custom) writeFileSync(path, customMigrationHeader(pkg));
     entry.tag = tag;
   }
   writeFileSync(journalPath(pkg), JSON.stringify(journal, null, 2));
