@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Sql } from '../connection';
 import { DbKitError } from '../errors';
 import { timestampName } from '../migrations/files';
+import { sourceOf } from '../server';
+import type { DatabaseTarget } from '../target';
 import { findPgTools } from './pg-tools';
 
 /** Git-ignored folder for dumps, at the repository root. */
@@ -24,17 +26,17 @@ async function serverMajor(sql: Sql): Promise<number> {
  * backups/<database>-YYYYMMDD_HHMMSS.dump.
  *
  * @example
- *   const { file } = await backupDatabase(sql, url, ws.root); // backups/large_event_db-20250101_120000.dump
+ *   const { file } = await backupDatabase(sql, ctx.database, ws.root); // backups/large_event_db-20250101_120000.dump
  */
 export async function backupDatabase(
   sql: Sql,
-  url: string,
+  target: DatabaseTarget,
   root: string,
   dir = join(root, BACKUP_DIR),
 ): Promise<BackupResult> {
-  const tools = findPgTools(root, url, await serverMajor(sql));
+  const { url, database } = target;
+  const tools = findPgTools(sourceOf(target, root), url, await serverMajor(sql));
   mkdirSync(dir, { recursive: true });
-  const database = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
   let file = join(dir, `${database}-${timestampName(new Date())}.dump`);
   for (let n = 2; existsSync(file); n++) file = join(dir, `${database}-${timestampName(new Date())}-${n}.dump`);
   const { code, stderr } = tools.run('pg_dump', url, ['--format=custom', '--no-owner', '--no-privileges'], {
@@ -54,11 +56,17 @@ export async function backupDatabase(
  * Replaces what the dump contains with the dump's content, in one transaction: objects the
  * dump has are dropped and recreated; objects created after the backup stay.
  */
-export async function restoreDatabase(sql: Sql, url: string, root: string, file: string): Promise<{ where: string }> {
+export async function restoreDatabase(
+  sql: Sql,
+  target: DatabaseTarget,
+  root: string,
+  file: string,
+): Promise<{ where: string }> {
+  const { url } = target;
   const path = resolve(file);
   if (!existsSync(path))
     throw new DbKitError(`No backup at ${file}.`, `Backups are in ${BACKUP_DIR}/: ls ${BACKUP_DIR}`);
-  const tools = findPgTools(root, url, await serverMajor(sql));
+  const tools = findPgTools(sourceOf(target, root), url, await serverMajor(sql));
   const args = ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error'];
   const { code, stderr } = tools.run('pg_restore', url, args, { stdinFrom: path });
   if (code !== 0)

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { redact } from '../env';
 import { DbKitError } from '../errors';
-import { serverStatus } from '../server';
+import type { DatabaseSource } from '../server/source';
 
 export type PgTool = 'pg_dump' | 'pg_restore';
 
@@ -25,9 +25,9 @@ export interface PgTools {
  * /usr/lib/postgresql/<n>/bin, of a major version at least the server's. The embedded server
  * ships no client tools, so it uses the local ones.
  */
-export function findPgTools(root: string, url: string, serverMajor: number): PgTools {
-  const status = serverStatus(root);
-  if (status.engine === 'compose' && status.running && sameServer(status.url, url)) return composeTools(root);
+export function findPgTools(source: DatabaseSource, url: string, serverMajor: number): PgTools {
+  const own = source.clientTools(url);
+  if (own) return own;
   const candidates = localCandidates();
   const usable = candidates.filter((c) => c.major >= serverMajor).sort((a, b) => a.major - b.major);
   if (usable[0]) return localTools(usable[0].dir, usable[0].major);
@@ -38,13 +38,6 @@ export function findPgTools(root: string, url: string, serverMajor: number): PgT
       : 'pg_dump and pg_restore are not installed.',
     `Install the PostgreSQL ${serverMajor} client tools (Debian/Ubuntu: apt-get install postgresql-client-${serverMajor}; macOS: brew install libpq), then run again.`,
   );
-}
-
-function sameServer(a: string | undefined, b: string): boolean {
-  if (!a) return false;
-  const x = new URL(a);
-  const y = new URL(b);
-  return x.hostname === y.hostname && (x.port || '5432') === (y.port || '5432');
 }
 
 function localCandidates(): Array<{ dir: string; major: number }> {
@@ -104,7 +97,7 @@ function localTools(dir: string, major: number): PgTools {
   };
 }
 
-function composeTools(root: string): PgTools {
+export function composeTools(root: string): PgTools {
   return {
     where: 'the docker compose postgres container',
     run(tool, url, args, io) {

@@ -21,7 +21,7 @@ Exit: 0 written; 2 no client tools, connection or dump error.`,
     const { values } = parse(argv, options);
     const ws = ctx.workspace;
     const target = ctx.database;
-    const result = await ctx.withConnection('db-kit backup', (sql) => backupDatabase(sql, target.url, ws.root));
+    const result = await ctx.withConnection('db-kit backup', (sql) => backupDatabase(sql, target, ws.root));
     if (values.json) ctx.out.print(JSON.stringify({ file: ws.relative(result.file), bytes: result.bytes }));
     else {
       const size = `${(result.bytes / 1024).toFixed(0)} KiB`;

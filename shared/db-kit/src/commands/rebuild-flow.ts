@@ -49,9 +49,7 @@ export async function runRebuild(
   };
   let code = 0;
   await ctx.withConnection(`db-kit ${seed ? 'fresh' : 'reset'}`, (sql) =>
-    rebuildDatabase(sql, ws, { url: target.url, backup: !values['no-backup'], seed }, (step) =>
-      ctx.out.print(describe(step)),
-    ),
+    rebuildDatabase(sql, ws, { target, backup: !values['no-backup'], seed }, (step) => ctx.out.print(describe(step))),
   );
   return code;
 }

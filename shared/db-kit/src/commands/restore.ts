@@ -45,9 +45,7 @@ Exit: 0 restored; 2 refused, declined, usage, tool or connection error.`,
       ctx.out.print('Nothing changed.');
       return 2;
     }
-    const { where } = await ctx.withConnection('db-kit restore', (sql) =>
-      restoreDatabase(sql, target.url, ws.root, file),
-    );
+    const { where } = await ctx.withConnection('db-kit restore', (sql) => restoreDatabase(sql, target, ws.root, file));
     ctx.out.print(`Restored ${file} into ${target.redacted} (${where}).`);
     return 0;
   },

@@ -1,6 +1,7 @@
 import { backupDatabase } from '../backup/backup';
 import type { Sql } from '../connection';
 import { type SeedOptions, type SeedResult, seedTables, selectSeedTables, type UnseededTable } from '../seed/seed';
+import type { DatabaseTarget } from '../target';
 import type { Workspace } from '../workspace';
 import { type DroppedObjects, dropOwnedObjects } from './reset';
 import { type MigrateResult, Migrator } from './runner';
@@ -13,8 +14,8 @@ export type RebuildStep =
   | { step: 'seed'; result: SeedResult; skipped: UnseededTable[] };
 
 export interface RebuildOptions {
-  /** The URL for pg_dump (the same database `sql` is connected to). */
-  url: string;
+  /** The database `sql` is connected to, for pg_dump. */
+  target: DatabaseTarget;
   backup: boolean;
   /** Seed after migrating (db:fresh). */
   seed?: SeedOptions;
@@ -32,7 +33,7 @@ export async function rebuildDatabase(
   onStep: (step: RebuildStep) => void,
 ): Promise<void> {
   const packages = ws.allInOrder();
-  if (options.backup) onStep({ step: 'backup', file: (await backupDatabase(sql, options.url, ws.root)).file });
+  if (options.backup) onStep({ step: 'backup', file: (await backupDatabase(sql, options.target, ws.root)).file });
   onStep({ step: 'drop', dropped: await dropOwnedObjects(sql, packages) });
   onStep({ step: 'migrate', result: await new Migrator(sql, packages, ws.packages).migrate() });
   if (options.seed) {

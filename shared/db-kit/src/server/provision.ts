@@ -1,0 +1,103 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { readDotenv, redact } from '../env';
+import { DbKitError, describeError } from '../errors';
+import { quoteIdent } from '../sql-text';
+import type { ManagedEngine } from './state';
+
+export const DATABASE_NAME = 'large_event_db';
+const CREDENTIALS: Record<ManagedEngine, { user: string; password: string }> = {
+  compose: { user: 'user', password: 'password' },
+  embedded: { user: 'postgres', password: 'postgres' },
+};
+export const DEFAULT_PORTS = { compose: 5432, embedded: 54329 } as const;
+
+export function credentialsFor(engine: ManagedEngine): { user: string; password: string } {
+  return CREDENTIALS[engine];
+}
+
+/** The URL of the database on a server setup started. */
+export function managedUrl(engine: ManagedEngine, port: number): string {
+  const { user, password } = CREDENTIALS[engine];
+  return `postgresql://${user}:${password}@127.0.0.1:${port}/${DATABASE_NAME}`;
+}
+
+/** Writes DATABASE_URL into .env when absent, or when it is the URL we wrote earlier and the port moved. */
+export function syncDotenv(
+  root: string,
+  url: string,
+  ourPreviousUrl: string | undefined,
+  composePort?: number,
+): string {
+  const file = join(root, '.env');
+  const current = readDotenv(root).DATABASE_URL;
+  if (current === url) return '.env already points here';
+  if (current && current !== ourPreviousUrl) return '.env keeps its own DATABASE_URL';
+  let text = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : '# Written by ./scripts/db-workflow.sh setup. See .env.example.\n';
+  const lines: Array<[string, string]> = [['DATABASE_URL', url]];
+  if (composePort) lines.push(['POSTGRES_PORT', String(composePort)]);
+  for (const [key, value] of lines) {
+    const pattern = new RegExp(`^${key}=.*$`, 'm');
+    text = pattern.test(text)
+      ? text.replace(pattern, `${key}=${value}`)
+      : `${text.replace(/\n?$/, '\n')}${key}=${value}\n`;
+  }
+  writeFileSync(file, text);
+  return current ? 'updated DATABASE_URL in .env' : 'wrote DATABASE_URL to .env';
+}
+
+/** Creates the URL's database when the server is up but the database is not there yet. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1)) || 'postgres';
+  const probe = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    await probe`select 1`;
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') {
+      throw new DbKitError(
+        `Cannot connect to ${redact(url)}: ${describeError(error)}.`,
+        'Start that server or fix DATABASE_URL (environment or .env).',
+      );
+    }
+  } finally {
+    await probe.end({ timeout: 0 });
+  }
+  target.pathname = '/postgres';
+  const admin = postgres(target.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    await admin.unsafe(`create database ${quoteIdent(name)}`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42P04')
+      throw new DbKitError(
+        `Cannot create database "${name}": ${describeError(error)}.`,
+        'Create it yourself, or use a role allowed to CREATE DATABASE.',
+      );
+  } finally {
+    await admin.end({ timeout: 0 });
+  }
+}
+
+/** Drops and creates the URL's database: only for servers setup runs. */
+export async function recreateDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  target.pathname = '/postgres';
+  const admin = postgres(target.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    const quoted = quoteIdent(name);
+    await admin.unsafe(`drop database if exists ${quoted} with (force)`);
+    await admin.unsafe(`create database ${quoted}`);
+  } catch (error) {
+    throw new DbKitError(
+      `Cannot recreate ${redact(url)}: ${describeError(error)}.`,
+      'Is the server running? ./scripts/db-workflow.sh status',
+    );
+  } finally {
+    await admin.end({ timeout: 0 });
+  }
+}
