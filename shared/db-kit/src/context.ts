@@ -49,7 +49,11 @@ export interface Context {
   /** The same, or undefined when DATABASE_URL is not set. */
   readonly configuredDatabase: DatabaseTarget | undefined;
   /** Connects to `database` (proving it with one round trip), runs `fn`, and always closes. */
-  withConnection<T>(applicationName: string, fn: (sql: Sql) => Promise<T>): Promise<T>;
+  withConnection<T>(
+    applicationName: string,
+    fn: (sql: Sql) => Promise<T>,
+    options?: { connections?: number },
+  ): Promise<T>;
   readonly out: Reporter;
   /** --json was given: results are JSON on stdout, and so is a failure (besides its text on stderr). */
   readonly json: boolean;
@@ -96,11 +100,11 @@ export function createContext(options: ContextOptions = {}): Context {
       }
       return target;
     },
-    async withConnection(applicationName, fn) {
+    async withConnection(applicationName, fn, options) {
       const { url } = ctx.database;
       // Loaded here: commands that never connect (check, generate) do not pay for the driver.
       const { connect } = await import('./connection');
-      const sql = await connect(url, applicationName);
+      const sql = await connect(url, applicationName, options?.connections);
       try {
         return await fn(sql);
       } finally {

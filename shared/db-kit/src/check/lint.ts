@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DbKitError } from '../errors';
-import { NO_TRANSACTION_HEADER } from '../migrations/files';
+import { noTransactionHeader } from '../migrations/files';
 import type { Workspace } from '../workspace';
 import type { Finding } from './findings';
 import { statementAt, type ParsedMigration } from './sql';
@@ -99,7 +99,7 @@ export function squawkFindings(
       const text = readFileSync(migration.path, 'utf8');
       writeFileSync(copy, text.replace(/squawk-ignore/g, 'squawk-waived'));
       byCopy.set(copy, migration);
-      groups[NO_TRANSACTION_HEADER.test(text) ? 'standalone' : 'transactional'].push(copy);
+      groups[noTransactionHeader(text).declared ? 'standalone' : 'transactional'].push(copy);
     });
     const violations: Array<SquawkViolation & { migration: ParsedMigration }> = [];
     for (const [group, files] of Object.entries(groups)) {

@@ -3,12 +3,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
+import { codeOnly } from './statements';
 
 /** `20261124_081500_add_budget`: UTC date, UTC time, slug. */
 export const MIGRATION_NAME = /^(\d{8})_(\d{6})_([a-z0-9_]+)$/;
 export const STATEMENT_BREAKPOINT = '--> statement-breakpoint';
-/** A migration that must not run inside a transaction (CREATE INDEX CONCURRENTLY) starts with this line. */
-export const NO_TRANSACTION_HEADER = /^\s*--\s*db-kit:\s*no-transaction\b/i;
+/**
+ * A migration that must not run inside a transaction (CREATE INDEX CONCURRENTLY) says so in a line of
+ * its leading comments (the first line, or any line before its first statement).
+ */
+export const NO_TRANSACTION_HEADER = /^\s*--\s*db-kit:\s*no-transaction\b/im;
 /**
  * `-- db-kit: requires @teamd/database 20261124_101500_release_teamd_projects`: this migration runs only
  * after that package's history up to that tag (written by promote into an adopting migration).
@@ -52,8 +56,14 @@ export interface MigrationFile {
   hash: string;
   /** sha256 of the whole text: what drizzle-kit's migrator (and db-kit before comments were left out) records. */
   textHash: string;
+  /** sha256 of the bytes as they are, when they differ from the LF text (a CRLF checkout): a row recorded so still matches. */
+  rawHash?: string;
   statements: string[];
+  /** Where each statement starts in the file's text. */
+  statementOffsets: number[];
   transactional: boolean;
+  /** The line of a `-- db-kit: no-transaction` written after the first statement, where it means nothing. */
+  misplacedNoTransaction?: number;
   /** Other packages' migrations that must be applied before this one (its `requires` headers). */
   requires: Array<{ packageName: string; tag: string }>;
 }
@@ -75,8 +85,9 @@ export function readJournal(pkg: SchemaPackage): Journal {
   }
 }
 
+/** sha256 of a migration's text, line ends normalised to LF (a CRLF checkout hashes as the LF file git stores). */
 export function hashMigration(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
 }
 
 /** A whole-line comment that does not steer the run: not a `-- db-kit:` directive, not a statement breakpoint. */
@@ -93,8 +104,8 @@ export function checksum(text: string): string {
 }
 
 /** Whether a bookkeeping row's hash records this file: the statements' checksum, or drizzle's hash of the text. */
-export function recordsFile(recordedHash: string, file: Pick<MigrationFile, 'hash' | 'textHash'>): boolean {
-  return recordedHash === file.hash || recordedHash === file.textHash;
+export function recordsFile(recordedHash: string, file: Pick<MigrationFile, 'hash' | 'textHash' | 'rawHash'>): boolean {
+  return recordedHash === file.hash || recordedHash === file.textHash || recordedHash === file.rawHash;
 }
 
 /** `YYYYMMDD_HHMMSS` for a moment, in UTC. */
@@ -110,10 +121,39 @@ function orderKeyOf(tag: string, when: number): string {
 
 /** Splits a migration into the statements drizzle would run, dropping empty chunks. */
 export function splitStatements(text: string): string[] {
-  return text
-    .split(STATEMENT_BREAKPOINT)
-    .map((s) => s.trim())
-    .filter((s) => s.replace(/--[^\n]*/g, '').trim().length > 0);
+  return splitStatementsAt(text).map((s) => s.text);
+}
+
+/** The statements with where each starts in `text`, so an error's position maps to the file's line. */
+export function splitStatementsAt(text: string): Array<{ text: string; offset: number }> {
+  const statements: Array<{ text: string; offset: number }> = [];
+  let offset = 0;
+  for (const chunk of text.split(STATEMENT_BREAKPOINT)) {
+    const trimmed = chunk.trim();
+    if (trimmed.replace(/--[^\n]*/g, '').trim().length > 0)
+      statements.push({ text: trimmed, offset: offset + chunk.indexOf(trimmed) });
+    offset += chunk.length + STATEMENT_BREAKPOINT.length;
+  }
+  return statements;
+}
+
+/**
+ * Whether the leading comments declare `-- db-kit: no-transaction`, and the line of one written after
+ * the first statement (ignored, so the runner refuses the file rather than guess).
+ */
+export function noTransactionHeader(text: string): { declared: boolean; misplacedLine?: number } {
+  const lines = text.split('\n');
+  const code = codeOnly(text).split('\n');
+  const firstCode = code.findIndex((l) => l.trim().length > 0);
+  const headerEnd = firstCode === -1 ? lines.length : firstCode;
+  let declared = false;
+  let misplacedLine: number | undefined;
+  lines.forEach((line, i) => {
+    if (!NO_TRANSACTION_HEADER.test(line)) return;
+    if (i < headerEnd) declared = true;
+    else misplacedLine ??= i + 1;
+  });
+  return { declared, misplacedLine };
 }
 
 /** The package's migrations in journal order. A journal entry without its file is an error. */
@@ -127,6 +167,11 @@ export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
       );
     }
     const text = readFileSync(path, 'utf8');
+    const statements = splitStatementsAt(text);
+    const header = noTransactionHeader(text);
+    // Hashed as the LF text git stores, whatever the checkout's line ends.
+    const lf = text.replace(/\r\n/g, '\n');
+    const rawHash = createHash('sha256').update(text).digest('hex');
     return {
       packageName: pkg.name,
       tag: entry.tag,
@@ -134,10 +179,13 @@ export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
       path,
       when: entry.when,
       orderKey: orderKeyOf(entry.tag, entry.when),
-      hash: checksum(text),
-      textHash: hashMigration(text),
-      statements: splitStatements(text),
-      transactional: !NO_TRANSACTION_HEADER.test(text),
+      hash: checksum(lf),
+      textHash: hashMigration(lf),
+      ...(rawHash !== hashMigration(lf) && { rawHash }),
+      statements: statements.map((s) => s.text),
+      statementOffsets: statements.map((s) => s.offset),
+      transactional: !header.declared,
+      ...(header.misplacedLine !== undefined && { misplacedNoTransaction: header.misplacedLine }),
       requires: [...text.matchAll(REQUIRES_HEADER)].map((m) => ({ packageName: m[1]!, tag: m[2]! })),
     };
   });

@@ -1,10 +1,9 @@
 import type postgres from 'postgres';
-import { readFileSync } from 'node:fs';
-import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping, bookkeepingTable } from './bookkeeping';
 import { readMigrationFiles, type MigrationFile } from './files';
-import { MigrationLock } from './lock';
+import { type Applied, assertNoDuplicates, assertRunnable, Run } from './apply';
+import { LockWaitAborted, MigrationLock } from './lock';
 import { orderByRequirements, withRequiredMigrations } from './requirements';
 import { assertInOrder, assertIntact, classify, pendingInOrder, type PackageState } from './state';
 
@@ -24,11 +23,18 @@ export interface MigrateOptions {
   singleTransaction?: boolean;
   /** How long to wait for another migrate to finish. */
   lockTimeoutMs?: number;
+  /**
+   * lock_timeout of each statement of a transactional migration (0: none). Default: the session's
+   * own lock_timeout when the role or database sets one, else DEFAULT_STATEMENT_LOCK_TIMEOUT_MS.
+   */
+  statementLockTimeoutMs?: number;
+  /** Aborting it (with the signal's name as reason) cancels the statement in flight and rolls it back. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
 export interface MigrateResult {
-  applied: Array<{ file: MigrationFile; ms: number; outOfOrder: boolean }>;
+  applied: Applied[];
   adopted: number;
   /** With dryRun: what would run, in order. */
   planned: MigrationFile[];
@@ -37,6 +43,16 @@ export interface MigrateResult {
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+/** A DDL statement waits this long for a table lock (so it does not queue every query behind it), then retries. */
+export const DEFAULT_STATEMENT_LOCK_TIMEOUT_MS = 5_000;
+/** Attempts of a transactional migration whose statement hit its lock timeout, with backoff between. */
+export const LOCK_TIMEOUT_ATTEMPTS = 3;
+/** Applied lines wait at most this long for the durable flush that makes them true after a crash. */
+const RUN_LIMITS = {
+  defaultStatementLockTimeoutMs: DEFAULT_STATEMENT_LOCK_TIMEOUT_MS,
+  lockTimeoutAttempts: LOCK_TIMEOUT_ATTEMPTS,
+  reportEveryMs: 250,
+};
 
 /**
  * Applies the migrations of several packages as one ordered run.
@@ -45,6 +61,10 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
  * branch merged late is applied instead of skipped. All packages share one advisory lock,
  * each migration commits together with its bookkeeping row, and an applied file that was
  * edited stops the run before anything executes.
+ *
+ * Durability: commits of a run do not wait for the disk one by one (synchronous_commit is off in
+ * the run's session), but no migration is reported before a synchronous commit after it has
+ * flushed the WAL up to it: every "applied" line, and exit 0, survive a server crash.
  *
  * @example
  *   const migrator = new Migrator(sql, ws.migrationOrder(ws.resolve('teamd')));
@@ -56,6 +76,7 @@ export class Migrator {
   /**
    * @param known every package of the workspace: a pending migration may require one of a
    *   package outside `packages` (see requirements.ts). Defaults to `packages`.
+   * `sql` must allow a second connection: a cancel (Ctrl-C) goes through it.
    */
   constructor(
     private readonly sql: Sql,
@@ -72,36 +93,41 @@ export class Migrator {
 
   async migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
     const log = options.log ?? (() => {});
+    const files = this.packages.map((pkg) => readMigrationFiles(pkg));
+    assertNoDuplicates(this.packages, files);
     if (options.dryRun) {
       const states = await this.withRequirements(this.sql, await this.inspect(), log);
       assertIntact(states);
       if (options.strictOrder) assertInOrder(states);
-      return {
-        applied: [],
-        adopted: 0,
-        planned: orderByRequirements(pendingInOrder(states), states),
-        plannedOutOfOrder: states.flatMap((s) => s.outOfOrder),
-      };
+      const planned = orderByRequirements(pendingInOrder(states), states);
+      assertRunnable(planned, options);
+      return { applied: [], adopted: 0, planned, plannedOutOfOrder: states.flatMap((s) => s.outOfOrder) };
     }
     // Nothing to do is the common case (every deploy, every setup): decide it without the lock.
     // Committed state is all we can see, so "nothing pending" cannot miss a run in progress.
-    const files = this.packages.map((pkg) => readMigrationFiles(pkg));
     const { states: seen, complete } = await this.inspectWithLayout(this.sql, files);
     assertIntact(seen);
     if (complete && !pendingInOrder(seen).length && !seen.some((s) => s.adoptable.length))
       return { applied: [], adopted: 0, planned: [], plannedOutOfOrder: [] };
+    assertRunnable(pendingInOrder(seen), options);
 
     const conn = await this.sql.reserve();
     const lock = new MigrationLock(conn);
+    const run = new Run(conn, this.sql, options, RUN_LIMITS, log);
     try {
-      // Commits of bookkeeping rows need not wait for the disk one by one: a crash loses at most
-      // the last few, whose migrations were rolled back with them.
-      await lock.acquire({
-        timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
-        log,
-        prelude: 'set synchronous_commit = off',
-      });
       try {
+        await lock.acquire({
+          timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+          log,
+          prelude: 'set synchronous_commit = off',
+          signal: options.signal,
+        });
+      } catch (error) {
+        if (error instanceof LockWaitAborted) throw run.cancelled(undefined);
+        throw error;
+      }
+      try {
+        await run.start();
         await this.bookkeeping.ensure(conn);
         const states = await this.withRequirements(conn, (await this.inspectWithLayout(conn, files)).states, log);
         const pulled = states.map((s) => s.pkg).filter((p) => !this.packages.includes(p));
@@ -109,29 +135,21 @@ export class Migrator {
         assertIntact(states);
         if (options.strictOrder) assertInOrder(states);
         const adopted = await adopt(conn, states);
-        const applied: MigrateResult['applied'] = [];
         const outOfOrder = new Set(states.flatMap((s) => s.outOfOrder));
         const byName = new Map(states.map((s) => [s.pkg.name, s.pkg]));
         const pending = orderByRequirements(pendingInOrder(states), states);
-        const group = options.singleTransaction ? await RunTransaction.begin(conn, pending) : undefined;
-        for (const file of pending) {
-          const pkg = byName.get(file.packageName)!;
-          const late = outOfOrder.has(file);
-          const started = performance.now();
-          if (group) await group.apply(pkg, file, late);
-          else await applyMigration(conn, pkg, file, late);
-          const ms = performance.now() - started;
-          applied.push({ file, ms, outOfOrder: late });
-          log(
-            `  applied  ${pkg.alias.padEnd(8)} ${file.tag}  (${ms.toFixed(0)} ms)${late ? '  out of order: older than an applied migration' : ''}`,
-          );
-        }
-        await group?.commit();
+        assertRunnable(pending, options);
+        const applied = await run.applyAll(
+          pending.map((file) => ({ file, pkg: byName.get(file.packageName)!, outOfOrder: outOfOrder.has(file) })),
+        );
         return { applied, adopted, planned: [], plannedOutOfOrder: [] };
       } finally {
         await lock.release();
       }
+    } catch (error) {
+      throw run.explain(error);
     } finally {
+      run.stop();
       conn.release();
     }
   }
@@ -176,129 +194,4 @@ async function adopt(conn: postgres.ReservedSql, states: PackageState[]): Promis
   );
   for (const { table, tag, id } of updates) await conn.unsafe(`update ${table} set name = $1 where id = $2`, [tag, id]);
   return updates.length;
-}
-
-/**
- * A transactional migration travels as one simple-protocol query: BEGIN, its statements, its
- * bookkeeping row, COMMIT. Postgres stops at the first error and the session is left in the
- * failed transaction, which we roll back; only then is the migration replayed statement by
- * statement, inside a transaction that is always rolled back, to name the failing statement.
- */
-async function applyMigration(
-  conn: postgres.ReservedSql,
-  pkg: SchemaPackage,
-  file: MigrationFile,
-  outOfOrder: boolean,
-): Promise<void> {
-  if (!file.transactional) {
-    // Statement by statement (CREATE INDEX CONCURRENTLY refuses a transaction block);
-    // the row is written only once all of them succeeded.
-    const started = performance.now();
-    for (let i = 0; i < file.statements.length; i++) {
-      try {
-        await conn.unsafe(file.statements[i]!).simple();
-      } catch (error) {
-        throw migrationFailure(file, i, error);
-      }
-    }
-    await conn.unsafe(Bookkeeping.recordStatement(pkg, file, outOfOrder, performance.now() - started)).simple();
-    return;
-  }
-  // On lines of their own: a statement may end in a `--` comment that would swallow a `;`.
-  const script = ['begin', ...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'].join(
-    '\n;\n',
-  );
-  try {
-    await conn.unsafe(script).simple();
-  } catch (error) {
-    await conn.unsafe('rollback').catch(() => {});
-    throw await locateFailure(conn, file, error);
-  }
-}
-
-/** `--single-transaction`: every pending migration inside one transaction, committed at the end. */
-class RunTransaction {
-  /** What this run already executed: replayed to reach the failing migration's starting point. */
-  private readonly done: string[] = [];
-
-  private constructor(private readonly conn: postgres.ReservedSql) {}
-
-  static async begin(conn: postgres.ReservedSql, pending: MigrationFile[]): Promise<RunTransaction> {
-    const outside = pending.find((f) => !f.transactional);
-    if (outside) {
-      throw new DbKitError(
-        `--single-transaction cannot include ${outside.tag}: it declares "-- db-kit: no-transaction".`,
-        'Run migrate without --single-transaction.',
-        'usage',
-      );
-    }
-    await conn.unsafe('begin');
-    return new RunTransaction(conn);
-  }
-
-  async apply(pkg: SchemaPackage, file: MigrationFile, outOfOrder: boolean): Promise<void> {
-    const script = [...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder)].join('\n;\n');
-    try {
-      await this.conn.unsafe(script).simple();
-      this.done.push(script);
-    } catch (error) {
-      await this.conn.unsafe('rollback').catch(() => {});
-      const failure = await locateFailure(this.conn, file, error, this.done);
-      throw new DbKitError(
-        failure.message,
-        'Nothing of this run was kept (--single-transaction). Fix the SQL and run migrate again.',
-        'failure',
-      );
-    }
-  }
-
-  commit(): Promise<unknown> {
-    return this.conn.unsafe('commit');
-  }
-}
-
-async function locateFailure(
-  conn: postgres.ReservedSql,
-  file: MigrationFile,
-  original: unknown,
-  before: string[] = [],
-): Promise<DbKitError> {
-  try {
-    await conn.unsafe('begin');
-    for (const script of before) await conn.unsafe(script).simple();
-    for (let i = 0; i < file.statements.length; i++) {
-      try {
-        await conn.unsafe(file.statements[i]!).simple();
-      } catch (error) {
-        return migrationFailure(file, i, error);
-      }
-    }
-  } catch {
-    // fall through to the error of the real run
-  } finally {
-    await conn.unsafe('rollback').catch(() => {});
-  }
-  return migrationFailure(file, undefined, original);
-}
-
-/** `teamd/drizzle/x.sql:12:8: migration x failed at statement 2 of 3 (ALTER TABLE ...): column "y" does not exist` */
-function migrationFailure(file: MigrationFile, index: number | undefined, error: unknown): DbKitError {
-  const pg = error as { message?: string; position?: string; code?: string; detail?: string };
-  let where = file.path;
-  let which = '';
-  if (index !== undefined) {
-    const statement = file.statements[index]!;
-    const text = readFileSync(file.path, 'utf8');
-    const offset = Math.max(0, text.indexOf(statement)) + (pg.position ? Number(pg.position) - 1 : 0);
-    const before = text.slice(0, offset).split('\n');
-    where = `${file.path}:${before.length}:${before[before.length - 1]!.length + 1}`;
-    which = ` at statement ${index + 1} of ${file.statements.length} (${statement.split('\n')[0]!.slice(0, 100)})`;
-  }
-  return new DbKitError(
-    `${where}: migration ${file.tag} failed${which}: ${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}${pg.detail ? ` ${pg.detail}` : ''}`,
-    file.transactional
-      ? 'Nothing of this migration was kept; earlier migrations stay applied. Fix the SQL and run migrate again.'
-      : 'This migration runs without a transaction: statements before the failing one stay applied. Make them idempotent (IF NOT EXISTS) and run migrate again.',
-    'failure',
-  );
 }

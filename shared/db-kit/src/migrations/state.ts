@@ -16,6 +16,11 @@ export interface PackageState {
   changed: Array<{ file: MigrationFile; row: AppliedRow }>;
   /** Recorded as applied, but no file in the journal matches it. */
   missing: AppliedRow[];
+  /**
+   * Recorded under another name, with this file's exact content: the file was renamed after it was
+   * applied. Neither pending (it must not run again) nor missing; repair records the new name.
+   */
+  renamed: Array<{ file: MigrationFile; row: AppliedRow }>;
 }
 
 /** Matches bookkeeping rows to files: by name, else (drizzle-migrated rows) by hash, else by created_at. */
@@ -29,6 +34,7 @@ export function classify(pkg: SchemaPackage, files: MigrationFile[], rows: Appli
     outOfOrder: [],
     changed: [],
     missing: [],
+    renamed: [],
   };
   const unmatched = new Set(rows);
   const byName = new Map(rows.filter((r) => r.name).map((r) => [r.name!, r]));
@@ -47,8 +53,16 @@ export function classify(pkg: SchemaPackage, files: MigrationFile[], rows: Appli
     if (recordsFile(row.hash, file)) state.applied.push({ file, row });
     else state.changed.push({ file, row });
   }
+  // A named row no file claims, and a pending file with its exact content: a rename, not new work.
+  for (const row of [...unmatched]) {
+    const file = row.name ? state.pending.find((f) => recordsFile(row.hash, f)) : undefined;
+    if (!file) continue;
+    unmatched.delete(row);
+    state.pending.splice(state.pending.indexOf(file), 1);
+    state.renamed.push({ file, row });
+  }
   state.missing = [...unmatched];
-  const newestApplied = [...state.applied, ...state.changed]
+  const newestApplied = [...state.applied, ...state.changed, ...state.renamed]
     .map((a) => a.file.orderKey)
     .sort()
     .pop();
@@ -81,6 +95,11 @@ export function integrityProblems(states: PackageState[]): string[] {
     for (const row of s.missing) {
       problems.push(`${s.pkg.name}: ${missingName(row)} was applied but its file is gone from ${s.pkg.out}/.`);
     }
+    for (const { file, row } of s.renamed) {
+      problems.push(
+        `${s.pkg.name}: ${row.name}.sql was renamed to ${file.tag}.sql after it was applied (same content, hash ${row.hash.slice(0, 12)}); it must not run again.`,
+      );
+    }
   }
   return problems;
 }
@@ -93,10 +112,15 @@ export function missingName(row: AppliedRow): string {
 export function assertIntact(states: PackageState[]): void {
   const problems = integrityProblems(states);
   if (problems.length) {
-    const aliases = [...new Set(states.filter((s) => s.changed.length || s.missing.length).map((s) => s.pkg.alias))];
+    const troubled = states.filter((s) => s.changed.length || s.missing.length || s.renamed.length);
+    const aliases = [...new Set(troubled.map((s) => s.pkg.alias))];
+    const repair = `db-kit repair ${aliases.length === 1 ? `--package ${aliases[0]}` : '--all'}`;
+    const onlyRenames = troubled.every((s) => !s.changed.length && !s.missing.length);
     throw new DbKitError(
       `Refusing to migrate: ${problems.join(' ')}`,
-      `Restore the original file from git (git log -p -- <file>). If the change is intended, record it: db-kit repair ${aliases.length === 1 ? `--package ${aliases[0]}` : '--all'} --reason "<why>".`,
+      onlyRenames
+        ? `Record the new name (nothing runs again): ${repair} --reason "renamed". Or rename the file back.`
+        : `Restore the original file from git (git log -p -- <file>). If the change is intended, record it: ${repair} --reason "<why>".`,
       'failure',
     );
   }

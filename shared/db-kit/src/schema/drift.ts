@@ -195,6 +195,17 @@ export function findDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
     if (!live.indexes.has(index) && bothHave(table))
       drift.push({ kind: 'index', object: index, problem: 'missing', owner: owner.name });
   }
+  // An INVALID index exists by name (IF NOT EXISTS skips it) but Postgres never uses or enforces it.
+  for (const [index, table] of live.invalidIndexes) {
+    drift.push({
+      kind: 'index',
+      object: index,
+      problem: 'differs',
+      owner: expected.tables.get(table)?.owner.name,
+      expected: 'a valid index',
+      actual: 'INVALID (a CREATE INDEX CONCURRENTLY failed; DROP INDEX CONCURRENTLY it and migrate again)',
+    });
+  }
   for (const constraint of live.constraints) {
     const table = tableOf(constraint);
     if (!expected.constraints.has(constraint) && !expected.foldable.has(constraint) && bothHave(table))

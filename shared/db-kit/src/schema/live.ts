@@ -28,6 +28,8 @@ export interface LiveSchema {
   indexes: Map<string, string>;
   /** `public.users.users_email_unique`: foreign key, unique and check constraints */
   constraints: Set<string>;
+  /** `public.events_title_idx` -> `public.events`: indexes Postgres does not use (a failed CREATE INDEX CONCURRENTLY) */
+  invalidIndexes: Map<string, string>;
 }
 
 // User objects only: no system schemas, not our bookkeeping schema, nothing an extension owns.
@@ -41,7 +43,7 @@ const NOT_FROM_EXTENSION = (oid: string) =>
  * postgres.js pipelines them: one round trip however many tables there are.
  */
 export async function readLiveSchema(sql: Queryable): Promise<LiveSchema> {
-  const [tables, columns, enums, indexes, constraints] = await Promise.all([
+  const [tables, columns, enums, indexes, constraints, invalid] = await Promise.all([
     sql.unsafe(
       `select n.nspname || '.' || c.relname as name, c.reltuples::float8 as reltuples,
               coalesce(s.n_live_tup, 0)::float8 as live, pg_total_relation_size(c.oid)::float8 as bytes
@@ -76,6 +78,12 @@ export async function readLiveSchema(sql: Queryable): Promise<LiveSchema> {
          from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
         where k.contype in ('f', 'u', 'c') and ${USER_SCHEMAS} and ${NOT_FROM_EXTENSION('c.oid')}`,
     ),
+    sql.unsafe(
+      `select n.nspname || '.' || i.relname as name, n.nspname || '.' || c.relname as table
+         from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid
+         join pg_namespace n on n.oid = i.relnamespace
+        where not x.indisvalid and ${USER_SCHEMAS} and ${NOT_FROM_EXTENSION('c.oid')}`,
+    ),
   ]);
   const byTable = new Map<string, LiveColumn[]>();
   for (const c of columns) {
@@ -94,5 +102,6 @@ export async function readLiveSchema(sql: Queryable): Promise<LiveSchema> {
     enums: new Map(enums.map((e) => [e.name as string, e.values as string[]])),
     indexes: new Map(indexes.map((i) => [i.name as string, i.table as string])),
     constraints: new Set(constraints.map((k) => k.name as string)),
+    invalidIndexes: new Map(invalid.map((i) => [i.name as string, i.table as string])),
   };
 }

@@ -1,0 +1,486 @@
+import type postgres from 'postgres';
+import { readFileSync } from 'node:fs';
+import { DbKitError } from '../errors';
+import type { SchemaPackage } from '../workspace';
+import { Bookkeeping } from './bookkeeping';
+import { journalPath, type MigrationFile } from './files';
+import { firstCodeLine, isCopyFromStdin, isTransactionControl, lineAndColumn, topLevelCommands } from './statements';
+
+/**
+ * How a run applies its pending migrations, and what it says when that goes wrong: the failing
+ * statement located from the error itself (never by running the work again), a cancel that rolls
+ * back the migration in flight, a lost connection in one line, and "applied" lines printed only
+ * once they are durable.
+ */
+
+export interface Pending {
+  file: MigrationFile;
+  pkg: SchemaPackage;
+  outOfOrder: boolean;
+}
+
+export interface Applied {
+  file: MigrationFile;
+  alias: string;
+  ms: number;
+  outOfOrder: boolean;
+}
+
+export interface RunSettings {
+  singleTransaction?: boolean;
+  statementLockTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Default statement lock timeout and attempts; the runner's constants, passed in to keep one source. */
+export interface RunLimits {
+  defaultStatementLockTimeoutMs: number;
+  lockTimeoutAttempts: number;
+  reportEveryMs: number;
+}
+
+/**
+ * A synchronous commit waits for the WAL up to its own commit record, and so for every commit
+ * before it. It must write WAL to wait at all: a transactional logical message is the smallest write.
+ */
+const FLUSH = `begin; set local synchronous_commit = on; select pg_logical_emit_message(true, 'db-kit', 'durable'); commit`;
+
+/** A run cancelled by a signal: what was rolled back, what stays. Exit 130 (SIGINT) or 143 (SIGTERM). */
+export class MigrationCancelled extends DbKitError {
+  constructor(message: string, hint: string, signal: string) {
+    super(message, hint, signal === 'SIGTERM' ? 'terminated' : 'interrupted');
+    this.name = 'MigrationCancelled';
+  }
+}
+
+/** Errors that mean the session is gone: terminated backend, server crash, network. */
+export function isConnectionLost(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  if (!e) return false;
+  if (['57P01', '57P02', '57P03', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED'].includes(e.code!))
+    return true;
+  if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(e.code!)) return true;
+  // postgres.js writing to a socket it already dropped.
+  return error instanceof TypeError && /reading 'write'|of null/.test(e.message ?? '');
+}
+
+/** A journal that lists one migration twice (a bad merge) would run it twice. */
+export function assertNoDuplicates(packages: SchemaPackage[], files: MigrationFile[][]): void {
+  packages.forEach((pkg, i) => {
+    const seen = new Map<string, number>();
+    for (const file of files[i]!) {
+      const first = seen.get(file.tag);
+      if (first !== undefined) {
+        throw new DbKitError(
+          `Refusing to migrate: ${journalPath(pkg)} lists ${file.tag} twice (entries ${first} and ${file.idx}).`,
+          `Remove the duplicate entry (a merge that kept both sides), then run migrate again; pnpm db:check finds these.`,
+          'failure',
+        );
+      }
+      seen.set(file.tag, file.idx);
+    }
+  });
+}
+
+/**
+ * What the runner cannot run as written, refused before anything runs: transaction control in a
+ * transactional migration (its COMMIT would keep half of it), COPY ... FROM stdin (no data to send),
+ * a no-transaction header after the first statement (ignored), a no-transaction file in one run-wide
+ * transaction.
+ */
+export function assertRunnable(pending: MigrationFile[], settings: RunSettings): void {
+  const problems: string[] = [];
+  for (const file of pending) {
+    const text = readFileSync(file.path, 'utf8');
+    if (file.misplacedNoTransaction !== undefined) {
+      problems.push(
+        `${file.path}:${file.misplacedNoTransaction}:1: "-- db-kit: no-transaction" only counts before the first statement; move it to the top of ${file.tag}.sql`,
+      );
+    }
+    file.statements.forEach((statement, i) => {
+      for (const command of topLevelCommands(statement)) {
+        const { line, column } = lineAndColumn(text, file.statementOffsets[i]! + command.offset);
+        const where = `${file.path}:${line}:${column}`;
+        if (file.transactional && isTransactionControl(command))
+          problems.push(
+            `${where}: ${command.words.slice(0, 2).join(' ')} inside ${file.tag}, which runs in a transaction of its own; the runner commits it with its record`,
+          );
+        if (isCopyFromStdin(command))
+          problems.push(`${where}: ${file.tag} copies FROM STDIN, but a migration has no input to send`);
+      }
+    });
+  }
+  if (problems.length) {
+    throw new DbKitError(
+      `Refusing to migrate, nothing ran: ${problems.join('; ')}.`,
+      'Remove transaction control (a migration needing it declares "-- db-kit: no-transaction" on its first line); load data with INSERT, or COPY FROM a server file.',
+      'failure',
+    );
+  }
+  const outside = settings.singleTransaction ? pending.find((f) => !f.transactional) : undefined;
+  if (outside) {
+    throw new DbKitError(
+      `--single-transaction cannot include ${outside.tag}: it declares "-- db-kit: no-transaction".`,
+      'Run migrate without --single-transaction.',
+      'usage',
+    );
+  }
+}
+
+/** One run's session: applies migrations, cancels on a signal, reports durable results. */
+export class Run {
+  private pid = 0;
+  private sessionLockTimeout = '0';
+  private inFlight: Pending | undefined;
+  private cancelling: Promise<unknown> | undefined;
+  private readonly applied: Applied[] = [];
+  /** Applied, not yet flushed to disk, not yet reported. */
+  private unreported: Applied[] = [];
+  private lastReport = performance.now();
+  private readonly onAbort = () => {
+    if (this.inFlight && this.pid) {
+      this.cancelling = this.sql`select pg_cancel_backend(${this.pid})`.catch(() => {});
+    }
+  };
+
+  constructor(
+    private readonly conn: postgres.ReservedSql,
+    /** The pool the run's connection came from: the cancel goes through another of its connections. */
+    private readonly sql: postgres.Sql,
+    private readonly settings: RunSettings,
+    private readonly limits: RunLimits,
+    private readonly log: (line: string) => void,
+  ) {
+    settings.signal?.addEventListener('abort', this.onAbort);
+  }
+
+  /** Reads the session's pid and own lock_timeout (a role's or database's setting, which we restore). */
+  async start(): Promise<void> {
+    const [row] = await this.conn.unsafe(
+      `select pg_backend_pid() as pid, current_setting('lock_timeout') as lock_timeout`,
+    );
+    this.pid = row!.pid;
+    this.sessionLockTimeout = row!.lock_timeout;
+  }
+
+  stop(): void {
+    this.settings.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  /** The lock_timeout a statement gets: the flag, else the session's own, else the DDL default. */
+  private statementLockTimeout(): string | undefined {
+    const flag = this.settings.statementLockTimeoutMs;
+    if (flag !== undefined) return `${Math.floor(flag)}ms`;
+    if (this.sessionLockTimeout !== '0') return undefined;
+    return `${this.limits.defaultStatementLockTimeoutMs}ms`;
+  }
+
+  async applyAll(pending: Pending[]): Promise<Applied[]> {
+    if (this.settings.singleTransaction) return this.applyGrouped(pending);
+    try {
+      await this.applyEach(pending);
+    } catch (error) {
+      // What committed before the failure or the cancel is reported, once durable; a lost session cannot say.
+      if (!isConnectionLost((error as { cause?: unknown }).cause ?? error) && !(error as { lost?: boolean }).lost)
+        await this.report().catch(() => {});
+      throw error;
+    }
+    return this.applied;
+  }
+
+  private async applyEach(pending: Pending[]): Promise<void> {
+    for (const [i, migration] of pending.entries()) {
+      if (this.settings.signal?.aborted) throw this.cancelled(undefined, pending.length - i);
+      const started = performance.now();
+      this.inFlight = migration;
+      await this.withLockRetries(migration, () =>
+        migration.file.transactional ? this.applyTransactional(migration) : this.applyStandalone(migration),
+      );
+      this.inFlight = undefined;
+      this.unreported.push({
+        file: migration.file,
+        alias: migration.pkg.alias,
+        ms: performance.now() - started,
+        outOfOrder: migration.outOfOrder,
+      });
+      const last = i === pending.length - 1;
+      if (last || !migration.file.transactional || performance.now() - this.lastReport >= this.limits.reportEveryMs)
+        await this.report();
+    }
+  }
+
+  /** Waits for the disk to hold every commit so far, then says so. */
+  private async report(): Promise<void> {
+    if (!this.unreported.length) return;
+    await this.cancelling;
+    await this.conn
+      .unsafe(FLUSH)
+      .simple()
+      .catch(async () => {
+        // A cancel aimed at the migration just finished can land here: flush again.
+        await this.conn.unsafe('rollback').catch(() => {});
+        await this.conn.unsafe(FLUSH).simple();
+      });
+    for (const a of this.unreported) this.printApplied(a);
+    this.applied.push(...this.unreported);
+    this.unreported = [];
+    this.lastReport = performance.now();
+  }
+
+  private printApplied(a: Applied): void {
+    const late = a.outOfOrder ? '  out of order: older than an applied migration' : '';
+    this.log(`  applied  ${a.alias.padEnd(8)} ${a.file.tag}  (${a.ms.toFixed(0)} ms)${late}`);
+  }
+
+  /**
+   * A transactional migration: BEGIN, its statements, its bookkeeping row and COMMIT, each its own
+   * simple-protocol message, all sent at once (postgres.js pipelines them: one round trip). The
+   * first to fail names the failing statement and carries its position; those after it fail as
+   * "transaction aborted" and the COMMIT rolls back.
+   */
+  private async applyTransactional({ pkg, file, outOfOrder }: Pending): Promise<void> {
+    const timeout = this.statementLockTimeout();
+    const head = ['begin', ...(timeout ? [`set local lock_timeout = '${timeout}'`] : [])];
+    const parts = [...head, ...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'];
+    const failure = await this.pipeline(parts);
+    if (!failure) return;
+    await this.conn.unsafe('rollback').catch(() => {});
+    const index = failure.index - head.length;
+    throw this.failed(file, index >= 0 && index < file.statements.length ? index : undefined, failure.error);
+  }
+
+  /** Sends every part at once; resolves with the first failure, if any, once all have answered. */
+  private async pipeline(parts: string[]): Promise<{ index: number; error: unknown } | undefined> {
+    const queries = parts.map((part) => this.conn.unsafe(part).simple().execute());
+    const settled = await Promise.allSettled(queries);
+    const index = settled.findIndex((r) => r.status === 'rejected');
+    return index === -1 ? undefined : { index, error: (settled[index] as PromiseRejectedResult).reason };
+  }
+
+  /**
+   * A `-- db-kit: no-transaction` migration, statement by statement (CREATE INDEX CONCURRENTLY
+   * refuses a transaction block). Its row is written only once every statement succeeded and no
+   * index it builds was left INVALID; that commit is synchronous.
+   */
+  private async applyStandalone({ pkg, file, outOfOrder }: Pending): Promise<void> {
+    const started = performance.now();
+    const flag = this.settings.statementLockTimeoutMs;
+    if (flag !== undefined) await this.conn.unsafe(`set lock_timeout = '${Math.floor(flag)}ms'`);
+    try {
+      for (let i = 0; i < file.statements.length; i++) {
+        try {
+          await this.conn.unsafe(file.statements[i]!).simple();
+        } catch (error) {
+          throw this.failed(file, i, error);
+        }
+      }
+    } finally {
+      if (flag !== undefined) await this.conn.unsafe(`set lock_timeout = '${this.sessionLockTimeout}'`).catch(() => {});
+    }
+    const invalid = await this.invalidIndexesOf(file);
+    if (invalid.length) {
+      throw new DbKitError(
+        `${file.path}: migration ${file.tag} left ${invalid.map((n) => `index ${n}`).join(', ')} INVALID (a concurrent build failed or was skipped by IF NOT EXISTS); it is not recorded as applied.`,
+        `Drop it (DROP INDEX CONCURRENTLY ${invalid[0]}), then run migrate again (pnpm db:migrate:all).`,
+        'failure',
+      );
+    }
+    const record = Bookkeeping.recordStatement(pkg, file, outOfOrder, performance.now() - started);
+    await this.conn.unsafe(`begin; set local synchronous_commit = on; ${record}; commit`).simple();
+  }
+
+  /** Indexes the migration creates (by name) that Postgres holds as INVALID. */
+  private async invalidIndexesOf(file: MigrationFile): Promise<string[]> {
+    const names = file.statements.flatMap((s) =>
+      [
+        ...s.matchAll(
+          /create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)/gi,
+        ),
+      ].map((m) => m[1]!),
+    );
+    if (!names.length) return [];
+    const rows = await this.conn.unsafe(
+      `select x.indexrelid::regclass::text as name from pg_index x
+        where not x.indisvalid and x.indexrelid = any(
+          select to_regclass(n) from unnest($1::text[]) n where to_regclass(n) is not null)`,
+      [names],
+    );
+    return rows.map((r) => r.name as string);
+  }
+
+  /** --single-transaction: one BEGIN, every migration's statements and row pipelined, one synchronous COMMIT. */
+  private async applyGrouped(pending: Pending[]): Promise<Applied[]> {
+    const timeout = this.statementLockTimeout();
+    await this.conn.unsafe(`begin${timeout ? `; set local lock_timeout = '${timeout}'` : ''}`).simple();
+    const done: Applied[] = [];
+    try {
+      for (const [i, migration] of pending.entries()) {
+        if (this.settings.signal?.aborted) throw this.cancelled(undefined, pending.length - i, true);
+        const { pkg, file, outOfOrder } = migration;
+        const started = performance.now();
+        this.inFlight = migration;
+        const failure = await this.pipeline([...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder)]);
+        this.inFlight = undefined;
+        if (failure) {
+          const located = this.failed(
+            file,
+            failure.index < file.statements.length ? failure.index : undefined,
+            failure.error,
+          );
+          if (located instanceof MigrationCancelled || isConnectionLost(failure.error)) throw located;
+          throw new DbKitError(
+            located.message,
+            `Nothing of this run was kept (--single-transaction). ${hintFor(failure.error, file, true)}`,
+            'failure',
+          );
+        }
+        done.push({ file, alias: pkg.alias, ms: performance.now() - started, outOfOrder });
+      }
+      await this.conn.unsafe('set local synchronous_commit = on; commit').simple();
+    } catch (error) {
+      await this.conn.unsafe('rollback').catch(() => {});
+      throw error;
+    }
+    // Reported only now: before the commit, none of them was applied.
+    for (const a of done) this.printApplied(a);
+    this.applied.push(...done);
+    return this.applied;
+  }
+
+  /** Retries a transactional migration whose statement waited longer than its lock timeout. */
+  private async withLockRetries(migration: Pending, apply: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await apply();
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause;
+        const retry =
+          migration.file.transactional &&
+          cause?.code === '55P03' &&
+          attempt < this.limits.lockTimeoutAttempts &&
+          !this.settings.signal?.aborted;
+        if (!retry) throw error;
+        const pause = 1000 * 2 ** (attempt - 1);
+        this.log(
+          `  waiting  ${migration.file.tag}: a statement hit its lock timeout; retry ${attempt} of ${this.limits.lockTimeoutAttempts - 1} in ${pause / 1000} s`,
+        );
+        await new Promise((r) => setTimeout(r, pause));
+      }
+    }
+  }
+
+  /** The error for a failed statement, located in the file from the error's own position. */
+  private failed(file: MigrationFile, index: number | undefined, error: unknown): DbKitError {
+    if (this.settings.signal?.aborted && (error as { code?: string }).code === '57014') return this.cancelled(file);
+    if (isConnectionLost(error)) return this.lost(file, error);
+    return withCause(migrationFailure(file, index, error), error);
+  }
+
+  /** What a cancelled run says: the migration in flight rolled back, what stays. */
+  cancelled(file: MigrationFile | undefined, notRun = 0, grouped = false): MigrationCancelled {
+    const signal = String(this.settings.signal?.reason ?? 'SIGINT');
+    const kept = grouped
+      ? 'Nothing of this run was kept (--single-transaction).'
+      : this.applied.length + this.unreported.length
+        ? `The ${plural(this.applied.length + this.unreported.length, 'migration')} applied before it stay applied.`
+        : 'Nothing of this run was applied.';
+    const what = file
+      ? file.transactional
+        ? `${file.tag} was rolled back, nothing of it was kept.`
+        : `${file.tag} (no-transaction) stopped; its statements before the cancelled one stay applied.`
+      : notRun
+        ? `${plural(notRun, 'pending migration')} did not run.`
+        : 'No migration had started.';
+    return new MigrationCancelled(
+      `Cancelled by ${signal}: ${what} ${kept}`,
+      'Run migrate again to apply what is pending (pnpm db:migrate:all).',
+      signal,
+    );
+  }
+
+  /** A lost session: one line and exit 2, never the driver's stack. */
+  private lost(file: MigrationFile | undefined, error: unknown): DbKitError {
+    const e = error as { message?: string; code?: string };
+    const what = file ? ` while applying ${file.tag}` : '';
+    const unconfirmed = this.unreported.length
+      ? ` ${plural(this.unreported.length, 'earlier migration')} of this run committed but ${this.unreported.length === 1 ? 'was' : 'were'} not yet confirmed on disk.`
+      : '';
+    const kept =
+      file?.transactional === false
+        ? 'its statements before the failing one may stay'
+        : 'nothing of it was kept (it commits with its record)';
+    return markLost(
+      new DbKitError(
+        `Lost the connection to the database${what}: ${e.message ?? String(error)}${e.code && !/^[A-Z_]+$/.test(e.code) ? ` [${e.code}]` : ''}.${unconfirmed}`,
+        `${file ? `${kept[0]!.toUpperCase()}${kept.slice(1)}. ` : ''}Check the server (./scripts/db-workflow.sh status), see what was kept with pnpm db:status, then run migrate again.`,
+        'environment',
+      ),
+    );
+  }
+
+  /** Turns any error of the run into the one the user reads. */
+  explain(error: unknown): unknown {
+    if (error instanceof DbKitError) return error;
+    if (isConnectionLost(error)) return this.lost(this.inFlight?.file, error);
+    return error;
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function markLost(error: DbKitError): DbKitError {
+  Object.defineProperty(error, 'lost', { value: true, enumerable: false });
+  return error;
+}
+
+function withCause(error: DbKitError, cause: unknown): DbKitError {
+  Object.defineProperty(error, 'cause', { value: cause, enumerable: false });
+  return error;
+}
+
+/** The next step for a failed statement, by SQLSTATE: a lock timeout or a missing privilege is not the SQL's fault. */
+function hintFor(error: unknown, file: MigrationFile, grouped = false): string {
+  const code = (error as { code?: string }).code ?? '';
+  const kept = grouped
+    ? ''
+    : file.transactional
+      ? 'Nothing of this migration was kept; earlier migrations stay applied. '
+      : 'This migration runs without a transaction: statements before the failing one stay applied; make them idempotent (IF NOT EXISTS). ';
+  if (code === '55P03')
+    return `${kept}Another session held a lock this statement needs for longer than its lock timeout: find it (pg_stat_activity), let it finish, and run migrate again, or raise --lock-timeout-statement <s>.`;
+  if (code === '42501')
+    return `${kept}The database user lacks a privilege this statement needs: run migrate as the objects' owner, or GRANT it, then run migrate again.`;
+  if (code === '57014')
+    return `${kept}The statement was cancelled (statement_timeout, or pg_cancel_backend from another session): raise statement_timeout for the migration's role, or run migrate again.`;
+  if (code === '40P01' || code === '40001') return `${kept}It lost a race with another session: run migrate again.`;
+  return `${kept}Fix the SQL and run migrate again.`;
+}
+
+/** `teamd/drizzle/x.sql:12:8: migration x failed at statement 2 of 3 (ALTER TABLE ...): column "y" does not exist` */
+function migrationFailure(file: MigrationFile, index: number | undefined, error: unknown): DbKitError {
+  const pg = error as { message?: string; position?: string; code?: string; detail?: string };
+  let where = file.path;
+  let which = '';
+  if (index !== undefined) {
+    const statement = file.statements[index]!;
+    const text = readFileSync(file.path, 'utf8');
+    // The statement's offset in the file; Postgres counts the position in characters, from 1.
+    const offset = file.statementOffsets[index]! + (pg.position ? Number(pg.position) - 1 : leadingComments(statement));
+    const { line, column } = lineAndColumn(text, offset);
+    where = `${file.path}:${line}:${column}`;
+    which = ` at statement ${index + 1} of ${file.statements.length} (${firstCodeLine(statement).slice(0, 100)})`;
+  } else if ((error as { code?: string }).code) which = ' at commit';
+  return new DbKitError(
+    `${where}: migration ${file.tag} failed${which}: ${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}${pg.detail ? ` ${pg.detail}` : ''}`,
+    hintFor(error, file),
+    'failure',
+  );
+}
+
+/** Where a statement's first code starts, past the comments that open it. */
+function leadingComments(statement: string): number {
+  const first = topLevelCommands(statement)[0];
+  return first?.offset ?? 0;
+}

@@ -1,0 +1,161 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { pickFreePort } from '../../src/server/ports';
+import type { FixtureWorkspace } from '../../src/testing';
+import type { RunOutput } from '../../src/testing/fixture';
+
+const BIN = '/usr/lib/postgresql/15/bin';
+
+/**
+ * A PostgreSQL server of the test's own, from the system binaries, so a test may crash it
+ * (`pg_ctl stop -m immediate`), restart it and terminate its backends without disturbing others.
+ * fsync stays off (a process crash keeps what was written to the OS), but the WAL writer waits
+ * 10 s: a commit that did not flush its WAL is lost by a crash, every time.
+ */
+export class FaultServer {
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<FaultServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'db-kit-fault-'));
+    const owner = postgresUser();
+    if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!);
+    run('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+    const server = new FaultServer(dir, await pickFreePort(55100 + Math.floor(Math.random() * 800)));
+    server.boot();
+    return server;
+  }
+
+  url(database = 'postgres'): string {
+    return `postgresql://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  async createDatabase(name: string): Promise<string> {
+    await this.query(`create database "${name}"`);
+    return this.url(name);
+  }
+
+  async query<T = Record<string, unknown>>(text: string, database = 'postgres'): Promise<T[]> {
+    const sql = postgres(this.url(database), { max: 1, onnotice: () => {} });
+    try {
+      return (await sql.unsafe(text)) as unknown as T[];
+    } finally {
+      await sql.end({ timeout: 0 });
+    }
+  }
+
+  /** Kills the server as a power cut would kill its processes: no checkpoint, no WAL flush. */
+  crash(): void {
+    run('pg_ctl', ['stop', '-D', join(this.dir, 'data'), '-m', 'immediate', '-w']);
+  }
+
+  /** Starts it again (crash recovery replays the WAL that reached the OS). */
+  restart(): void {
+    this.boot();
+  }
+
+  stop(): void {
+    try {
+      run('pg_ctl', ['stop', '-D', join(this.dir, 'data'), '-m', 'immediate', '-w']);
+    } catch {
+      // already stopped
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private boot(): void {
+    const settings = [
+      `-p ${this.port}`,
+      '-c listen_addresses=127.0.0.1',
+      `-c unix_socket_directories=${this.dir}`,
+      '-c fsync=off',
+      '-c full_page_writes=off',
+      '-c wal_writer_delay=10000',
+      '-c wal_writer_flush_after=0',
+      '-c max_connections=100',
+    ].join(' ');
+    run('pg_ctl', [
+      'start',
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      settings,
+    ]);
+  }
+}
+
+function postgresUser(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  return {
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+  };
+}
+
+function run(binary: string, args: string[]): void {
+  execFileSync(join(BIN, binary), args, { stdio: 'pipe', cwd: tmpdir(), ...postgresUser() });
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  /** Resolves when the output so far matches. */
+  waitFor(pattern: RegExp): Promise<void>;
+  done: Promise<RunOutput>;
+}
+
+/** Starts the CLI in a fixture workspace and hands back the process, for signals and timing. */
+export function startDbKit(ws: FixtureWorkspace, args: string[], env: NodeJS.ProcessEnv): RunningCli {
+  const child = spawn(process.execPath, [join(ws.root, 'shared/db-kit/bin/db-kit.mjs'), ...args], {
+    cwd: ws.root,
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  const check = () => {
+    for (const w of [...waiters])
+      if (w.pattern.test(stdout + stderr)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    check();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    check();
+  });
+  const done = new Promise<RunOutput>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr }));
+  });
+  return {
+    child,
+    done,
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        waiters.push({ pattern, resolve });
+        check();
+        done.then((out) =>
+          reject(new Error(`exited (${out.code}) before printing ${pattern}:\n${out.stdout}${out.stderr}`)),
+        );
+      }),
+  };
+}
+
+/** Polls until `probe` returns true (no timing is asserted: the test's own timeout bounds it). */
+export async function until(probe: () => Promise<boolean>, everyMs = 50): Promise<void> {
+  while (!(await probe())) await new Promise((r) => setTimeout(r, everyMs));
+}
