@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbKitError } from '../errors';
 import { readJournal } from '../migrations/files';
+import { scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { driftFindings } from './drift';
 import { CheckReport, type Finding } from './findings';
@@ -47,7 +48,7 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
   findings.push(...reviewMigrations(ws, migrations, inScope, options.packages));
   // Diffing against a snapshot that two branches both claim would only add noise.
   const intact = options.packages.filter((pkg) => !broken.has(pkg));
-  findings.push(...(await driftFindings(intact, (pkg) => scriptFor(ws, 'generate', pkg))));
+  findings.push(...(await driftFindings(ws, intact)));
   const report = new CheckReport(
     `${inScope.length} of ${migrations.filter((m) => options.packages.includes(m.pkg)).length} migrations linted: ${scope.description}`,
   );
@@ -141,22 +142,4 @@ async function parseAll(packages: SchemaPackage[]): Promise<ParsedMigration[]> {
     }
   }
   return parsed;
-}
-
-/**
- * How the user runs a command for a package: the root script that calls it (`pnpm teamd:db:generate`),
- * else the engine's CLI. Read from the root package.json so no team name lives in the engine.
- */
-export function scriptFor(ws: Workspace, verb: string, pkg: SchemaPackage): string {
-  try {
-    const scripts =
-      (JSON.parse(readFileSync(join(ws.root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> })
-        .scripts ?? {};
-    const wanted = new RegExp(`^db-kit ${verb} (--package|-p) ${pkg.alias}$`);
-    const name = Object.keys(scripts).find((key) => wanted.test(scripts[key]!.trim()));
-    if (name) return `pnpm ${name}`;
-  } catch {
-    // fall through to the engine's own command line
-  }
-  return `db-kit ${verb} --package ${pkg.alias}`;
 }

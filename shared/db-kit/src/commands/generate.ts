@@ -1,6 +1,8 @@
 import type { Command } from '../context';
 import { UsageError } from '../errors';
 import { generateMigration, toSlug } from '../migrations/generate';
+import { rememberChanges } from '../schema/unrecorded';
+import { scriptFor } from '../scripts';
 import { parse, plural, type Options } from './common';
 
 const options = {
@@ -56,10 +58,12 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
       custom: values.custom,
     });
     if (written && values.custom) {
-      const migrate = check.scriptFor(ws, 'migrate', pkg);
+      const migrate = scriptFor(ws, 'migrate', pkg);
       ctx.out.print(`Wrote ${ws.relative(written)}: an empty migration. Put your SQL in it, then run ${migrate}.`);
       return 0;
     }
+    // drizzle-kit has just diffed the schema with the (new) latest snapshot: nothing is left unrecorded.
+    rememberChanges(ws, [], [pkg]);
     if (!written) {
       ctx.out.print(`No schema changes in ${pkg.name}: nothing written.`);
       return 0;

@@ -1,4 +1,4 @@
-import type { Command } from '../context';
+import type { Command, Context } from '../context';
 import { UsageError } from '../errors';
 import { clientTag } from '../migrations/lock';
 import {
@@ -7,6 +7,8 @@ import {
   LOCK_TIMEOUT_ATTEMPTS,
   Migrator,
 } from '../migrations/runner';
+import { cachedUnrecordedChanges, describeUnrecorded, type UnrecordedChange } from '../schema/unrecorded';
+import { scriptFor } from '../scripts';
 import { packageOptions, parse, plural, selectPackages, type Options } from './common';
 
 const options = {
@@ -50,6 +52,9 @@ Options:
 Ctrl-C (SIGINT) or SIGTERM cancels the statement in flight and rolls its migration back.
 An "applied" line is printed once that migration is on disk: it survives a server crash.
 
+When a package's schema files have changes that no migration records (a generate
+nobody ran), it warns on stderr and names the generate script; the exit code stays.
+
 Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 2 usage or connection error;
 130/143 cancelled by SIGINT/SIGTERM.`,
 
@@ -84,6 +89,8 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
         async (sql) => {
           const log = values.quiet ? () => {} : (line: string) => ctx.out.print(line);
           const started = performance.now();
+          // Read while the migrations run; a warning only, so a failure to diff costs nothing but the warning.
+          const unrecorded = cachedUnrecordedChanges(ws, packages).catch(() => []);
           const result = await new Migrator(sql, packages, ws.packages).migrate({
             dryRun: values['dry-run'],
             strictOrder: values['strict-order'],
@@ -107,6 +114,7 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
                   `  ${ws.relative(f.path)}${late.has(f) ? '  (out of order: older than an applied migration)' : ''}`,
                 );
             }
+            warnUnrecorded(ctx, await unrecorded);
             return 0;
           }
           if (result.adopted)
@@ -119,6 +127,7 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
               `Applied ${plural(result.applied.length, 'migration')} (${scope}) in ${seconds} s${late ? `, ${late} out of order` : ''}.`,
             );
           }
+          warnUnrecorded(ctx, await unrecorded);
           return 0;
         },
         { connections: 2 },
@@ -129,5 +138,16 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
       });
   },
 };
+
+/** A forgotten generate: the run is done, but the schema files say more than the migrations. */
+function warnUnrecorded(ctx: Context, changes: UnrecordedChange[]): void {
+  for (const change of changes) {
+    ctx.out.warn(`warning: ${describeUnrecorded(change.pkg.name, change)}`);
+    if (!change.loadError)
+      ctx.out.warn(
+        `  next: ${scriptFor(ctx.workspace, 'generate', change.pkg)} --name <what_changed>, then migrate again.`,
+      );
+  }
+}
 
 export default command;

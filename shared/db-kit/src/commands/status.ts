@@ -1,5 +1,7 @@
 import { describeColumn, canonicalType, type Drift } from '../schema/drift';
 import { readStatus, type StatusReport } from '../schema/status';
+import { describeUnrecorded } from '../schema/unrecorded';
+import { scriptFor } from '../scripts';
 import type { Workspace } from '../workspace';
 import type { Command } from '../context';
 import { parse, plural, type Options } from './common';
@@ -15,16 +17,21 @@ const command: Command = {
 Tells the truth about the database:
   migrations  per package: applied, pending, out of order (merged late), changed and
               missing (applied, but the file was edited or deleted)
+  schema      per package: changes in the schema files that no migration records
+              (a generate nobody ran), as db-kit check reports them; cached by a hash
+              of the schema files in .db/schema-changes.json
   tables      owner package, estimated rows, size, columns
-  drift       what differs from the schema files: tables, columns (type, nullability),
-              enums, indexes, foreign key/unique/check constraints; tables no package
-              declares. Measured against the union of every package's snapshots.
+  drift       what differs in the live database from what the applied migrations built
+              (the union of every package's snapshots): tables, columns (type,
+              nullability), enums, indexes, foreign key/unique/check constraints; tables
+              no package declares.
 
 Options:
   -p, --package <alias>   report only this package and what it builds on (default: every package)
       --json              machine-readable output
 
-Exit: 0 clean; 1 something pending, changed, missing or drifted; 2 usage or connection error.`,
+Exit: 0 clean; 1 something pending, changed, missing, not generated or drifted; 2 usage or
+connection error.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, options);
@@ -64,6 +71,9 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
         `    ${plural(p.adoptable.length, 'migration')} applied by drizzle's migrator; the next migrate records their names`,
       );
   }
+  out.push('', 'Schema files vs migrations');
+  for (const u of report.unrecorded) out.push(`  ${describeUnrecorded(u.package, u)}`);
+  if (!report.unrecorded.length) out.push('  every change is in a migration');
   out.push('', 'Tables');
   const width = Math.max(5, ...report.tables.map((t) => t.name.length));
   out.push(`  ${'table'.padEnd(width)}  ${'owner'.padEnd(8)}  ${'~rows'.padStart(9)}  ${'size'.padStart(8)}`);
@@ -75,7 +85,7 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
     out.push(...wrap(columns, '    ', STATUS_WIDTH));
   }
   if (!report.tables.length) out.push('  (no tables)');
-  out.push('', 'Drift (live database vs the schema files)');
+  out.push('', "Drift (live database vs the applied migrations' snapshots)");
   for (const d of report.drift) out.push(`  ${describeDrift(d)}`);
   if (!report.drift.length) out.push('  none');
   out.push('');
@@ -84,8 +94,9 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
     p.changed.length && `${p.changed.length} changed in ${p.alias}`,
     p.missing.length && `${p.missing.length} missing in ${p.alias}`,
   ]);
+  for (const u of report.unrecorded) problems.push(`schema changes not generated in ${u.alias}`);
   if (report.drift.length) problems.push(plural(report.drift.length, 'drift finding'));
-  if (report.clean) out.push('Clean: every migration applied, no drift.');
+  if (report.clean) out.push('Clean: every migration applied, every schema change in a migration, no drift.');
   else {
     out.push(`Not clean: ${problems.filter(Boolean).join(', ')}.`);
     if (report.packages.some((p) => p.changed.length || p.missing.length)) {
@@ -94,6 +105,12 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
       );
     } else if (report.packages.some((p) => p.pending.length))
       out.push('  next: apply pending migrations with pnpm db:migrate:all (or pnpm <team>:db:migrate).');
+    for (const u of report.unrecorded)
+      out.push(
+        u.loadError
+          ? `  next: fix ${u.package}'s schema (pnpm typecheck shows the error), then run status again.`
+          : `  next: ${scriptFor(ws, 'generate', ws.resolve(u.alias))} --name <what_changed>, then migrate.`,
+      );
     if (report.drift.length)
       out.push(
         '  next: drift after a hand-made change: undo it, or keep it by changing the schema and running generate.',

@@ -6,6 +6,7 @@ import { missingName, type PackageState } from '../migrations/state';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { expectedSchema, findDrift, type Drift } from './drift';
 import { readLiveSchema, type LiveColumn } from './live';
+import { cachedUnrecordedChanges } from './unrecorded';
 
 export interface PackageStatus {
   package: string;
@@ -30,17 +31,32 @@ export interface TableStatus {
   columns: LiveColumn[];
 }
 
+/** A package whose schema files declare changes that no migration records (a forgotten generate). */
+export interface UnrecordedStatus {
+  package: string;
+  alias: string;
+  /** What a migration would run; with needsAnswers, the renames or drops generate will ask about. */
+  statements: string[];
+  needsAnswers: boolean;
+  /** The schema entry did not load. */
+  loadError?: string;
+}
+
 export interface StatusReport {
   clean: boolean;
   packages: PackageStatus[];
+  /** Schema files vs migration files: changes nobody generated. */
+  unrecorded: UnrecordedStatus[];
   tables: TableStatus[];
+  /** Live database vs what the applied migrations built (their snapshots). */
   drift: Drift[];
 }
 
 /**
- * The truth about one database: each package's migrations, each table with its owner, size and
- * columns, and drift against the union of every package's schema. `scope` narrows what is
- * reported, never what drift is measured against, so no package sees another's tables as drift.
+ * The truth about one database: each package's migrations, schema changes no migration records,
+ * each table with its owner, size and columns, and drift against the union of every package's
+ * snapshots. `scope` narrows what is reported, never what drift is measured against, so no package
+ * sees another's tables as drift.
  *
  * @example
  *   const report = await readStatus(sql, ws, ws.migrationOrder(ws.resolve('teamd')));
@@ -53,7 +69,18 @@ export async function readStatus(
 ): Promise<StatusReport> {
   const all = ws.allInOrder();
   // Issued together: postgres.js pipelines them on the one connection.
-  const [states, live] = await Promise.all([inspectPackages(sql, all), readLiveSchema(sql)]);
+  const [states, live, changes] = await Promise.all([
+    inspectPackages(sql, all),
+    readLiveSchema(sql),
+    cachedUnrecordedChanges(ws, scope),
+  ]);
+  const unrecorded = changes.map(({ pkg, statements, needsAnswers, loadError }) => ({
+    package: pkg.name,
+    alias: pkg.alias,
+    statements,
+    needsAnswers,
+    ...(loadError ? { loadError } : {}),
+  }));
   const inScope = new Set(scope.map((p) => p.name));
   const owners = ownership(all);
   const drift = findDrift(live, expectedSchema(states)).filter((d) => !d.owner || inScope.has(d.owner));
@@ -72,8 +99,10 @@ export async function readStatus(
     })
     .filter((t) => !t.owner || inScope.has(t.owner));
   const clean =
-    drift.length === 0 && packages.every((p) => !p.pending.length && !p.changed.length && !p.missing.length);
-  return { clean, packages, tables, drift };
+    drift.length === 0 &&
+    unrecorded.length === 0 &&
+    packages.every((p) => !p.pending.length && !p.changed.length && !p.missing.length);
+  return { clean, packages, unrecorded, tables, drift };
 }
 
 function packageStatus(s: PackageState): PackageStatus {

@@ -1,0 +1,125 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import type { StatusReport } from '../src/schema/status';
+import { SHARED, TEAMD } from './helpers';
+
+const USERS = `${SHARED}/src/schemas/users.ts`;
+const OVERLAY = `${TEAMD}/src/overlays/team-specific-tables.ts`;
+
+/** A schema change nobody generated a migration for. */
+function forgetToGenerate(ws: FixtureWorkspace): void {
+  ws.write(
+    USERS,
+    ws
+      .read(USERS)
+      .replace(
+        "name: varchar('name', { length: 255 }),",
+        "name: varchar('name', { length: 255 }),\n  nickname: varchar('nickname', { length: 40 }),",
+      ),
+  );
+}
+
+describe('a schema change without a generate', () => {
+  let ws: FixtureWorkspace;
+  let db: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+  let pristine: { users: string; overlay: string };
+  beforeAll(async () => {
+    ws = copyWorkspace();
+    db = await createTestDatabase({ label: 'unrecorded' });
+    env = { DATABASE_URL: db.url };
+    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    pristine = { users: ws.read(USERS), overlay: ws.read(OVERLAY) };
+  });
+  beforeEach(() => {
+    ws.write(USERS, pristine.users);
+    ws.write(OVERLAY, pristine.overlay);
+  });
+  afterAll(async () => {
+    await db.drop();
+    ws.remove();
+  });
+
+  it('makes status say so, naming the package and the generate script, and exit 1', () => {
+    forgetToGenerate(ws);
+    const text = ws.dbKit(['status'], env);
+    expect(text.code, text.stderr).toBe(1);
+    expect(text.stdout).toMatch(
+      /Schema files vs migrations\n {2}@large-event\/database: the schema files have changes no migration records; a migration would run: ALTER TABLE "users" ADD COLUMN "nickname" varchar\(40\)/,
+    );
+    expect(text.stdout).toMatch(/Drift \(live database vs the applied migrations' snapshots\)\n {2}none/);
+    expect(text.stdout).not.toMatch(/^Clean/m);
+    expect(text.stdout).toMatch(/Not clean: schema changes not generated in shared\./);
+    expect(text.stdout).toMatch(/next: pnpm db:generate --name <what_changed>, then migrate\./);
+
+    const json = JSON.parse(ws.dbKit(['status', '--json'], env).stdout) as StatusReport;
+    expect(json.clean).toBe(false);
+    expect(json.unrecorded).toEqual([
+      {
+        package: '@large-event/database',
+        alias: 'shared',
+        statements: [expect.stringContaining('ADD COLUMN "nickname"')],
+        needsAnswers: false,
+      },
+    ]);
+  });
+
+  it('makes migrate warn on stderr, still exit 0, and apply nothing', () => {
+    forgetToGenerate(ws);
+    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Nothing to migrate: shared up to date\./);
+    expect(run.stderr).toMatch(
+      /^warning: @large-event\/database: the schema files have changes no migration records; a migration would run: ALTER TABLE "users" ADD COLUMN "nickname"/m,
+    );
+    expect(run.stderr).toMatch(/next: pnpm db:generate --name <what_changed>, then migrate again\./);
+  });
+
+  it("names the team for a change in the team's overlay, with the team's generate script", () => {
+    ws.write(
+      OVERLAY,
+      pristine.overlay.replace(
+        "description: text('description'),",
+        "description: text('description'),\n  budget: integer('budget'),",
+      ),
+    );
+    const run = ws.dbKit(['status', '--package', 'teamd'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/@teamd\/database: the schema files have changes no migration records/);
+    expect(run.stdout).not.toMatch(/@large-event\/database: the schema files/);
+    expect(run.stdout).toMatch(/next: pnpm teamd:db:generate --name <what_changed>/);
+    const migrate = ws.dbKit(['migrate', '--package', 'teamd'], env);
+    expect(migrate.stderr).toMatch(/warning: @teamd\/database: the schema files have changes/);
+  });
+
+  it('is answered from a cache keyed by the schema files, which an edit invalidates', () => {
+    expect(ws.dbKit(['status'], env).code).toBe(0);
+    const cacheFile = join(ws.root, '.db', 'schema-changes.json');
+    const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as {
+      entries: Record<string, { key: string; statements: string[] }>;
+    };
+    expect(Object.keys(cache.entries).sort()).toEqual(['@large-event/database', '@teamd/database']);
+    // A planted answer under the current key is believed: status did not load the schema again.
+    cache.entries['@large-event/database']!.statements = ['-- planted'];
+    writeFileSync(cacheFile, JSON.stringify(cache));
+    expect(ws.dbKit(['status'], env).stdout).toMatch(/a migration would run: -- planted/);
+    // Any edit to the schema files changes the key: the diff runs again and the planted answer is gone.
+    ws.write(USERS, `${pristine.users}\n// a comment\n`);
+    const after = ws.dbKit(['status'], env);
+    expect(after.code, after.stdout).toBe(0);
+    expect(after.stdout).toMatch(/Schema files vs migrations\n {2}every change is in a migration/);
+  });
+
+  it('is gone once generated and migrated', () => {
+    forgetToGenerate(ws);
+    expect(ws.dbKit(['generate', '--package', 'shared', '--name', 'nickname'], env).code).toBe(0);
+    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/warning/);
+    const status = ws.dbKit(['status'], env);
+    expect(status.code, status.stdout).toBe(0);
+    expect(status.stdout).toMatch(/Clean: every migration applied, every schema change in a migration, no drift\./);
+  });
+});
