@@ -3,21 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { redact } from '../env';
 import { DbKitError } from '../errors';
-import type { DatabaseSource } from '../server/source';
-
-export type PgTool = 'pg_dump' | 'pg_restore';
-
-/** Where pg_dump and pg_restore come from: inside the compose container, or installed here. */
-export interface PgTools {
-  where: string;
-  /** Runs a tool against `url`; stdout/stdin go to/from `file` when given. Returns stderr. */
-  run(
-    tool: PgTool,
-    url: string,
-    args: string[],
-    io: { stdoutTo?: string; stdinFrom?: string },
-  ): { code: number; stderr: string };
-}
+import type { DatabaseSource, PgTools } from '../server/source';
 
 /**
  * The client tools for the server behind `url`: `docker compose exec` when that server is the

@@ -1,5 +1,3 @@
-import type { PgTools } from '../backup/pg-tools';
-
 /** Where the development database comes from. */
 export type Engine = 'url' | 'compose' | 'embedded';
 
@@ -36,4 +34,18 @@ export interface DatabaseSource {
   logs(follow: boolean): number | undefined;
   /** pg_dump/pg_restore that fit this server when it is the one behind `url`; else undefined (use local ones). */
   clientTools(url: string): PgTools | undefined;
+}
+
+export type PgTool = 'pg_dump' | 'pg_restore';
+
+/** Where pg_dump and pg_restore come from: inside the compose container, or installed here. */
+export interface PgTools {
+  where: string;
+  /** Runs a tool against `url`; stdout/stdin go to/from `file` when given. Returns stderr. */
+  run(
+    tool: PgTool,
+    url: string,
+    args: string[],
+    io: { stdoutTo?: string; stdinFrom?: string },
+  ): { code: number; stderr: string };
 }
