@@ -104,7 +104,9 @@ export function createContext(options: ContextOptions = {}): Context {
       const { url } = ctx.database;
       // Loaded here: commands that never connect (check, generate) do not pay for the driver.
       const { connect } = await import('./connection');
-      const sql = await connect(url, applicationName, options?.connections);
+      const { checkoutIdentity } = await import('./server/identity');
+      // A URL setup wrote for this checkout's server must reach that server, not another checkout's.
+      const sql = await connect(url, applicationName, options?.connections, checkoutIdentity(ctx.workspace.root, url));
       try {
         return await fn(sql);
       } finally {

@@ -3,6 +3,8 @@ import type { Command, Context } from '../context';
 import { redact } from '../env';
 import { DbKitError, UsageError } from '../errors';
 import { currentSource, sourceToStart, stopServer } from '../server';
+import { connect } from '../connection';
+import { checkoutIdentity } from '../server/identity';
 import { recreateDatabase } from '../server/provision';
 import { parse, type Options } from './common';
 
@@ -45,6 +47,7 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
         );
       }
       case 'psql':
+        await ctx.withConnection('db-kit psql', async () => {}); // refuses another checkout's server, says why
         return psql(ctx, positionals.slice(1));
       case 'reset': {
         const { engine, url } = currentSource(ctx.workspace.root, ctx.env).status();
@@ -53,6 +56,8 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
             'reset only recreates a database that setup started.',
             'For your own DATABASE_URL, use pnpm db:reset.',
           );
+        const own = await connect(url, 'db-kit server reset', 1, checkoutIdentity(ctx.workspace.root, url));
+        await own.end(); // this checkout's server only
         await recreateDatabase(url);
         ctx.out.print(`Recreated ${redact(url)} (empty).`);
         return 0;

@@ -25,6 +25,8 @@ API locally; its UI loads from https://local.drizzle.studio, so it needs a brows
     if (!values.package) throw new DbKitError('Say which package: --package <alias>.', undefined, 'usage');
     const pkg = ws.resolve(values.package);
     const { url } = ctx.database;
+    // drizzle-kit says "up and running" whether or not the database answers: ask it first.
+    await ctx.withConnection('db-kit studio', async () => {});
     const packages = ws.migrationOrder(pkg);
     // A throwaway config: drizzle-kit studio takes its schema list only from a config file.
     // The URL stays out of it (it holds the password); the config reads it from the environment.

@@ -7,20 +7,33 @@ import { quoteIdent } from '../sql-text';
 import type { ManagedEngine } from './state';
 
 export const DATABASE_NAME = 'large_event_db';
+/** The logins of the servers setup starts. The embedded one's password is generated per checkout
+ * (identity.ts); LEGACY_PASSWORD is what a data folder made before that has. */
 const CREDENTIALS: Record<ManagedEngine, { user: string; password: string }> = {
   compose: { user: 'user', password: 'password' },
-  embedded: { user: 'postgres', password: 'postgres' },
+  embedded: { user: 'postgres', password: '' },
 };
+export const LEGACY_PASSWORD = 'postgres';
 export const DEFAULT_PORTS = { compose: 5432, embedded: 54329 } as const;
 
 export function credentialsFor(engine: ManagedEngine): { user: string; password: string } {
   return CREDENTIALS[engine];
 }
 
-/** The URL of the database on a server setup started. */
-export function managedUrl(engine: ManagedEngine, port: number): string {
-  const { user, password } = CREDENTIALS[engine];
-  return `postgresql://${user}:${password}@127.0.0.1:${port}/${DATABASE_NAME}`;
+/** The URL of the database on a server setup started (`password` overrides the engine's). */
+export function managedUrl(engine: ManagedEngine, port: number, password = CREDENTIALS[engine].password): string {
+  const { user } = CREDENTIALS[engine];
+  return `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`;
+}
+
+/** The password in a URL setup wrote, if any. */
+export function passwordOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes DATABASE_URL into .env when absent, or when it is the URL we wrote earlier and the port moved. */
@@ -45,7 +58,7 @@ export function syncDotenv(
       ? text.replace(pattern, `${key}=${value}`)
       : `${text.replace(/\n?$/, '\n')}${key}=${value}\n`;
   }
-  writeFileSync(file, text);
+  writeFileSync(file, text, { mode: 0o600 }); // it holds the password
   return current ? 'updated DATABASE_URL in .env' : 'wrote DATABASE_URL to .env';
 }
 

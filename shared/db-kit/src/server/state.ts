@@ -9,6 +9,8 @@ export interface ServerState {
   engine: ManagedEngine;
   port: number;
   url: string;
+  /** This checkout's id, also set on the server (see identity.ts); absent in a state from before. */
+  checkout?: string;
 }
 
 function statePath(root: string): string {
@@ -27,5 +29,5 @@ export function readState(root: string): ServerState | undefined {
 
 export function writeState(root: string, state: ServerState): void {
   mkdirSync(join(root, '.db'), { recursive: true });
-  writeFileSync(statePath(root), `${JSON.stringify(state, null, 2)}\n`);
+  writeFileSync(statePath(root), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 }); // the URL has the password
 }

