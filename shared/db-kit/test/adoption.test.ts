@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { query, SHARED, TEAMD } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { query, SHARED, TEAMD, fixtureWorkspace } from './helpers';
 
 describe("a database migrated by drizzle-kit's own migrate", () => {
   let ws: FixtureWorkspace;
   let db: TestDatabase;
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'adoption' });
     for (const dir of [SHARED, TEAMD]) {
       // Each package's own drizzle.config.ts, hence the same bookkeeping tables we use.

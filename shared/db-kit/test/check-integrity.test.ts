@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
+import type { FixtureWorkspace } from '../src/testing';
 import { addHandWrittenMigration, checkJson, flat, journal, nextTag, sqlFiles, TEAMD } from './check-helpers';
+import { fixtureWorkspace } from './helpers';
 
 const TABLES = `${TEAMD}/src/overlays/team-specific-tables.ts`;
 const META = `${TEAMD}/drizzle/meta`;
@@ -8,7 +9,7 @@ const META = `${TEAMD}/drizzle/meta`;
 describe('db-kit check: integrity', () => {
   let ws: FixtureWorkspace;
   beforeEach(() => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
   });
   afterEach(() => ws.remove());
 

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
+import type { FixtureWorkspace } from '../src/testing';
+import { fixtureWorkspace } from './helpers';
 import { addHandWrittenMigration, checkJson, flat, nextTag, SHARED, sqlFiles, TEAMD } from './check-helpers';
 
 describe('db-kit check: ownership', () => {
   let ws: FixtureWorkspace;
   beforeEach(() => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
   });
   afterEach(() => ws.remove());
 
@@ -65,6 +66,7 @@ export const badges = pgTable('badges', { id: serial('id').primaryKey(), label: 
       `${TEAMD}/src/overlays/badges.ts`,
       `import { sql } from 'drizzle-orm';
 import { check, pgTable, serial, unique, varchar } from 'drizzle-orm/pg-core';
+import { fixtureWorkspace } from './helpers';
 export const teamdBadges = pgTable(
   'teamd_badges',
   { id: serial('id').primaryKey(), label: varchar('label', { length: 64 }).notNull() },

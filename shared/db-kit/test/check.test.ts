@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
+import type { FixtureWorkspace } from '../src/testing';
 import { addHandWrittenMigration, checkJson, flat, nextTag, sqlFiles, TEAMD } from './check-helpers';
+import { fixtureWorkspace } from './helpers';
 
 const TABLES = `${TEAMD}/src/overlays/team-specific-tables.ts`;
 
@@ -11,7 +12,7 @@ function dropDescription(ws: FixtureWorkspace): void {
 describe('db-kit check', () => {
   let ws: FixtureWorkspace;
   beforeEach(() => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
   });
   afterEach(() => ws.remove());
 

@@ -1,14 +1,14 @@
 import { unlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { columnsOf, query, SHARED, TEAMD } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { columnsOf, query, SHARED, TEAMD, fixtureWorkspace } from './helpers';
 
 let ws: FixtureWorkspace;
 let db: TestDatabase;
 let env: NodeJS.ProcessEnv;
 beforeEach(async () => {
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   db = await createTestDatabase({ label: 'checksums' });
   env = { DATABASE_URL: db.url };
   ws.addMigration(TEAMD, '20261201_090000_add_budget', 'ALTER TABLE "teamd_projects" ADD COLUMN "budget" integer;');

@@ -1,12 +1,12 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATION_LOCK_KEY } from '../src/migrations/lock';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { query, SHARED, TEAMD, tableExists } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { query, SHARED, TEAMD, tableExists, fixtureWorkspace } from './helpers';
 
 let ws: FixtureWorkspace;
 beforeAll(() => {
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   for (let i = 1; i <= 5; i++) {
     ws.addMigration(
       SHARED,

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
+import type { FixtureWorkspace } from '../src/testing';
+import { fixtureWorkspace } from './helpers';
 
 const TEAMD = 'teams/teamD/src/database';
 const TIMESTAMPED = /^\d{8}_\d{6}_[a-z0-9_]+\.sql$/;
@@ -14,7 +15,7 @@ function sqlFiles(ws: FixtureWorkspace, pkgDir: string): string[] {
 describe('generate', () => {
   let ws: FixtureWorkspace;
   beforeEach(() => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
   });
   afterEach(() => ws.remove());
 
@@ -85,6 +86,7 @@ describe('generate', () => {
       `${TEAMD}/src/overlays/badges.ts`,
       `import { events, users } from '@large-event/database';
 import { integer, pgTable, serial, varchar } from 'drizzle-orm/pg-core';
+import { fixtureWorkspace } from './helpers';
 export const teamdBadges = pgTable('teamd_badges', {
   id: serial('id').primaryKey(),
   userId: integer('user_id').notNull().references(() => users.id),

@@ -1,3 +1,4 @@
+import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
 import postgres from 'postgres';
 
 /** Every row of every table in `public`, by table, in primary-key order: a database's content to compare. */
@@ -45,3 +46,14 @@ export async function tableExists(url: string, name: string): Promise<boolean> {
 
 export const SHARED = 'shared/database';
 export const TEAMD = 'teams/teamD/src/database';
+
+/**
+ * The packages the engine's tests are written against: shared and Team D. Whatever other teams
+ * the workspace holds stay out of every scratch copy, so adding one cannot turn this suite red.
+ */
+export const FIXTURE_PACKAGES = ['shared/database', TEAMD];
+
+/** A scratch copy of the workspace with the fixture packages only (see `copyWorkspace`). */
+export function fixtureWorkspace(): FixtureWorkspace {
+  return copyWorkspace({ packages: FIXTURE_PACKAGES });
+}

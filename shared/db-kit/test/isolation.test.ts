@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { fixtureWorkspace } from './helpers';
 
 const TEAMX = 'teams/teamx/src/database';
 const TEAMD = 'teams/teamD/src/database';
@@ -42,7 +43,7 @@ describe('two teams migrating the same database', () => {
   const teamx = ['20261125_090000_init', '20261125_110000_add_due'];
 
   beforeAll(() => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     expect(ws.dbKit(['new-team', 'teamx', '--no-install']).code).toBe(0);
     addMigration(
       ws,
@@ -137,7 +138,7 @@ describe('two teams migrating the same database', () => {
 
 describe('workspace isolation', () => {
   it('refuses two packages that share a bookkeeping table', () => {
-    const ws = copyWorkspace();
+    const ws = fixtureWorkspace();
     try {
       expect(ws.dbKit(['new-team', 'teamx', '--no-install']).code).toBe(0);
       const manifest = JSON.parse(ws.read(`${TEAMX}/package.json`));

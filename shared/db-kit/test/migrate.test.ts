@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { fixtureWorkspace } from './helpers';
 
 async function tables(url: string): Promise<string[]> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
@@ -17,7 +18,7 @@ describe('migrate on an empty database', () => {
   let ws: FixtureWorkspace;
   let db: TestDatabase;
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'migrate' });
   });
   afterAll(async () => {
@@ -80,7 +81,7 @@ describe('migrate on an empty database', () => {
 
 describe('teamd:db:migrate on an empty database', () => {
   it('applies the pending shared migrations first, then Team D', async () => {
-    const ws = copyWorkspace();
+    const ws = fixtureWorkspace();
     const db = await createTestDatabase({ label: 'teamd_first' });
     try {
       const run = ws.dbKit(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url });
@@ -95,7 +96,7 @@ describe('teamd:db:migrate on an empty database', () => {
   });
 
   it('says in one line, without the password, when the database is unreachable', () => {
-    const ws = copyWorkspace();
+    const ws = fixtureWorkspace();
     try {
       const run = ws.dbKit(['migrate', '--package', 'teamd'], {
         DATABASE_URL: 'postgresql://app:S3cr3t-Pw@127.0.0.1:1/x',

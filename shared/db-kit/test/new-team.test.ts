@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  copyWorkspace,
   createTestDatabase,
   dropTemplate,
   listTemplates,
@@ -13,6 +12,7 @@ import {
 } from '../src/testing';
 import { TEST_SERVER_ENV } from '../src/testing/server';
 import { Workspace } from '../src/workspace';
+import { fixtureWorkspace } from './helpers';
 
 const TEAMX = 'teams/teamx/src/database';
 const realRoot = Workspace.find().root;
@@ -22,7 +22,7 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
   let db: TestDatabase;
   let rootBefore: string;
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     rootBefore = ws.read('package.json');
     db = await createTestDatabase({ label: 'new_team' });
   });
@@ -135,7 +135,7 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
 describe('db-kit new-team refuses', () => {
   let ws: FixtureWorkspace;
   beforeAll(() => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
   });
   afterAll(() => ws.remove());
 

@@ -5,16 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMigrationFiles } from '../src/migrations/files';
 import { ownership } from '../src/migrations/snapshots';
 import { applyPromotion, planPromotion, sharedPackage, TableGraph } from '../src/promote';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import { TEST_SERVER_ENV } from '../src/testing/server';
 import { Workspace } from '../src/workspace';
+import { fixtureWorkspace } from './helpers';
 
 const TEAMD = 'teams/teamD/src/database';
 const TABLES_FILE = `${TEAMD}/src/overlays/team-specific-tables.ts`;
 
 /** A scratch workspace that is also a git repository with everything committed. */
 function gitWorkspace(): FixtureWorkspace {
-  const ws = copyWorkspace();
+  const ws = fixtureWorkspace();
   ws.write('.gitignore', 'node_modules\n');
   git(ws, 'init', '-q');
   commitAll(ws, 'fixture');

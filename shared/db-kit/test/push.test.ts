@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import { statementTarget } from '../src/schema/push';
-import { query, snapshotRows } from './helpers';
+import { query, snapshotRows, fixtureWorkspace } from './helpers';
 
 const SHARED_TABLES = ['events', 'users'];
 
@@ -9,7 +9,7 @@ describe('push on a migrated database with rows', () => {
   let ws: FixtureWorkspace;
   let db: TestDatabase;
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ migrate: 'teamd', label: 'push' });
     await query(
       db.url,

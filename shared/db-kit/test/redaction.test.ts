@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickFreePort } from '../src/server/ports';
-import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
+import type { FixtureWorkspace } from '../src/testing';
+import { fixtureWorkspace } from './helpers';
 
 const PASSWORD = 'S3cr3t-Pw';
 const STACK_FRAME = /\n\s+at /;
@@ -49,7 +50,7 @@ describe('no command prints the password of DATABASE_URL', () => {
   let commands: string[];
 
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     const port = await pickFreePort(45_000); // nothing listens there: every connection fails
     env = {
       DATABASE_URL: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/large_event_db`,

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { query, snapshotRows } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { query, snapshotRows, fixtureWorkspace } from './helpers';
 
 // DB_KIT_LOCAL_HOSTS=none makes the guard treat the test server (127.0.0.1) as a remote one,
 // while the command could still reach it: "untouched" below is proven, not implied by a bad host.
@@ -13,7 +13,7 @@ describe('db:reset', () => {
   const env = () => ({ DATABASE_URL: db.url });
 
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ migrate: 'teamd', label: 'reset' });
     await query(
       db.url,

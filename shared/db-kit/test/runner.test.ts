@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { columnsOf, query, SHARED, tableExists } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { columnsOf, query, SHARED, tableExists, fixtureWorkspace } from './helpers';
 
 let ws: FixtureWorkspace;
 let db: TestDatabase;
 let env: NodeJS.ProcessEnv;
 beforeEach(async () => {
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   db = await createTestDatabase({ label: 'runner' });
   env = { DATABASE_URL: db.url };
 });

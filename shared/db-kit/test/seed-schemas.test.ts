@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { query, TEAMD } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { query, TEAMD, fixtureWorkspace } from './helpers';
 
 // What real schemas hold and drizzle-seed alone does not fill.
 const OVERLAY = `import { sql } from 'drizzle-orm';
@@ -67,7 +67,7 @@ describe('seed on real schemas', () => {
     Number((await query<{ n: string }>(db.url, `select count(*) n from ${table}`))[0]!.n);
 
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'seed_schemas' });
     ws.write(`${TEAMD}/src/overlays/real.ts`, OVERLAY);
     ws.write(`${TEAMD}/src/overlays/index.ts`, `${ws.read(`${TEAMD}/src/overlays/index.ts`)}export * from './real';\n`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { query, snapshotRows } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { query, snapshotRows, fixtureWorkspace } from './helpers';
 
 describe('db:seed and db:fresh', () => {
   let ws: FixtureWorkspace;
@@ -8,7 +8,7 @@ describe('db:seed and db:fresh', () => {
   const env = () => ({ DATABASE_URL: db.url });
 
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ migrate: 'teamd', label: 'seed' });
   });
   afterAll(async () => {

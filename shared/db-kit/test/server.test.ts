@@ -5,7 +5,8 @@ import { delimiter, join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseEngine } from '../src/server';
-import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
+import type { FixtureWorkspace } from '../src/testing';
+import { fixtureWorkspace } from './helpers';
 
 describe('where the database comes from', () => {
   const noDocker = () => false;
@@ -46,7 +47,7 @@ describe('server up on a machine without Docker', () => {
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     // A `docker` client whose engine does not answer, as on this machine and many laptops.
     const bin = mkdtempSync(join(tmpdir(), 'no-docker-'));
     writeFileSync(join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import type { StatusReport } from '../src/schema/status';
-import { TEAMD } from './helpers';
+import { TEAMD, fixtureWorkspace } from './helpers';
 
 // What PostgreSQL builds differs from drizzle's snapshot in three ways; none of them is drift.
 const OVERLAY = `import { sql } from 'drizzle-orm';
@@ -37,7 +37,7 @@ describe('status compares what PostgreSQL builds, not what the snapshot spells',
   let db: TestDatabase;
   const env = () => ({ DATABASE_URL: db.url });
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'status_normalise' });
     ws.write(`${TEAMD}/src/overlays/normalise.ts`, OVERLAY);
     ws.write(

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import type { StatusReport } from '../src/schema/status';
-import { query, TEAMD } from './helpers';
+import { query, TEAMD, fixtureWorkspace } from './helpers';
 
 function status(
   ws: FixtureWorkspace,
@@ -16,7 +16,7 @@ describe('status', () => {
   let ws: FixtureWorkspace;
   let db: TestDatabase;
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'status' });
     expect(ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url }).code).toBe(0);
   });

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  copyWorkspace,
   createTestDatabase,
   dropTemplate,
   listTemplates,
@@ -13,6 +12,7 @@ import {
 } from '../src/testing';
 import { TEST_SERVER_ENV } from '../src/testing/server';
 import { Workspace } from '../src/workspace';
+import { fixtureWorkspace } from './helpers';
 
 const adminUrl = () => process.env.TEST_DATABASE_URL || process.env[TEST_SERVER_ENV]!;
 
@@ -36,7 +36,7 @@ async function publicTables(url: string): Promise<string[]> {
 
 /** A copy of the workspace whose shared history differs, so its templates are its own. */
 function workspaceWithOwnHistory(): FixtureWorkspace {
-  const ws = copyWorkspace();
+  const ws = fixtureWorkspace();
   const file = ws
     .path('shared/database/drizzle')
     .concat('/', JSON.parse(ws.read('shared/database/drizzle/meta/_journal.json')).entries[0].tag, '.sql');
@@ -131,7 +131,7 @@ describe('template databases', () => {
     // The fixture's shared migration differs by one comment line: both keys move.
     expect(templateKey(fixture, 'shared').name).not.toBe(templateKey(real, 'shared').name);
     expect(templateKey(fixture, 'teamd').name).not.toBe(templateKey(real, 'teamd').name);
-    const copy = copyWorkspace();
+    const copy = fixtureWorkspace();
     try {
       const before = {
         shared: templateKey(Workspace.find(copy.root), 'shared').name,

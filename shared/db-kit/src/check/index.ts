@@ -6,6 +6,7 @@ import { scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { driftFindings } from './drift';
 import { CheckReport, type Finding } from './findings';
+import { identifierFindings } from './identifiers';
 import { integrityFindings } from './integrity';
 import { squawkFindings } from './lint';
 import { ownershipFindings } from './ownership';
@@ -122,6 +123,7 @@ function reviewMigrations(
   }
   findings.push(...squawkFindings(ws, inScope, tablesCreatedIn(inScope)));
   findings.push(...ownershipFindings(ws.packages, migrations, new Set(inScope), selected));
+  findings.push(...identifierFindings(migrations, inScope));
   return findings;
 }
 

@@ -52,14 +52,19 @@ export interface FixtureWorkspace {
 /**
  * A scratch copy of the workspace's schema packages, so a test can edit schemas and
  * generate migrations without touching the real tree. node_modules are linked, not copied.
+ * `packages` (directories relative to the root) copies only those: the engine's own tests copy
+ * their fixture packages, so a team added to the workspace changes nothing they see.
  *
  * @example
  *   const ws = copyWorkspace();
  *   ws.write('teams/teamD/src/database/src/overlays/extra.ts', '...');
  *   expect(ws.dbKit(['generate', '--package', 'teamd', '--name', 'extra']).code).toBe(0);
  */
-export function copyWorkspace(): FixtureWorkspace {
+export function copyWorkspace(options: { packages?: string[] } = {}): FixtureWorkspace {
   const source = Workspace.find();
+  const wanted = options.packages?.map((dir) => join(source.root, dir));
+  for (const dir of wanted ?? [])
+    if (!source.packages.some((p) => p.dir === dir)) throw new Error(`copyWorkspace: ${dir} is not a schema package`);
   const base = join(source.root, '.db', 'fixtures');
   mkdirSync(base, { recursive: true });
   const root = mkdtempSync(join(base, 'ws-'));
@@ -68,6 +73,7 @@ export function copyWorkspace(): FixtureWorkspace {
     cpSync(join(source.root, file), join(root, file));
   symlinkSync(join(source.root, 'node_modules'), join(root, 'node_modules'));
   for (const pkg of source.packages) {
+    if (wanted && !wanted.includes(pkg.dir)) continue;
     const target = join(root, source.relative(pkg.dir));
     // Relative symlinks inside node_modules keep pointing at the copy's siblings.
     cpSync(pkg.dir, target, { recursive: true, verbatimSymlinks: true, filter: (src) => !src.includes('/.turbo') });
