@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { query, TEAMD } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { query, TEAMD, fixtureWorkspace } from './helpers';
 
 const SEARCH_SQL = `CREATE EXTENSION IF NOT EXISTS pg_trgm;
 --> statement-breakpoint
@@ -14,7 +14,7 @@ describe('generate --custom: a hand-written migration for extensions and functio
   let db: TestDatabase;
   let file: string;
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'custom_migration' });
   });
   afterAll(async () => {

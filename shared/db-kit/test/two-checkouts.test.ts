@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickFreePort } from '../src/server/ports';
-import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
-import { query } from './helpers';
+import { type FixtureWorkspace } from '../src/testing';
+import { query, fixtureWorkspace } from './helpers';
 
 const urlIn = (ws: FixtureWorkspace) => /^DATABASE_URL=(.*)$/m.exec(ws.read('.env'))![1]!;
 
@@ -17,8 +17,8 @@ describe('two checkouts, one port', () => {
   let port: number;
 
   beforeAll(async () => {
-    a = copyWorkspace();
-    b = copyWorkspace();
+    a = fixtureWorkspace();
+    b = fixtureWorkspace();
     const bin = mkdtempSync(join(tmpdir(), 'no-docker-'));
     writeFileSync(join(bin, 'docker'), '#!/bin/sh\nexit 1\n');
     chmodSync(join(bin, 'docker'), 0o755);

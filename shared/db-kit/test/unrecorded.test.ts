@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import type { StatusReport } from '../src/schema/status';
-import { SHARED, TEAMD } from './helpers';
+import { SHARED, TEAMD, fixtureWorkspace } from './helpers';
 
 const USERS = `${SHARED}/src/schemas/users.ts`;
 const OVERLAY = `${TEAMD}/src/overlays/team-specific-tables.ts`;
@@ -27,7 +27,7 @@ describe('a schema change without a generate', () => {
   let env: NodeJS.ProcessEnv;
   let pristine: { users: string; overlay: string };
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'unrecorded' });
     env = { DATABASE_URL: db.url };
     expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
