@@ -21,6 +21,7 @@ refuse to go on. Repair makes the bookkeeping agree with the files again:
   changed file   its new hash is recorded (its new SQL is NOT run: put real schema
                  changes in a new migration)
   missing file   its bookkeeping row is removed (the schema it built stays)
+  renamed file   (same content, new name) its row takes the new name; it never runs again
 Each repair is recorded in ${REPAIR_LOG_TABLE}: database and OS user, time,
 package, migration, old and new hash, and the reason.
 
@@ -67,7 +68,9 @@ Exit: 0 repaired or nothing to repair; 2 usage or connection error.`,
         const what =
           r.action === 'accept-changed'
             ? `accept the edited file (hash ${r.oldHash.slice(0, 12)} -> ${r.newHash!.slice(0, 12)})`
-            : `forget the deleted file (hash ${r.oldHash.slice(0, 12)})`;
+            : r.action === 'record-rename'
+              ? `record the new name of a renamed file (same content, hash ${r.oldHash.slice(0, 12)}; it does not run again)`
+              : `forget the deleted file (hash ${r.oldHash.slice(0, 12)})`;
         ctx.out.print(`  ${values['dry-run'] ? 'would ' : ''}${r.pkg.alias.padEnd(8)} ${r.migration}: ${what}`);
       }
       if (values['dry-run']) ctx.out.print(`Would repair ${plural(repairs.length, 'migration')}; nothing changed.`);

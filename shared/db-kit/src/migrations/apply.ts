@@ -4,7 +4,14 @@ import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping } from './bookkeeping';
 import { journalPath, type MigrationFile } from './files';
-import { firstCodeLine, isCopyFromStdin, isTransactionControl, lineAndColumn, topLevelCommands } from './statements';
+import {
+  commandTexts,
+  firstCodeLine,
+  isCopyFromStdin,
+  isTransactionControl,
+  lineAndColumn,
+  topLevelCommands,
+} from './statements';
 
 /**
  * How a run applies its pending migrations, and what it says when that goes wrong: the failing
@@ -51,6 +58,20 @@ export class MigrationCancelled extends DbKitError {
     super(message, hint, signal === 'SIGTERM' ? 'terminated' : 'interrupted');
     this.name = 'MigrationCancelled';
   }
+}
+
+const commandCache = new WeakMap<MigrationFile, Array<{ text: string; offset: number }>>();
+
+/** The commands the runner sends, one message each, with their offsets in the file. */
+export function commandsOf(file: MigrationFile): Array<{ text: string; offset: number }> {
+  let commands = commandCache.get(file);
+  if (!commands) {
+    commands = file.statements.flatMap((chunk, i) =>
+      commandTexts(chunk).map((c) => ({ text: c.text, offset: file.statementOffsets[i]! + c.offset })),
+    );
+    commandCache.set(file, commands);
+  }
+  return commands;
 }
 
 /** Errors that mean the session is gone: terminated backend, server crash, network. */
@@ -241,12 +262,13 @@ export class Run {
   private async applyTransactional({ pkg, file, outOfOrder }: Pending): Promise<void> {
     const timeout = this.statementLockTimeout();
     const head = ['begin', ...(timeout ? [`set local lock_timeout = '${timeout}'`] : [])];
-    const parts = [...head, ...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'];
+    const commands = commandsOf(file).map((c) => c.text);
+    const parts = [...head, ...commands, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'];
     const failure = await this.pipeline(parts);
     if (!failure) return;
     await this.conn.unsafe('rollback').catch(() => {});
     const index = failure.index - head.length;
-    throw this.failed(file, index >= 0 && index < file.statements.length ? index : undefined, failure.error);
+    throw this.failed(file, index >= 0 && index < commands.length ? index : undefined, failure.error);
   }
 
   /** Sends every part at once; resolves with the first failure, if any, once all have answered. */
@@ -267,9 +289,10 @@ export class Run {
     const flag = this.settings.statementLockTimeoutMs;
     if (flag !== undefined) await this.conn.unsafe(`set lock_timeout = '${Math.floor(flag)}ms'`);
     try {
-      for (let i = 0; i < file.statements.length; i++) {
+      const commands = commandsOf(file);
+      for (let i = 0; i < commands.length; i++) {
         try {
-          await this.conn.unsafe(file.statements[i]!).simple();
+          await this.conn.unsafe(commands[i]!.text).simple();
         } catch (error) {
           throw this.failed(file, i, error);
         }
@@ -319,14 +342,11 @@ export class Run {
         const { pkg, file, outOfOrder } = migration;
         const started = performance.now();
         this.inFlight = migration;
-        const failure = await this.pipeline([...file.statements, Bookkeeping.recordStatement(pkg, file, outOfOrder)]);
+        const commands = commandsOf(file).map((c) => c.text);
+        const failure = await this.pipeline([...commands, Bookkeeping.recordStatement(pkg, file, outOfOrder)]);
         this.inFlight = undefined;
         if (failure) {
-          const located = this.failed(
-            file,
-            failure.index < file.statements.length ? failure.index : undefined,
-            failure.error,
-          );
+          const located = this.failed(file, failure.index < commands.length ? failure.index : undefined, failure.error);
           if (located instanceof MigrationCancelled || isConnectionLost(failure.error)) throw located;
           throw new DbKitError(
             located.message,
@@ -464,13 +484,14 @@ function migrationFailure(file: MigrationFile, index: number | undefined, error:
   let where = file.path;
   let which = '';
   if (index !== undefined) {
-    const statement = file.statements[index]!;
+    const commands = commandsOf(file);
+    const statement = commands[index]!;
     const text = readFileSync(file.path, 'utf8');
-    // The statement's offset in the file; Postgres counts the position in characters, from 1.
-    const offset = file.statementOffsets[index]! + (pg.position ? Number(pg.position) - 1 : leadingComments(statement));
+    // Each command is its own message, so Postgres counts its position (in characters, from 1) from the command's start.
+    const offset = statement.offset + (pg.position ? Number(pg.position) - 1 : leadingComments(statement.text));
     const { line, column } = lineAndColumn(text, offset);
     where = `${file.path}:${line}:${column}`;
-    which = ` at statement ${index + 1} of ${file.statements.length} (${firstCodeLine(statement).slice(0, 100)})`;
+    which = ` at statement ${index + 1} of ${commands.length} (${firstCodeLine(statement.text).slice(0, 100)})`;
   } else if ((error as { code?: string }).code) which = ' at commit';
   return new DbKitError(
     `${where}: migration ${file.tag} failed${which}: ${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}${pg.detail ? ` ${pg.detail}` : ''}`,

@@ -22,8 +22,11 @@ export interface RepairOptions {
 export interface Repair {
   pkg: SchemaPackage;
   migration: string;
-  /** accept-changed: the file's new hash is recorded; forget-missing: the row of a deleted file is removed. */
-  action: 'accept-changed' | 'forget-missing';
+  /**
+   * accept-changed: the file's new hash is recorded; forget-missing: the row of a deleted file is removed;
+   * record-rename: the row of a file renamed with its content unchanged takes the new name (it never runs again).
+   */
+  action: 'accept-changed' | 'forget-missing' | 'record-rename';
   oldHash: string;
   newHash: string | null;
 }
@@ -74,6 +77,15 @@ export class Repairer {
             newHash: null,
             rowId: row.id,
           })),
+          ...s.renamed.map(({ file, row }) => ({
+            pkg: s.pkg,
+            migration: file.tag,
+            tag: file.tag,
+            action: 'record-rename' as const,
+            oldHash: row.hash,
+            newHash: row.hash,
+            rowId: row.id,
+          })),
         ]);
         if (options.migration) {
           const wanted = options.migration.replace(/\.sql$/, '');
@@ -113,6 +125,8 @@ export class Repairer {
                 r.tag!,
                 r.rowId,
               ]);
+            else if (r.action === 'record-rename')
+              await conn.unsafe(`update ${table} set name = $1 where id = $2`, [r.tag!, r.rowId]);
             else await conn.unsafe(`delete from ${table} where id = $1`, [r.rowId]);
             await conn.unsafe(
               `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, migration, action, old_hash, new_hash, reason)

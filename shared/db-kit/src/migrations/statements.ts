@@ -11,6 +11,8 @@ export interface TopLevelCommand {
   words: string[];
   /** Offset of its first word in the chunk. */
   offset: number;
+  /** Offset just past its `;` (or the end of the chunk). */
+  end: number;
 }
 
 /**
@@ -88,6 +90,7 @@ export function topLevelCommands(text: string): TopLevelCommand[] {
           .slice(0, 8)
           .map((w) => w.toUpperCase()),
         offset: start + lead,
+        end: Math.min(i + 1, code.length),
       });
     }
     start = i + 1;
@@ -139,4 +142,15 @@ export function firstCodeLine(statement: string): string {
 export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, Math.max(0, offset)).split('\n');
   return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+/**
+ * The commands a chunk holds, as texts with their offsets in the chunk, to send one by one: an
+ * error then names its own command, and its position counts from that command's start. A chunk with
+ * a SQL-standard body (`BEGIN ATOMIC ... END`), whose `;` are not top-level, stays whole.
+ */
+export function commandTexts(chunk: string): Array<{ text: string; offset: number }> {
+  const commands = topLevelCommands(chunk);
+  if (commands.length <= 1 || /\bBEGIN\s+ATOMIC\b/i.test(codeOnly(chunk))) return [{ text: chunk, offset: 0 }];
+  return commands.map((c) => ({ text: chunk.slice(c.offset, c.end), offset: c.offset }));
 }
