@@ -1,4 +1,4 @@
-import { type FixtureWorkspace } from '../src/testing';
+import { copyWorkspace, type FixtureWorkspace } from '../src/testing';
 import postgres from 'postgres';
 
 /** Every row of every table in `public`, by table, in primary-key order: a database's content to compare. */

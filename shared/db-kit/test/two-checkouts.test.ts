@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickFreePort } from '../src/server/ports';
-import { type FixtureWorkspace } from '../src/testing';
+import type { FixtureWorkspace } from '../src/testing';
 import { query, fixtureWorkspace } from './helpers';
 
 const urlIn = (ws: FixtureWorkspace) => /^DATABASE_URL=(.*)$/m.exec(ws.read('.env'))![1]!;
