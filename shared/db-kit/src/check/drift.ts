@@ -1,17 +1,17 @@
 import { join } from 'node:path';
-import { rememberChanges, unrecordedChanges } from '../schema/unrecorded';
+import { cachedUnrecordedChanges } from '../schema/unrecorded';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
 import type { Finding } from './findings';
 
 /**
  * "You changed the schema but did not generate": each package's schema entry diffed with its
- * latest committed snapshot (see schema/unrecorded.ts), always fresh: check is the gate. What it
- * finds primes the cache that status and migrate read.
+ * latest committed snapshot (see schema/unrecorded.ts). The diff is cached by a content hash of
+ * everything it depends on (the schema files, the snapshot, drizzle-kit's version), so a check
+ * over unchanged schemas skips loading tsx and drizzle-kit (about a second); any edit misses.
  */
 export async function driftFindings(ws: Workspace, packages: SchemaPackage[]): Promise<Finding[]> {
-  const changes = await unrecordedChanges(packages);
-  rememberChanges(ws, changes, packages); // status and migrate then answer from the cache
+  const changes = await cachedUnrecordedChanges(ws, packages);
   return changes.map(({ pkg, statements, needsAnswers, loadError }) => {
     if (loadError) {
       return {

@@ -11,7 +11,8 @@ import { integrityFindings } from './integrity';
 import { squawkFindings } from './lint';
 import { ownershipFindings } from './ownership';
 import { lintScope } from './scope';
-import { parseMigration, type ParsedMigration } from './sql';
+import { ParseCache } from './parse-cache';
+import { parseMigration, parserIdentity, type ParsedMigration } from './sql';
 
 export { CheckReport, type Finding } from './findings';
 
@@ -42,7 +43,7 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
     if (integrity.length) broken.add(pkg);
     findings.push(...integrity);
   }
-  const migrations = await parseAll(ws.packages);
+  const migrations = await parseAll(ws);
   const inScope = migrations.filter(
     (m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)),
   );
@@ -62,7 +63,7 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
  * Everything else in its folder counts as reviewed already, so tables it creates are new.
  */
 export async function checkWrittenMigration(ws: Workspace, pkg: SchemaPackage, path: string): Promise<CheckReport> {
-  const migrations = await parseAll(ws.packages);
+  const migrations = await parseAll(ws);
   const written = migrations.filter((m) => m.path === path);
   const report = new CheckReport(`review of ${ws.relative(path)}`);
   report.add(...reviewMigrations(ws, migrations, written, [pkg]));
@@ -128,9 +129,10 @@ function reviewMigrations(
 }
 
 /** Every package's migrations that exist on disk, in journal order; integrity reports the rest. */
-async function parseAll(packages: SchemaPackage[]): Promise<ParsedMigration[]> {
+async function parseAll(ws: Workspace): Promise<ParsedMigration[]> {
+  const cache = ParseCache.open(ws, parserIdentity());
   const parsed: ParsedMigration[] = [];
-  for (const pkg of packages) {
+  for (const pkg of ws.packages) {
     let entries: ReturnType<typeof readJournal>['entries'];
     try {
       entries = readJournal(pkg).entries;
@@ -140,8 +142,9 @@ async function parseAll(packages: SchemaPackage[]): Promise<ParsedMigration[]> {
     }
     for (const entry of entries) {
       const path = join(pkg.migrationsDir, `${entry.tag}.sql`);
-      if (existsSync(path)) parsed.push(await parseMigration(pkg, path));
+      if (existsSync(path)) parsed.push(await parseMigration(pkg, path, cache));
     }
   }
+  cache.save();
   return parsed;
 }

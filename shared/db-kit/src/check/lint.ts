@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { DbKitError } from '../errors';
 import { noTransactionHeader } from '../migrations/files';
 import type { Workspace } from '../workspace';
@@ -75,7 +75,7 @@ interface SquawkViolation {
 }
 
 /**
- * Lints migrations with squawk and applies our waivers. Squawk reads a copy in which its own ignore
+ * Lints migrations with squawk and applies our waivers. Squawk reads files with waivers from a copy in which its own ignore
  * comments are disarmed, so a waiver without a reason cannot silence anything, and a waiver covers
  * its whole statement rather than one line.
  *
@@ -88,29 +88,31 @@ export function squawkFindings(
 ): Finding[] {
   const lintable = migrations.filter((m) => !m.syntaxError);
   if (!lintable.length) return [];
-  const workDir = mkdtempSync(join(tmpdir(), 'db-kit-squawk-'));
-  const byCopy = new Map<string, ParsedMigration>();
+  // Only files with waivers need a disarmed copy; squawk reads every other file where it is.
+  let workDir: string | undefined;
+  const byPath = new Map<string, ParsedMigration>();
   const groups: Record<'transactional' | 'standalone', string[]> = { transactional: [], standalone: [] };
   try {
     lintable.forEach((migration, i) => {
-      const dir = join(workDir, String(i));
-      mkdirSync(dir);
-      const copy = join(dir, basename(migration.path));
-      const text = readFileSync(migration.path, 'utf8');
-      writeFileSync(copy, text.replace(/squawk-ignore/g, 'squawk-waived'));
-      byCopy.set(copy, migration);
-      groups[noTransactionHeader(text).declared ? 'standalone' : 'transactional'].push(copy);
+      let path = migration.path;
+      if (migration.text.includes('squawk-ignore')) {
+        workDir ??= mkdtempSync(join(tmpdir(), 'db-kit-squawk-'));
+        path = join(workDir, `${i}.sql`);
+        writeFileSync(path, migration.text.replace(/squawk-ignore/g, 'squawk-waived'));
+      }
+      byPath.set(path, migration);
+      groups[noTransactionHeader(migration.text).declared ? 'standalone' : 'transactional'].push(path);
     });
     const violations: Array<SquawkViolation & { migration: ParsedMigration }> = [];
     for (const [group, files] of Object.entries(groups)) {
       if (!files.length) continue;
       // Our runner wraps each migration in a transaction, except those marked no-transaction.
       const flag = group === 'transactional' ? '--assume-in-transaction' : '--no-assume-in-transaction';
-      for (const v of runSquawk(ws, [flag, ...files])) violations.push({ ...v, migration: byCopy.get(v.file)! });
+      for (const v of runSquawk(ws, [flag, ...files])) violations.push({ ...v, migration: byPath.get(v.file)! });
     }
     return applyWaivers(violations, migrations, newTables);
   } finally {
-    rmSync(workDir, { recursive: true, force: true });
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
   }
 }
 

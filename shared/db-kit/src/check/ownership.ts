@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { RELEASES_HEADER, readJournal } from '../migrations/files';
 import { ownership, readLatestSnapshot, snapshotPath } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
@@ -223,7 +222,7 @@ function handOvers(migrations: ParsedMigration[]): Map<ParsedMigration, Set<stri
   const receivers = new Map<string, Set<string>>();
   for (const migration of [...migrations].reverse()) {
     const received = new Set(receivers.get(migration.pkg.name));
-    const release = RELEASES_HEADER.exec(readFileSync(migration.path, 'utf8'));
+    const release = RELEASES_HEADER.exec(migration.text);
     if (release) received.add(release[2]!);
     receivers.set(migration.pkg.name, received);
     result.set(migration, received);

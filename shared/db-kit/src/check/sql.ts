@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { SchemaPackage } from '../workspace';
 
 /** What a statement does to a named object. `reference` is a foreign key pointing at a table. */
@@ -66,6 +69,8 @@ export interface Waiver {
 export interface ParsedMigration {
   pkg: SchemaPackage;
   path: string;
+  /** The file's text, read once for every rule. */
+  text: string;
   statements: SqlStatement[];
   waivers: Waiver[];
   /** Set when Postgres's parser rejects the file. */
@@ -90,41 +95,89 @@ function loadParser(): Promise<Parser> {
   return parser;
 }
 
-/** Parses one migration file into statements with line ranges, their target objects, and its waivers. */
-export async function parseMigration(pkg: SchemaPackage, path: string): Promise<ParsedMigration> {
-  const { parseSync } = await loadParser();
+let identity: string | undefined;
+/** libpg-query's version and this module's code (which turns its trees into targets): what a cached parse depends on. */
+export function parserIdentity(): string {
+  if (identity) return identity;
+  const hash = createHash('sha256');
+  try {
+    hash.update(readFileSync(fileURLToPath(import.meta.url)));
+    hash.update((createRequire(import.meta.url)('libpg-query/package.json') as { version: string }).version);
+  } catch {
+    hash.update(`${process.pid} ${Date.now()}`); // cannot tell: trust no earlier cache
+  }
+  identity = hash.digest('base64url');
+  return identity;
+}
+
+/** What Postgres's parser says about a file's text: its statements, or where it stops. Cacheable by the text. */
+export interface ParsedText {
+  statements: SqlStatement[];
+  syntaxError?: { message: string; line?: number };
+}
+
+/**
+ * Parses one migration file into statements with line ranges, their target objects, and its waivers.
+ * `cache` answers for a text parsed before (see parse-cache.ts), so libpg-query loads only on a miss.
+ */
+export async function parseMigration(
+  pkg: SchemaPackage,
+  path: string,
+  cache?: { get(text: string): ParsedText | undefined; set(text: string, parsed: ParsedText): void },
+): Promise<ParsedMigration> {
   const text = readFileSync(path, 'utf8');
+  let result = cache?.get(text);
+  if (!result) {
+    result = parseText(text, await loadParser());
+    cache?.set(text, result);
+  }
+  const parsed: ParsedMigration = { pkg, path, text, statements: result.statements, waivers: [] };
+  if (result.syntaxError) parsed.syntaxError = result.syntaxError;
+  parsed.waivers = waiversOf(text, parsed.statements);
+  return parsed;
+}
+
+function parseText(text: string, { parseSync }: Parser): ParsedText {
   const lines = new LineIndex(text);
   const textLines = text.split('\n');
-  const parsed: ParsedMigration = { pkg, path, statements: [], waivers: [] };
+  const statements: SqlStatement[] = [];
   try {
     for (const raw of parseSync(text).stmts ?? []) {
       const start = raw.stmt_location ?? 0;
       const end = start + (raw.stmt_len ?? lines.byteLength - start);
-      const startLine = lines.lineOfByte(firstTokenByte(text, lines, start));
-      parsed.statements.push({
+      const startLine = lines.lineOfByte(lines.firstTokenByte(start));
+      statements.push({
         startLine,
         endLine: lines.lineOfByte(Math.max(start, end - 1)),
         firstLine: (textLines[startLine - 1] ?? '').trim().replace(/;?-->\s*statement-breakpoint$/, ''),
         targets: targetsOf(raw.stmt),
       });
     }
+    return { statements };
   } catch (error) {
     const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
     const position = details?.cursorPosition;
-    parsed.syntaxError = {
-      message: (error as Error).message,
-      line: position === undefined ? undefined : lines.lineOfByte(Math.max(0, position - 1)),
+    return {
+      statements,
+      syntaxError: {
+        message: (error as Error).message,
+        line: position === undefined ? undefined : lines.lineOfByte(Math.max(0, position - 1)),
+      },
     };
   }
-  textLines.forEach((lineText, i) => {
+}
+
+/** The file's `-- squawk-ignore` lines, each tied to the statement below it (or to the file). */
+function waiversOf(text: string, statements: SqlStatement[]): Waiver[] {
+  const waivers: Waiver[] = [];
+  text.split('\n').forEach((lineText, i) => {
     const match = WAIVER.exec(lineText);
     if (!match) return;
     const [rulesText = '', ...reason] = match[2]!.split('--');
     const line = i + 1;
     const scope = match[1] ? 'file' : 'statement';
-    const next = parsed.statements.findIndex((s) => s.startLine > line);
-    parsed.waivers.push({
+    const next = statements.findIndex((s) => s.startLine > line);
+    waivers.push({
       text: lineText.trim(),
       rules: rulesText.split(/[\s,]+/).filter(Boolean),
       reason: reason.join('--').trim(),
@@ -134,7 +187,7 @@ export async function parseMigration(pkg: SchemaPackage, path: string): Promise<
       used: false,
     });
   });
-  return parsed;
+  return waivers;
 }
 
 /** The statement covering a 1-based line, if any. */
@@ -143,21 +196,33 @@ export function statementAt(migration: ParsedMigration, line: number): number | 
   return index >= 0 ? index : undefined;
 }
 
-/** Postgres's statement offsets may include the comments before a statement; skip them. */
-function firstTokenByte(text: string, lines: LineIndex, startByte: number): number {
-  const rest = Buffer.from(text, 'utf8').subarray(startByte).toString('utf8');
-  const skipped = /^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/)*/.exec(rest)?.[0] ?? '';
-  return Math.min(startByte + Buffer.byteLength(skipped), lines.byteLength - 1);
-}
-
 class LineIndex {
   private readonly lineStarts: number[] = [0];
+  private readonly bytes: Buffer;
   readonly byteLength: number;
 
   constructor(text: string) {
     const bytes = Buffer.from(text, 'utf8');
+    this.bytes = bytes;
     this.byteLength = bytes.length;
     for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) this.lineStarts.push(i + 1);
+  }
+
+  /** Postgres's statement offsets may include the whitespace and comments before a statement; skip them. */
+  firstTokenByte(startByte: number): number {
+    const b = this.bytes;
+    let i = startByte;
+    for (;;) {
+      while (i < b.length && (b[i] === 0x20 || (b[i]! >= 0x09 && b[i]! <= 0x0d))) i++;
+      if (b[i] === 0x2d && b[i + 1] === 0x2d) {
+        while (i < b.length && b[i] !== 0x0a) i++; // -- to the end of the line
+      } else if (b[i] === 0x2f && b[i + 1] === 0x2a) {
+        const close = b.indexOf('*/', i + 2);
+        if (close < 0) break; // unterminated: stay on the opening, as the regex did
+        i = close + 2;
+      } else break;
+    }
+    return Math.min(i, this.byteLength - 1);
   }
 
   lineOfByte(offset: number): number {
