@@ -13,6 +13,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
     summary: 'accept an edited or deleted applied migration, with an audited reason',
     load: () => import('./commands/repair'),
   },
+  rollback: {
+    summary: 'undo applied migrations with their downs, newest first, checked before they run',
+    load: () => import('./commands/rollback'),
+  },
   status: {
     summary: 'migrations, tables and drift of the database, per package (--json)',
     load: () => import('./commands/status'),

@@ -70,7 +70,17 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
     expect(readdirSync(ws.path(`${TEAMX}/drizzle`))).toEqual(['.gitkeep']);
 
     const scripts = JSON.parse(ws.read('package.json')).scripts;
-    for (const command of ['generate', 'migrate', 'studio', 'promote', 'check', 'push', 'status', 'repair']) {
+    for (const command of [
+      'generate',
+      'migrate',
+      'studio',
+      'promote',
+      'check',
+      'push',
+      'status',
+      'repair',
+      'rollback',
+    ]) {
       expect(scripts[`teamx:db:${command}`]).toBe(`db-kit ${command} --package teamx`);
     }
     // Only the team's lines were added (and a comma): the file keeps its formatting.

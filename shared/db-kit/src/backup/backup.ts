@@ -33,13 +33,23 @@ export async function backupDatabase(
   target: DatabaseTarget,
   root: string,
   dir = join(root, BACKUP_DIR),
+  /** Only these tables (`schema.table`), structure and rows, as `pg_dump -t` (rollback's backup); the file says so. */
+  tables?: string[],
 ): Promise<BackupResult> {
   const { url, database } = target;
   const tools = findPgTools(sourceOf(target, root), url, await serverMajor(sql));
   mkdirSync(dir, { recursive: true });
-  let file = join(dir, `${database}-${timestampName(new Date())}.dump`);
-  for (let n = 2; existsSync(file); n++) file = join(dir, `${database}-${timestampName(new Date())}-${n}.dump`);
-  const { code, stderr } = tools.run('pg_dump', url, ['--format=custom', '--no-owner', '--no-privileges'], {
+  const name = tables ? `${database}-tables` : database;
+  let file = join(dir, `${name}-${timestampName(new Date())}.dump`);
+  for (let n = 2; existsSync(file); n++) file = join(dir, `${name}-${timestampName(new Date())}-${n}.dump`);
+  const only = (tables ?? []).map(
+    (t) =>
+      `--table=${t
+        .split('.')
+        .map((p) => `"${p.replaceAll('"', '""')}"`)
+        .join('.')}`,
+  );
+  const { code, stderr } = tools.run('pg_dump', url, ['--format=custom', '--no-owner', '--no-privileges', ...only], {
     stdoutTo: file,
   });
   if (code !== 0) {

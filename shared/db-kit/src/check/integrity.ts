@@ -100,11 +100,14 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
     for (const name of readdirSync(pkg.migrationsDir)
       .filter((f) => f.endsWith('.sql'))
       .sort()) {
-      if (!tags.has(name.replace(/\.sql$/, ''))) {
+      const down = name.endsWith('.down.sql');
+      if (!tags.has(name.replace(/(\.down)?\.sql$/, ''))) {
         error(
           'stray-sql',
           join(pkg.migrationsDir, name),
-          'this file is not in the journal, so no migrator will ever run it.',
+          down
+            ? 'this down belongs to no migration in the journal.'
+            : 'this file is not in the journal, so no migrator will ever run it.',
           `Delete it and run ${generateCommand}, or add it to meta/_journal.json with a snapshot.`,
         );
       }

@@ -1,5 +1,7 @@
+import { basename } from 'node:path';
 import type { Command } from '../context';
 import { UsageError } from '../errors';
+import { downPath, readDownFile } from '../migrations/down';
 import { generateMigration, toSlug } from '../migrations/generate';
 import { rememberChanges } from '../schema/unrecorded';
 import { scriptFor } from '../scripts';
@@ -15,7 +17,9 @@ const command: Command = {
   usage: `Usage: db-kit generate --package <alias> [--name <slug>] [--custom]
 
 Compares the package's schema (the "dbKit.schema" entry) with its latest snapshot and
-writes <out>/YYYYMMDD_HHMMSS_<slug>.sql (UTC) plus drizzle's journal and snapshot.
+writes <out>/YYYYMMDD_HHMMSS_<slug>.sql (UTC) plus drizzle's journal and snapshot, and its
+down, <slug>.down.sql: the same differ run from the new snapshot back to the previous one
+(what it cannot undo is marked "-- db-kit: irreversible"; see db-kit rollback --help).
 A team's migration only ever covers the team's own tables. No database is needed.
 
 Options:
@@ -60,6 +64,9 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
     if (written && values.custom) {
       const migrate = scriptFor(ws, 'migrate', pkg);
       ctx.out.print(`Wrote ${ws.relative(written)}: an empty migration. Put your SQL in it, then run ${migrate}.`);
+      ctx.out.print(
+        `Wrote ${ws.relative(downPath(pkg, basename(written, '.sql')))}: write the SQL that undoes it there (db-kit rollback runs it).`,
+      );
       return 0;
     }
     // drizzle-kit has just diffed the schema with the (new) latest snapshot: nothing is left unrecorded.
@@ -69,6 +76,11 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
       return 0;
     }
     ctx.out.print(`Wrote ${ws.relative(written)}`);
+    const down = readDownFile(pkg, basename(written, '.sql'));
+    if (down) {
+      const note = down.irreversible.length ? ` (partial: ${down.irreversible.join('; ')})` : '';
+      ctx.out.print(`Wrote ${ws.relative(downPath(pkg, basename(written, '.sql')))}${note}`);
+    }
     // The review step, made automatic: the same lint and ownership rules as db-kit check.
     const review = await check.checkWrittenMigration(ws, pkg, written);
     if (!review.findings.length) return 0;

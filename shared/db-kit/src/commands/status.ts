@@ -65,7 +65,10 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
       out.push(
         `    changed   ${ws.relative(c.file)}: recorded hash ${c.recordedHash.slice(0, 12)}, file hash ${c.fileHash.slice(0, 12)}`,
       );
-    for (const m of p.missing) out.push(`    missing   ${m.migration}: applied, but no such file in the journal`);
+    for (const m of p.missing)
+      out.push(
+        `    missing   ${m.migration}: applied, but no such file in the journal; ${m.storedDown ? 'its down is stored (rollback --missing undoes it)' : 'no down stored'}`,
+      );
     if (p.adoptable.length)
       out.push(
         `    ${plural(p.adoptable.length, 'migration')} applied by drizzle's migrator; the next migrate records their names`,
@@ -99,7 +102,13 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
   if (report.clean) out.push('Clean: every migration applied, every schema change in a migration, no drift.');
   else {
     out.push(`Not clean: ${problems.filter(Boolean).join(', ')}.`);
-    if (report.packages.some((p) => p.changed.length || p.missing.length)) {
+    for (const p of report.packages.filter((p) => p.missing.some((m) => m.storedDown))) {
+      const n = p.missing.filter((m) => m.storedDown).length;
+      out.push(
+        `  next: ${plural(n, 'missing migration')} of ${p.alias} ${n === 1 ? 'has its' : 'have their'} down stored (applied on another branch?): ${scriptFor(ws, 'rollback', ws.resolve(p.alias))} --missing`,
+      );
+    }
+    if (report.packages.some((p) => p.changed.length || p.missing.some((m) => !m.storedDown))) {
       out.push(
         '  next: restore edited or deleted migration files from git, or record the change: db-kit repair --package <alias> --reason "<why>".',
       );

@@ -11,6 +11,8 @@ export interface AppliedRow {
   hash: string;
   created_at: string | null;
   name: string | null;
+  /** A down migration is stored in the row (`down_sql`), so rollback works without the file. */
+  hasDown?: boolean;
 }
 
 export function bookkeepingTable(pkg: SchemaPackage): string {
@@ -30,16 +32,20 @@ export class Bookkeeping {
   constructor(private readonly packages: SchemaPackage[]) {}
 
   /** Which tables exist and which of them already have our columns, in one catalog query. */
-  private async layout(sql: Queryable): Promise<Map<string, { hasName: boolean }>> {
+  private async layout(sql: Queryable): Promise<Map<string, { hasName: boolean; hasDown: boolean }>> {
     const rows = await sql.unsafe(
       `select c.relname as table, exists (
                 select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'name' and not a.attisdropped
-              ) as has_name
+              ) as has_name, exists (
+                select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'down_sql' and not a.attisdropped
+              ) as has_down
          from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = $1 and c.relkind in ('r', 'p') and c.relname = any($2::text[])`,
       [MIGRATIONS_SCHEMA, this.packages.map((p) => p.migrationsTable)],
     );
-    return new Map(rows.map((r) => [r.table as string, { hasName: r.has_name as boolean }]));
+    return new Map(
+      rows.map((r) => [r.table as string, { hasName: r.has_name as boolean, hasDown: r.has_down as boolean }]),
+    );
   }
 
   /** Creates missing tables and adds our columns to tables drizzle's migrator created. */
@@ -64,6 +70,8 @@ export class Bookkeeping {
              add column if not exists out_of_order boolean not null default false`,
         );
       }
+      // The down SQL of each applied migration (db-kit rollback), added to tables of older db-kit versions.
+      if (!found?.hasDown) changes.push(`alter table ${table} add column if not exists down_sql text`);
     }
     if (changes.length) await conn.unsafe(changes.join(';\n')).simple();
   }
@@ -79,18 +87,28 @@ export class Bookkeeping {
   /** The rows, and whether every table already has our columns (then `ensure` would change nothing). */
   async readWithLayout(sql: Queryable): Promise<{ applied: Map<string, AppliedRow[]>; complete: boolean }> {
     const layout = await this.layout(sql);
-    const complete = this.packages.every((p) => layout.get(p.migrationsTable)?.hasName);
+    const complete = this.packages.every(
+      (p) => layout.get(p.migrationsTable)?.hasName && layout.get(p.migrationsTable)?.hasDown,
+    );
     const parts = this.packages
       .filter((p) => layout.has(p.migrationsTable))
       .map((p) => {
-        const name = layout.get(p.migrationsTable)!.hasName ? 'name' : 'null::text';
-        return `select ${literal(p.name)} as package, id, hash, created_at::text as created_at, ${name} as name from ${bookkeepingTable(p)}`;
+        const found = layout.get(p.migrationsTable)!;
+        const name = found.hasName ? 'name' : 'null::text';
+        const down = found.hasDown ? 'down_sql is not null' : 'false';
+        return `select ${literal(p.name)} as package, id, hash, created_at::text as created_at, ${name} as name, ${down} as has_down from ${bookkeepingTable(p)}`;
       });
     const applied = new Map<string, AppliedRow[]>(this.packages.map((p) => [p.name, []]));
     if (!parts.length) return { applied, complete };
     const rows = await sql.unsafe(`${parts.join('\nunion all\n')}\norder by package, id`);
     for (const row of rows)
-      applied.get(row.package)!.push({ id: row.id, hash: row.hash, created_at: row.created_at, name: row.name });
+      applied.get(row.package)!.push({
+        id: row.id,
+        hash: row.hash,
+        created_at: row.created_at,
+        name: row.name,
+        hasDown: row.has_down,
+      });
     return { applied, complete };
   }
 
@@ -103,7 +121,8 @@ export class Bookkeeping {
       executionMs === undefined
         ? '(extract(epoch from clock_timestamp() - now()) * 1000)::int'
         : String(Math.round(executionMs));
-    return `insert into ${bookkeepingTable(pkg)} (hash, created_at, name, execution_ms, out_of_order)
-      values (${literal(file.hash)}, ${Math.trunc(file.when)}, ${literal(file.tag)}, ${ms}, ${outOfOrder})`;
+    const down = file.downSql === undefined ? 'null' : literal(file.downSql);
+    return `insert into ${bookkeepingTable(pkg)} (hash, created_at, name, execution_ms, out_of_order, down_sql)
+      values (${literal(file.hash)}, ${Math.trunc(file.when)}, ${literal(file.tag)}, ${ms}, ${outOfOrder}, ${down})`;
   }
 }

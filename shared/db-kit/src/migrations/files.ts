@@ -66,6 +66,8 @@ export interface MigrationFile {
   misplacedNoTransaction?: number;
   /** Other packages' migrations that must be applied before this one (its `requires` headers). */
   requires: Array<{ packageName: string; tag: string }>;
+  /** The text of `<tag>.down.sql` beside it, when there is one: stored in the bookkeeping row on apply. */
+  downSql?: string;
 }
 
 export function journalPath(pkg: SchemaPackage): string {
@@ -172,6 +174,7 @@ export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
     // Hashed as the LF text git stores, whatever the checkout's line ends.
     const lf = text.replace(/\r\n/g, '\n');
     const rawHash = createHash('sha256').update(text).digest('hex');
+    const downFile = join(pkg.migrationsDir, `${entry.tag}.down.sql`);
     return {
       packageName: pkg.name,
       tag: entry.tag,
@@ -187,6 +190,7 @@ export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
       transactional: !header.declared,
       ...(header.misplacedLine !== undefined && { misplacedNoTransaction: header.misplacedLine }),
       requires: [...text.matchAll(REQUIRES_HEADER)].map((m) => ({ packageName: m[1]!, tag: m[2]! })),
+      downSql: existsSync(downFile) ? readFileSync(downFile, 'utf8') : undefined,
     };
   });
 }

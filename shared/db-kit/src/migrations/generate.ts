@@ -1,8 +1,9 @@
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDrizzleKit } from '../drizzle-kit';
 import { DbKitError, UsageError } from '../errors';
 import type { SchemaPackage } from '../workspace';
+import { customDownText, downPath, writeDown } from './down';
 import { journalPath, readJournal, timestampName } from './files';
 
 /** Lower-case slug: `Add-Budget` -> `add_budget`. */
@@ -73,10 +74,26 @@ export async function generateMigration(
     if (existsSync(path)) throw new DbKitError(`${path} already exists.`, 'Wait a second and run generate again.');
     renameSync(join(pkg.migrationsDir, `${entry.tag}.sql`), path);
     if (options.custom) writeFileSync(path, customMigrationHeader(pkg));
+    else reapplicableEnumValues(path);
     entry.tag = tag;
   }
   writeFileSync(journalPath(pkg), JSON.stringify(journal, null, 2));
+  // Each migration gets its down beside it: computed, or for a custom one the reminder to write it.
+  for (const entry of added) {
+    if (options.custom) writeFileSync(downPath(pkg, entry.tag), customDownText(entry.tag));
+    else await writeDown(pkg, entry.tag, entry.idx);
+  }
   return path;
+}
+
+/**
+ * An added enum value outlives a rollback (PostgreSQL cannot drop it), so the migration must be
+ * able to run again after its down: `ADD VALUE IF NOT EXISTS`.
+ */
+function reapplicableEnumValues(path: string): void {
+  const text = readFileSync(path, 'utf8');
+  const fixed = text.replace(/(ALTER TYPE [^;]*? ADD VALUE) (?!IF NOT EXISTS)'/g, "$1 IF NOT EXISTS '");
+  if (fixed !== text) writeFileSync(path, fixed);
 }
 
 function lastLines(output: string): string {

@@ -9,6 +9,25 @@ import { missingName } from './state';
 /** Every repair leaves a row here: who, when, which migration, old and new hash, and why. */
 export const REPAIR_LOG_TABLE = `"${MIGRATIONS_SCHEMA}"."db_kit_repairs"`;
 
+/** The audit table of repair and rollback, created on first use. */
+export async function ensureRepairLog(conn: postgres.ReservedSql | postgres.Sql): Promise<void> {
+  await conn.unsafe(
+    `create table if not exists ${REPAIR_LOG_TABLE} (
+       id serial primary key,
+       repaired_at timestamptz not null default now(),
+       database_user text not null default current_user,
+       os_user text,
+       package text not null,
+       bookkeeping_table text not null,
+       migration text not null,
+       action text not null,
+       old_hash text,
+       new_hash text,
+       reason text not null
+     )`,
+  );
+}
+
 export interface RepairOptions {
   reason: string;
   /** Only this migration (its name, or the start of its recorded hash); default: every changed or missing one. */
@@ -102,21 +121,7 @@ export class Repairer {
         if (options.dryRun || !repairs.length) return repairs;
         await conn.unsafe('begin');
         try {
-          await conn.unsafe(
-            `create table if not exists ${REPAIR_LOG_TABLE} (
-               id serial primary key,
-               repaired_at timestamptz not null default now(),
-               database_user text not null default current_user,
-               os_user text,
-               package text not null,
-               bookkeeping_table text not null,
-               migration text not null,
-               action text not null,
-               old_hash text,
-               new_hash text,
-               reason text not null
-             )`,
-          );
+          await ensureRepairLog(conn);
           for (const r of repairs) {
             const table = bookkeepingTable(r.pkg);
             if (r.action === 'accept-changed')

@@ -29,7 +29,17 @@ export const RESERVED_TEAM_NAMES = [
 export const TEAMS_GLOB = 'teams/*/src/database';
 
 /** The root scripts every team gets, `<alias>:db:<command>`, each calling the engine directly. */
-export const TEAM_COMMANDS = ['generate', 'migrate', 'studio', 'promote', 'check', 'push', 'status', 'repair'] as const;
+export const TEAM_COMMANDS = [
+  'generate',
+  'migrate',
+  'studio',
+  'promote',
+  'check',
+  'push',
+  'status',
+  'repair',
+  'rollback',
+] as const;
 
 export interface TeamPlan {
   /** As typed, which keeps its case for the folder: `teamX` -> teams/teamX. */

@@ -17,7 +17,8 @@ export interface PackageStatus {
   /** Pending and older than an applied migration: a late merge. */
   outOfOrder: string[];
   changed: Array<{ migration: string; file: string; recordedHash: string; fileHash: string }>;
-  missing: Array<{ migration: string; recordedHash: string }>;
+  /** `storedDown`: its down is in the bookkeeping row, so `rollback --missing` can undo it. */
+  missing: Array<{ migration: string; recordedHash: string; storedDown: boolean }>;
   /** Applied by drizzle's own migrator; the next migrate records their names. */
   adoptable: string[];
 }
@@ -119,7 +120,11 @@ function packageStatus(s: PackageState): PackageStatus {
       recordedHash: row.hash,
       fileHash: file.hash,
     })),
-    missing: s.missing.map((row) => ({ migration: row.name ?? missingName(row), recordedHash: row.hash })),
+    missing: s.missing.map((row) => ({
+      migration: row.name ?? missingName(row),
+      recordedHash: row.hash,
+      storedDown: Boolean(row.hasDown),
+    })),
     adoptable: s.adoptable.map((a) => a.file.tag),
   };
 }
