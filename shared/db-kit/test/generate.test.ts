@@ -8,7 +8,7 @@ const TIMESTAMPED = /^\d{8}_\d{6}_[a-z0-9_]+\.sql$/;
 
 function sqlFiles(ws: FixtureWorkspace, pkgDir: string): string[] {
   return readdirSync(ws.path(`${pkgDir}/drizzle`))
-    .filter((f) => f.endsWith('.sql'))
+    .filter((f) => f.endsWith('.sql') && !f.endsWith('.down.sql'))
     .sort();
 }
 
