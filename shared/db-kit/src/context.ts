@@ -153,7 +153,10 @@ export function captureReporter(): CapturedReporter {
 /** The process's own terminal: a person is there when both stdin and stdout are TTYs. */
 export function processTerminal(): Terminal {
   return {
-    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    // A getter: touching process.stdin creates its stream, which a command that never asks should not pay for.
+    get interactive() {
+      return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    },
     async confirm(message, defaultAnswer) {
       const { confirm } = await import('@inquirer/prompts');
       return confirm({ message, default: defaultAnswer });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DbKitError } from '../errors';
 import { readLatestSnapshot, type Snapshot } from '../migrations/snapshots';
 import type { SchemaPackage, Workspace } from '../workspace';
@@ -140,12 +140,23 @@ function sourceFiles(pkg: SchemaPackage): string[] {
   return files;
 }
 
+/**
+ * A dependency's package.json, found as Node would, by walking up from this module. Not through
+ * require(): that starts Node's CommonJS loader (~20 ms), which the no-op migrate never needs otherwise.
+ */
+function installedManifest(name: string): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(file)) return file;
+    if (dirname(dir) === dir) throw new Error(`${name} is not installed`);
+  }
+}
+
 let kitVersion: string | undefined;
 function drizzleKitVersion(): string {
   if (kitVersion) return kitVersion;
   try {
-    const require = createRequire(import.meta.url);
-    kitVersion = (require('drizzle-kit/package.json') as { version: string }).version;
+    kitVersion = (JSON.parse(readFileSync(installedManifest('drizzle-kit'), 'utf8')) as { version: string }).version;
   } catch {
     kitVersion = 'unknown';
   }
