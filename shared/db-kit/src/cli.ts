@@ -127,6 +127,7 @@ export function reportError(error: unknown, out: Reporter, json = false, env = p
   const failure = describeFailure(error);
   out.warn(`error: ${failure.message}`);
   if (failure.hint) out.warn(`  next: ${failure.hint}`);
-  if (json) out.print(JSON.stringify({ ok: false, error: failure }));
+  const details = error instanceof DbKitError ? error.details : undefined;
+  if (json) out.print(JSON.stringify({ ok: false, error: failure, ...details }));
   return exitCodeFor(failure.kind);
 }

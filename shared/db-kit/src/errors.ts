@@ -40,6 +40,9 @@ export function exitCodeFor(kind: ErrorKind): number {
  *   throw new DbKitError('DATABASE_URL is not set.', 'Run ./scripts/db-workflow.sh setup, or export DATABASE_URL.');
  */
 export class DbKitError extends Error {
+  /** Machine-readable facts about the failure, printed beside `error` by --json (e.g. what migrate applied). */
+  details?: Record<string, unknown>;
+
   constructor(
     message: string,
     readonly hint?: string,

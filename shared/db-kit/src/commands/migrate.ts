@@ -1,11 +1,17 @@
 import type { Command, Context } from '../context';
-import { UsageError } from '../errors';
+import { DbKitError, UsageError } from '../errors';
+import type { Applied } from '../migrations/apply';
+import type { MigrationFile } from '../migrations/files';
 import { clientTag } from '../migrations/lock';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STATEMENT_LOCK_TIMEOUT_MS,
   LOCK_TIMEOUT_ATTEMPTS,
+  type MigrateOptions,
+  type MigrateOutcome,
+  type MigrateResult,
   Migrator,
+  outcomeOf,
 } from '../migrations/runner';
 import { cachedUnrecordedChanges, describeUnrecorded, type UnrecordedChange } from '../schema/unrecorded';
 import { scriptFor } from '../scripts';
@@ -19,6 +25,7 @@ const options = {
   'lock-timeout': { type: 'string' },
   'lock-timeout-statement': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
 } satisfies Options;
 
 const command: Command = {
@@ -48,6 +55,8 @@ Options:
                           rolled back and retried (${LOCK_TIMEOUT_ATTEMPTS} attempts; 0: wait forever). Default: the
                           role's own lock_timeout, else ${DEFAULT_STATEMENT_LOCK_TIMEOUT_MS / 1000}
   -q, --quiet             print only the summary
+      --json              print {ok, database, packages, applied | planned} instead; a failure prints
+                          {ok: false, error, applied, failed, notRun}: what committed, what did not run
 
 Ctrl-C (SIGINT) or SIGTERM cancels the statement in flight and rolls its migration back.
 An "applied" line is printed once that migration is on disk: it survives a server crash.
@@ -63,15 +72,7 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
     const ws = ctx.workspace;
     const selected = selectPackages(ws, values);
     const packages = ws.withDependencies(selected);
-    const lockTimeout =
-      values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
-    if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
-      throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
-    const statementTimeout =
-      values['lock-timeout-statement'] === undefined ? undefined : Number(values['lock-timeout-statement']);
-    if (statementTimeout !== undefined && (!Number.isFinite(statementTimeout) || statementTimeout < 0))
-      throw new UsageError(`--lock-timeout-statement takes seconds, got "${values['lock-timeout-statement']}".`);
-    const database = ctx.database.redacted;
+    const settings = runSettings(values);
     const cancel = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
       if (cancel.signal.aborted) process.exit(signal === 'SIGTERM' ? 143 : 130);
@@ -83,50 +84,29 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
     // Two connections: the run's, and one a cancel (Ctrl-C) goes through. The client tag lets a
     // later run tell that this one's process is gone while its backend still works.
     const name = `db-kit migrate (${selected.map((p) => p.alias).join(',')}) ${clientTag()}`;
+    const json = Boolean(values.json);
     return ctx
       .withConnection(
         name,
         async (sql) => {
-          const log = values.quiet ? () => {} : (line: string) => ctx.out.print(line);
+          const log = values.quiet || json ? () => {} : (line: string) => ctx.out.print(line);
           const started = performance.now();
           // Read while the migrations run; a warning only, so a failure to diff costs nothing but the warning.
           const unrecorded = cachedUnrecordedChanges(ws, packages).catch(() => []);
-          const result = await new Migrator(sql, packages, ws.packages).migrate({
-            dryRun: values['dry-run'],
-            strictOrder: values['strict-order'],
-            singleTransaction: values['single-transaction'],
-            lockTimeoutMs: lockTimeout * 1000,
-            statementLockTimeoutMs: statementTimeout === undefined ? undefined : statementTimeout * 1000,
-            signal: cancel.signal,
-            log,
-          });
+          const result = await new Migrator(sql, packages, ws.packages)
+            .migrate({ ...settings, signal: cancel.signal, log })
+            .catch((error: unknown) => {
+              if (json && error instanceof DbKitError) error.details = outcomeJson(ctx, outcomeOf(error));
+              throw error;
+            });
           // A `requires` header can pull another package's migrations into the run: name it too.
           const touched = [...result.planned, ...result.applied.map((a) => a.file)].map((f) => f.packageName);
           const pulled = ws.packages.filter((p) => touched.includes(p.name) && !packages.includes(p));
-          const scope = [...packages, ...pulled].map((p) => p.alias).join(' + ');
-          if (values['dry-run']) {
-            if (!result.planned.length) ctx.out.print(`Nothing to migrate (${scope}) on ${database}.`);
-            else {
-              ctx.out.print(`Would apply ${plural(result.planned.length, 'migration')} (${scope}) on ${database}:`);
-              const late = new Set(result.plannedOutOfOrder);
-              for (const f of result.planned)
-                ctx.out.print(
-                  `  ${ws.relative(f.path)}${late.has(f) ? '  (out of order: older than an applied migration)' : ''}`,
-                );
-            }
-            warnUnrecorded(ctx, await unrecorded);
-            return 0;
-          }
-          if (result.adopted)
-            ctx.out.print(`Adopted ${plural(result.adopted, 'migration')} recorded by drizzle's migrator.`);
-          const seconds = ((performance.now() - started) / 1000).toFixed(1);
-          if (!result.applied.length) ctx.out.print(`Nothing to migrate: ${scope} up to date.`);
-          else {
-            const late = result.applied.filter((a) => a.outOfOrder).length;
-            ctx.out.print(
-              `Applied ${plural(result.applied.length, 'migration')} (${scope}) in ${seconds} s${late ? `, ${late} out of order` : ''}.`,
-            );
-          }
+          const scope = [...packages, ...pulled].map((p) => p.alias);
+          const seconds = (performance.now() - started) / 1000;
+          if (json) printJson(ctx, result, scope, Boolean(settings.dryRun));
+          else if (settings.dryRun) printPlan(ctx, result, scope.join(' + '));
+          else printApplied(ctx, result, scope.join(' + '), seconds);
           warnUnrecorded(ctx, await unrecorded);
           return 0;
         },
@@ -139,7 +119,84 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
   },
 };
 
-/** A forgotten generate: the run is done, but the schema files say more than the migrations. */
+function runSettings(values: {
+  'dry-run'?: boolean;
+  'strict-order'?: boolean;
+  'single-transaction'?: boolean;
+  'lock-timeout'?: string;
+  'lock-timeout-statement'?: string;
+}): MigrateOptions {
+  const lockTimeout =
+    values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
+  if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
+    throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
+  const statementTimeout =
+    values['lock-timeout-statement'] === undefined ? undefined : Number(values['lock-timeout-statement']);
+  if (statementTimeout !== undefined && (!Number.isFinite(statementTimeout) || statementTimeout < 0))
+    throw new UsageError(`--lock-timeout-statement takes seconds, got "${values['lock-timeout-statement']}".`);
+  return {
+    dryRun: values['dry-run'],
+    strictOrder: values['strict-order'],
+    singleTransaction: values['single-transaction'],
+    lockTimeoutMs: lockTimeout * 1000,
+    statementLockTimeoutMs: statementTimeout === undefined ? undefined : statementTimeout * 1000,
+  };
+}
+
+function printPlan(ctx: Context, result: MigrateResult, scope: string): void {
+  const database = ctx.database.redacted;
+  if (!result.planned.length) {
+    ctx.out.print(`Nothing to migrate (${scope}) on ${database}.`);
+    return;
+  }
+  ctx.out.print(`Would apply ${plural(result.planned.length, 'migration')} (${scope}) on ${database}:`);
+  const late = new Set(result.plannedOutOfOrder);
+  for (const f of result.planned) {
+    const note = late.has(f) ? '  (out of order: older than an applied migration)' : '';
+    ctx.out.print(`  ${ctx.workspace.relative(f.path)}${note}`);
+  }
+}
+
+function printApplied(ctx: Context, result: MigrateResult, scope: string, seconds: number): void {
+  if (result.adopted) ctx.out.print(`Adopted ${plural(result.adopted, 'migration')} recorded by drizzle's migrator.`);
+  if (!result.applied.length) {
+    ctx.out.print(`Nothing to migrate: ${scope} up to date.`);
+    return;
+  }
+  const late = result.applied.filter((a) => a.outOfOrder).length;
+  const count = plural(result.applied.length, 'migration');
+  ctx.out.print(`Applied ${count} (${scope}) in ${seconds.toFixed(1)} s${late ? `, ${late} out of order` : ''}.`);
+}
+
+/** `migrate --json`: what was applied (or, with --dry-run, planned); a failure adds what failed and what never ran. */
+function printJson(ctx: Context, result: MigrateResult, scope: string[], dryRun: boolean): void {
+  const migration = (f: MigrationFile) => ({ package: f.packageName, migration: f.tag });
+  const late = new Set(result.plannedOutOfOrder);
+  const body = {
+    ok: true,
+    database: ctx.database.redacted,
+    packages: scope,
+    ...(dryRun
+      ? { planned: result.planned.map((f) => ({ ...migration(f), outOfOrder: late.has(f) })) }
+      : { applied: result.applied.map(appliedJson), adopted: result.adopted }),
+  };
+  ctx.out.print(JSON.stringify(body, null, 2));
+}
+
+function appliedJson(a: Applied) {
+  return { package: a.file.packageName, migration: a.file.tag, ms: Math.round(a.ms), outOfOrder: a.outOfOrder };
+}
+
+function outcomeJson(ctx: Context, outcome: MigrateOutcome | undefined): Record<string, unknown> {
+  const migration = (f: MigrationFile) => ({ package: f.packageName, migration: f.tag });
+  return {
+    database: ctx.database.redacted,
+    applied: outcome?.applied.map(appliedJson) ?? [],
+    failed: outcome?.failed ? migration(outcome.failed) : null,
+    notRun: outcome?.notRun.map(migration) ?? [],
+  };
+}
+
 function warnUnrecorded(ctx: Context, changes: UnrecordedChange[]): void {
   for (const change of changes) {
     ctx.out.warn(`warning: ${describeUnrecorded(change.pkg.name, change)}`);

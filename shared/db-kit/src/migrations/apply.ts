@@ -438,6 +438,11 @@ export class Run {
     );
   }
 
+  /** The migrations this run has applied and reported so far, and the one in flight. */
+  progress(): { applied: Applied[]; inFlight: MigrationFile | undefined } {
+    return { applied: [...this.applied], inFlight: this.inFlight?.file };
+  }
+
   /** Turns any error of the run into the one the user reads. */
   explain(error: unknown): unknown {
     if (error instanceof DbKitError) return error;

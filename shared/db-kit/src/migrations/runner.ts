@@ -33,6 +33,24 @@ export interface MigrateOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * What a run did, as Kysely's MigrationResultSet: which migrations were applied, which one failed,
+ * which never ran. Returned by a run that succeeds, and attached to the error of one that does not
+ * (`outcomeOf(error)`), so a failure in the middle never loses the list of what was applied.
+ */
+export interface MigrateOutcome {
+  applied: Applied[];
+  failed: MigrationFile | undefined;
+  notRun: MigrationFile[];
+}
+
+const OUTCOME = Symbol('migrate outcome');
+
+/** The outcome a failed run attached to its error, if it got as far as running migrations. */
+export function outcomeOf(error: unknown): MigrateOutcome | undefined {
+  return (error as { [OUTCOME]?: MigrateOutcome } | undefined)?.[OUTCOME];
+}
+
 export interface MigrateResult {
   applied: Applied[];
   adopted: number;
@@ -114,6 +132,7 @@ export class Migrator {
     const conn = await this.sql.reserve();
     const lock = new MigrationLock(conn);
     const run = new Run(conn, this.sql, options, RUN_LIMITS, log);
+    let pending: MigrationFile[] = [];
     try {
       try {
         await lock.acquire({
@@ -137,7 +156,7 @@ export class Migrator {
         const adopted = await adopt(conn, states);
         const outOfOrder = new Set(states.flatMap((s) => s.outOfOrder));
         const byName = new Map(states.map((s) => [s.pkg.name, s.pkg]));
-        const pending = orderByRequirements(pendingInOrder(states), states);
+        pending = orderByRequirements(pendingInOrder(states), states);
         assertRunnable(pending, options);
         const applied = await run.applyAll(
           pending.map((file) => ({ file, pkg: byName.get(file.packageName)!, outOfOrder: outOfOrder.has(file) })),
@@ -147,7 +166,7 @@ export class Migrator {
         await lock.release();
       }
     } catch (error) {
-      throw run.explain(error);
+      throw withOutcome(run.explain(error), run, pending);
     } finally {
       run.stop();
       conn.release();
@@ -175,6 +194,19 @@ export class Migrator {
     const { applied, complete } = await this.bookkeeping.readWithLayout(sql);
     return { states: this.packages.map((pkg, i) => classify(pkg, files[i]!, applied.get(pkg.name) ?? [])), complete };
   }
+}
+
+function withOutcome(error: unknown, run: Run, pending: MigrationFile[]): unknown {
+  if (!error || typeof error !== 'object' || !pending.length) return error;
+  const { applied, inFlight } = run.progress();
+  const done = new Set(applied.map((a) => a.file));
+  const outcome: MigrateOutcome = {
+    applied,
+    failed: inFlight,
+    notRun: pending.filter((f) => !done.has(f) && f !== inFlight),
+  };
+  Object.defineProperty(error, OUTCOME, { value: outcome, enumerable: false });
+  return error;
 }
 
 /** Reads every package's state without a Migrator, e.g. for status. */
