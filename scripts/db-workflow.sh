@@ -12,6 +12,7 @@ usage() {
 Usage: ./scripts/db-workflow.sh <command> [options]
 
   setup            install everything, start a database, apply every package's migrations
+  test [args]      pnpm test, also when pnpm is not on your PATH yet (setup says when)
   start            start the database (the one setup chose)
   stop             stop the database that setup started
   status           which database is used, whether it runs, and migration status
@@ -41,19 +42,58 @@ ensure_node() {
   [ "$major" -ge 20 ] || die "Node.js $(node --version) is too old." "Install Node.js 20 or newer."
 }
 
+pnpm_ok() { [ -x "$1" ] && [[ "$("$1" --version 2>/dev/null)" == 10.* ]]; }
+
+# The PATH of the shell that ran us: where a new shell will look for pnpm.
+USER_PATH="$PATH"
+# Set when pnpm is where a new shell will not find it: the line that fixes that.
+PNPM_PATH_HINT=""
+
+# pnpm 10 on PATH: already there, or installed with npm (globally, else into .tools/ of this
+# checkout when the global folder is not writable). When a new shell would not find it (npm's
+# global bin not on PATH, or the .tools fallback), link it into a folder on PATH we may write to
+# (~/.local/bin, ~/bin, /usr/local/bin), else remember the line to print.
 ensure_pnpm() {
-  if command -v pnpm >/dev/null 2>&1 && [[ "$(pnpm --version 2>/dev/null)" == 10.* ]]; then return; fi
-  if [ -x "$ROOT/.tools/bin/pnpm" ]; then export PATH="$ROOT/.tools/bin:$PATH"; return; fi
-  echo "Installing pnpm $PNPM_VERSION (corepack is not used: its signature check can fail on registry mirrors)..."
-  if ! npm install --loglevel=error -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1; then
-    # No permission for a global install: keep pnpm inside the checkout instead.
-    npm install --prefix "$ROOT/.tools" "pnpm@$PNPM_VERSION" >/dev/null 2>&1 \
-      || die "Could not install pnpm with npm." "Install pnpm $PNPM_VERSION yourself (npm install -g pnpm@10), then run setup again."
-    export PATH="$ROOT/.tools/bin:$PATH"
+  local found dir
+  found="$(command -v pnpm 2>/dev/null || true)"
+  if [ -n "$found" ] && pnpm_ok "$found"; then return; fi
+  found=""
+  for dir in "$ROOT/.tools/node_modules/.bin" "$(npm prefix -g 2>/dev/null)/bin"; do
+    if pnpm_ok "$dir/pnpm"; then found="$dir"; break; fi
+  done
+  if [ -z "$found" ]; then
+    echo "Installing pnpm $PNPM_VERSION (corepack is not used: its signature check can fail on registry mirrors)..."
+    local log
+    log="$(mktemp)"
+    if npm install --loglevel=error --no-audit --no-fund -g "pnpm@$PNPM_VERSION" >"$log" 2>&1; then
+      found="$(npm prefix -g)/bin"
+    else
+      # No permission for a global install: keep pnpm inside the checkout instead.
+      if ! npm install --loglevel=error --no-audit --no-fund --prefix "$ROOT/.tools" "pnpm@$PNPM_VERSION" >"$log" 2>&1; then
+        tail -n 5 "$log" >&2
+        rm -f "$log"
+        die "Could not install pnpm with npm (its last lines are above)." "Install pnpm $PNPM_VERSION yourself (npm install -g pnpm@10), then run setup again."
+      fi
+      found="$ROOT/.tools/node_modules/.bin"
+    fi
+    rm -f "$log"
+    pnpm_ok "$found/pnpm" || die "pnpm was installed but does not run from $found." "Install pnpm $PNPM_VERSION yourself (npm install -g pnpm@10), then run setup again."
   fi
-  # npm's global bin folder may not be on PATH (nvm, custom prefixes): add it for this run.
-  command -v pnpm >/dev/null 2>&1 || export PATH="$(npm prefix -g)/bin:$PATH"
-  command -v pnpm >/dev/null 2>&1 || die "pnpm was installed but is not on PATH." "Add \"$(npm prefix -g)/bin\" to PATH, then run setup again."
+  export PATH="$found:$PATH"
+  [ "${1:-}" = "--no-link" ] || link_pnpm "$found"
+}
+
+on_user_path() { case ":$USER_PATH:" in *":$1:"*) return 0 ;; *) return 1 ;; esac; }
+
+link_pnpm() {
+  local from="$1" dir
+  if on_user_path "$from"; then return; fi
+  for dir in "${HOME:-/nonexistent}/.local/bin" "${HOME:-/nonexistent}/bin" /usr/local/bin; do
+    on_user_path "$dir" && [ -d "$dir" ] && [ -w "$dir" ] || continue
+    if [ -e "$dir/pnpm" ] && ! [ -L "$dir/pnpm" ]; then continue; fi # someone's own pnpm: leave it
+    ln -sfn "$from/pnpm" "$dir/pnpm" && echo "Linked pnpm into $dir (on your PATH), so a new shell finds it." && return
+  done
+  PNPM_PATH_HINT="export PATH=\"$from:\$PATH\""
 }
 
 cmd_setup() {
@@ -64,6 +104,12 @@ cmd_setup() {
   db_kit server up
   db_kit migrate --all --quiet
   echo
+  if [ -n "$PNPM_PATH_HINT" ]; then
+    echo "pnpm is installed where a new shell does not look. Run this line (and add it to ~/.bashrc or ~/.zshrc):"
+    echo "  $PNPM_PATH_HINT"
+    echo "Until then, ./scripts/db-workflow.sh test runs the tests."
+    echo
+  fi
   echo "Ready. Next steps:"
   echo "  pnpm test                      run the test suite"
   echo "  pnpm db:generate --name <x>    after editing shared/database/src/schemas"
@@ -76,6 +122,8 @@ needs_install() {
 }
 
 cmd_start() { needs_install; db_kit server up; }
+# pnpm test, with the pnpm setup installed even when a new shell does not find it.
+cmd_test() { needs_install; ensure_pnpm --no-link; pnpm test "$@"; }
 cmd_stop() { needs_install; db_kit server stop; }
 cmd_status() {
   needs_install
@@ -113,6 +161,7 @@ main() {
   [ $# -gt 0 ] && shift
   case "$command" in
     setup) cmd_setup "$@" ;;
+    test) cmd_test "$@" ;;
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
     status) cmd_status "$@" ;;
@@ -126,4 +175,5 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced (by a test) it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
