@@ -15,7 +15,7 @@ Usage: ./scripts/db-workflow.sh <command> [options]
   test [args]      pnpm test, also when pnpm is not on your PATH yet (setup says when)
   start            start the database (the one setup chose)
   stop             stop the database that setup started
-  status           which database is used, whether it runs, and migration status
+  status           which database is used, whether it answers (exit 1 if not), and migration status
   logs [-f]        the database server's log
   psql [args]      a psql session on DATABASE_URL
   reset [--yes] [--no-backup]
@@ -127,8 +127,13 @@ cmd_test() { needs_install; ensure_pnpm --no-link; pnpm test "$@"; }
 cmd_stop() { needs_install; db_kit server stop; }
 cmd_status() {
   needs_install
-  # Migration status needs a running server; its exit 1 (pending work) is information here.
-  if db_kit server status; then db_kit status || true; fi
+  local code=0
+  # Not running or not reachable: exit 1, and db-kit has printed the next step.
+  db_kit server status || exit $?
+  # Migration status: pending work (exit 1) is information here; an error (exit 2) is not.
+  db_kit status || code=$?
+  [ "$code" -eq 1 ] && code=0
+  exit "$code"
 }
 cmd_logs() { needs_install; db_kit server logs "$@"; }
 cmd_psql() { needs_install; db_kit server psql -- "$@"; }

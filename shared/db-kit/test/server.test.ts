@@ -5,7 +5,9 @@ import { delimiter, join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseEngine } from '../src/server';
+import { pickFreePort } from '../src/server/ports';
 import type { FixtureWorkspace } from '../src/testing';
+import { Workspace } from '../src/workspace';
 import { fixtureWorkspace } from './helpers';
 
 describe('where the database comes from', () => {
@@ -105,5 +107,25 @@ describe('server up on a machine without Docker', () => {
     const after = ws.dbKit(['server', 'status'], env);
     expect(after.stdout).toMatch(/stopped/);
     expect(after.code).toBe(1);
+  });
+
+  it('db-workflow.sh status exits non-zero while the server is stopped, naming the next step', () => {
+    ws.write('scripts/db-workflow.sh', readFileSync(join(Workspace.find().root, 'scripts', 'db-workflow.sh'), 'utf8'));
+    const run = ws.exec('bash', ['scripts/db-workflow.sh', 'status'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/stopped/);
+    expect(run.stderr).toContain('next: ./scripts/db-workflow.sh start');
+  });
+
+  it('db-workflow.sh status exits non-zero when your DATABASE_URL does not answer', async () => {
+    const port = await pickFreePort(45_100);
+    const run = ws.exec('bash', ['scripts/db-workflow.sh', 'status'], {
+      ...env,
+      DATABASE_URL: `postgresql://me:secret@127.0.0.1:${port}/app`,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/connection refused/);
+    expect(run.stderr).toMatch(/next: start that server, or fix DATABASE_URL/);
+    expect(run.stdout + run.stderr).not.toContain('secret');
   });
 });

@@ -17,7 +17,7 @@ const command: Command = {
            else docker compose when a Docker engine runs; else an embedded PostgreSQL.
            Creates the database if needed and writes DATABASE_URL to .env if .env has none.
   stop     stop the server that setup started (never one you run yourself)
-  status   say which server is used and whether it runs
+  status   say which server is used and whether it answers (exit 1, with the next step, if not)
   logs     print the server's log (-f to follow)
   psql     open psql on DATABASE_URL (the password goes through the environment, never the screen)
   reset    drop and recreate the database of a server setup started (not yours: see db:reset)
@@ -79,22 +79,40 @@ async function up(ctx: Context, json: boolean): Promise<number> {
   return 0;
 }
 
-function status(ctx: Context, json: boolean): number {
+/** Which server, and whether it answers: exit 1 with the next step when it does not. */
+async function status(ctx: Context, json: boolean): Promise<number> {
   const source = currentSource(ctx.workspace.root, ctx.env);
   const status = source.status();
   const url = status.url ? redact(status.url) : undefined;
-  if (json) ctx.out.print(JSON.stringify({ ...status, url }));
-  else if (status.engine === 'url')
-    ctx.out.print(
-      url
-        ? `Using DATABASE_URL ${url} (not managed by setup).`
-        : 'No database configured: run ./scripts/db-workflow.sh setup.',
-    );
-  else {
+  // Your own DATABASE_URL: say whether it answers (one round trip), not just what it is.
+  let unreachable: string | undefined;
+  if (status.engine === 'url' && status.url)
+    unreachable = await ctx
+      .withConnection('db-kit server status', async () => undefined)
+      .then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+  const running = status.engine === 'url' ? Boolean(status.url) && !unreachable : status.running;
+  if (json) ctx.out.print(JSON.stringify({ ...status, url, running }));
+  else if (status.engine === 'url') {
+    if (!url) ctx.out.print('No database configured.');
+    else if (unreachable) ctx.out.print(`Using DATABASE_URL ${url} (not managed by setup): ${redact(unreachable)}`);
+    else ctx.out.print(`Using DATABASE_URL ${url} (not managed by setup): it answers.`);
+  } else {
     const log = status.logFile ? ` (log: ${ctx.workspace.relative(status.logFile)})` : '';
     ctx.out.print(`${source.label} on port ${status.port}: ${status.running ? 'running' : 'stopped'}${log}.`);
   }
-  return status.engine === 'url' || status.running ? 0 : 1;
+  if (running) return 0;
+  if (!json)
+    ctx.out.warn(
+      !url
+        ? '  next: run ./scripts/db-workflow.sh setup (or export DATABASE_URL).'
+        : status.engine === 'url'
+          ? '  next: start that server, or fix DATABASE_URL (environment or .env).'
+          : '  next: ./scripts/db-workflow.sh start',
+    );
+  return 1;
 }
 
 /** psql on DATABASE_URL; the password goes through PGPASSWORD, never onto the command line. */
