@@ -1,5 +1,5 @@
 import { describeColumn, canonicalType, type Drift } from '../schema/drift';
-import { readStatus, type StatusReport } from '../schema/status';
+import { lockedTablesError, readStatus, type StatusReport } from '../schema/status';
 import { describeUnrecorded } from '../schema/unrecorded';
 import { scriptFor } from '../scripts';
 import type { Workspace } from '../workspace';
@@ -10,6 +10,9 @@ const options = {
   package: { type: 'string', short: 'p' },
   json: { type: 'boolean' },
 } satisfies Options;
+
+/** How long status waits for a table another session locked, before it says who holds it. */
+const STATUS_LOCK_TIMEOUT_MS = 3000;
 
 const command: Command = {
   usage: `Usage: db-kit status [--package <alias>] [--json]
@@ -38,7 +41,16 @@ connection error.`,
     const ws = ctx.workspace;
     const scope = values.package ? ws.migrationOrder(ws.resolve(values.package)) : ws.allInOrder();
     const database = ctx.database.redacted;
-    const report = await ctx.withConnection('db-kit status', (sql) => readStatus(sql, ws, scope));
+    const report = await ctx.withConnection('db-kit status', async (sql) => {
+      // A table locked by someone else (an ALTER in flight) must not hang status: it says who holds it.
+      await sql.unsafe(`set lock_timeout = '${STATUS_LOCK_TIMEOUT_MS}ms'`);
+      try {
+        return await readStatus(sql, ws, scope);
+      } catch (error) {
+        if ((error as { code?: string }).code === '55P03') throw await lockedTablesError(sql, STATUS_LOCK_TIMEOUT_MS);
+        throw error;
+      }
+    });
     if (values.json) ctx.out.print(JSON.stringify({ database, ...report }, null, 2));
     else ctx.out.print(formatReport(report, database, ws));
     return report.clean ? 0 : 1;
@@ -53,8 +65,9 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
       p.pending.length && `${p.pending.length} pending`,
       p.changed.length && `${p.changed.length} changed`,
       p.missing.length && `${p.missing.length} missing`,
+      p.renamed.length && `${p.renamed.length} renamed`,
     ];
-    const upToDate = !p.pending.length && !p.changed.length && !p.missing.length;
+    const upToDate = !p.pending.length && !p.changed.length && !p.missing.length && !p.renamed.length;
     out.push(
       `  ${p.alias.padEnd(8)} ${p.package} (${p.bookkeepingTable}): ${counts.filter(Boolean).join(', ')}${upToDate ? ', up to date' : ''}`,
     );
@@ -69,6 +82,8 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
       out.push(
         `    missing   ${m.migration}: applied, but no such file in the journal; ${m.storedDown ? 'its down is stored (rollback --missing undoes it)' : 'no down stored'}`,
       );
+    for (const r of p.renamed)
+      out.push(`    renamed   ${r.from} -> ${r.to}: applied under its old name, same content (it will not run again)`);
     if (p.adoptable.length)
       out.push(
         `    ${plural(p.adoptable.length, 'migration')} applied by drizzle's migrator; the next migrate records their names`,
@@ -96,6 +111,7 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
     p.pending.length && `${p.pending.length} pending in ${p.alias}`,
     p.changed.length && `${p.changed.length} changed in ${p.alias}`,
     p.missing.length && `${p.missing.length} missing in ${p.alias}`,
+    p.renamed.length && `${p.renamed.length} renamed in ${p.alias}`,
   ]);
   for (const u of report.unrecorded) problems.push(`schema changes not generated in ${u.alias}`);
   if (report.drift.length) problems.push(plural(report.drift.length, 'drift finding'));
@@ -108,7 +124,7 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
         `  next: ${plural(n, 'missing migration')} of ${p.alias} ${n === 1 ? 'has its' : 'have their'} down stored (applied on another branch?): ${scriptFor(ws, 'rollback', ws.resolve(p.alias))} --missing`,
       );
     }
-    if (report.packages.some((p) => p.changed.length || p.missing.some((m) => !m.storedDown))) {
+    if (report.packages.some((p) => p.changed.length || p.renamed.length || p.missing.some((m) => !m.storedDown))) {
       out.push(
         '  next: restore edited or deleted migration files from git, or record the change: db-kit repair --package <alias> --reason "<why>".',
       );

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { DbKitError } from '../errors';
 import { bookkeepingTable } from '../migrations/bookkeeping';
 import { inspectPackages } from '../migrations/runner';
 import { ownership } from '../migrations/snapshots';
@@ -19,6 +20,8 @@ export interface PackageStatus {
   changed: Array<{ migration: string; file: string; recordedHash: string; fileHash: string }>;
   /** `storedDown`: its down is in the bookkeeping row, so `rollback --missing` can undo it. */
   missing: Array<{ migration: string; recordedHash: string; storedDown: boolean }>;
+  /** Applied under `from`, now in the journal as `to` with the same content: repair records the new name. */
+  renamed: Array<{ from: string; to: string }>;
   /** Applied by drizzle's own migrator; the next migrate records their names. */
   adoptable: string[];
 }
@@ -102,7 +105,7 @@ export async function readStatus(
   const clean =
     drift.length === 0 &&
     unrecorded.length === 0 &&
-    packages.every((p) => !p.pending.length && !p.changed.length && !p.missing.length);
+    packages.every((p) => !p.pending.length && !p.changed.length && !p.missing.length && !p.renamed.length);
   return { clean, packages, unrecorded, tables, drift };
 }
 
@@ -125,6 +128,28 @@ function packageStatus(s: PackageState): PackageStatus {
       recordedHash: row.hash,
       storedDown: Boolean(row.hasDown),
     })),
+    renamed: s.renamed.map(({ file, row }) => ({ from: row.name!, to: file.tag })),
     adoptable: s.adoptable.map((a) => a.file.tag),
   };
+}
+
+/** The error for a status that waited too long on a lock: which tables are locked, by whom, doing what. */
+export async function lockedTablesError(sql: postgres.Sql, waitedMs: number): Promise<DbKitError> {
+  const rows = await sql.unsafe(
+    `select distinct l.relation::regclass::text as table, a.pid, a.application_name as app,
+            extract(epoch from now() - coalesce(a.xact_start, a.query_start))::int as seconds,
+            left(regexp_replace(a.query, '\\s+', ' ', 'g'), 60) as query
+       from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'relation' and l.granted and l.mode = 'AccessExclusiveLock'
+        and l.database = (select oid from pg_database where datname = current_database())
+        and l.pid <> pg_backend_pid()
+      order by 1`,
+  );
+  const holders = rows.map(
+    (r) => `${r.table} (pid ${r.pid}${r.app ? `, "${r.app}"` : ''}, for ${r.seconds} s: ${r.query})`,
+  );
+  return new DbKitError(
+    `status waited ${waitedMs / 1000} s for a lock on ${holders.length ? holders.join(', ') : 'a table another session holds'}.`,
+    `Run pnpm db:status again once that transaction ends${rows[0] ? ` (or end it: SELECT pg_terminate_backend(${rows[0].pid}))` : ''}.`,
+  );
 }

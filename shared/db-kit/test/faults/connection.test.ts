@@ -21,7 +21,11 @@ beforeEach(async () => {
   ws = copyWorkspace();
   database = `conn_${n++}`;
   url = await server.createDatabase(database);
-  ws.addMigration(SHARED, '20261201_090000_slow', 'CREATE TABLE "slow_a" ("id" int);\n--> statement-breakpoint\nSELECT pg_sleep(60);');
+  ws.addMigration(
+    SHARED,
+    '20261201_090000_slow',
+    'CREATE TABLE "slow_a" ("id" int);\n--> statement-breakpoint\nSELECT pg_sleep(60);',
+  );
 });
 
 const sleeping = async () =>
