@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, type FixtureWorkspace } from '../../src/testing';
-import { SHARED } from '../helpers';
+import type { FixtureWorkspace } from '../../src/testing';
+import { fixtureWorkspace, SHARED } from '../helpers';
 import { FaultServer } from './server';
 
 // No waiter blocks a concurrent index: runs waiting for the migration lock hold no snapshot, so a
@@ -9,7 +9,7 @@ let server: FaultServer;
 let ws: FixtureWorkspace;
 beforeAll(async () => {
   server = await FaultServer.start();
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
 });
 afterAll(() => {
   server?.stop();
@@ -46,7 +46,7 @@ describe('eight concurrent runs, one of whose migrations builds an index concurr
 describe('a no-transaction migration whose index ends INVALID (B1)', () => {
   it('fails and is not recorded, also when IF NOT EXISTS skips the invalid index; status reports it as drift', async () => {
     const url = await server.createDatabase('invalid');
-    const local = copyWorkspace();
+    const local = fixtureWorkspace();
     try {
       expect(local.dbKit(['migrate', '--package', 'shared'], { DATABASE_URL: url }).code).toBe(0);
       await server.query(`insert into users (email, name) values ('a@x', 'same'), ('b@x', 'same')`, 'invalid');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, type FixtureWorkspace } from '../../src/testing';
-import { SHARED } from '../helpers';
+import type { FixtureWorkspace } from '../../src/testing';
+import { fixtureWorkspace, SHARED } from '../helpers';
 import { FaultServer, startDbKit, until } from './server';
 
 // A lost session (terminated backend, crashed server) is one line, a hint and exit 2: no stack trace.
@@ -18,7 +18,7 @@ afterAll(() => {
 });
 beforeEach(async () => {
   ws?.remove();
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   database = `conn_${n++}`;
   url = await server.createDatabase(database);
   ws.addMigration(

@@ -1,8 +1,8 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATION_LOCK_KEY } from '../../src/migrations/lock';
-import { copyWorkspace, type FixtureWorkspace } from '../../src/testing';
-import { SHARED } from '../helpers';
+import type { FixtureWorkspace } from '../../src/testing';
+import { fixtureWorkspace, SHARED } from '../helpers';
 import { FaultServer, startDbKit } from './server';
 
 // Lock timeouts: the session's own lock_timeout survives the wait for the migration lock (D8), a
@@ -22,7 +22,7 @@ afterAll(() => {
 });
 beforeEach(async () => {
   ws?.remove();
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   database = `locks_${n++}`;
   url = await server.createDatabase(database);
   expect(ws.dbKit(['migrate', '--package', 'shared'], { DATABASE_URL: url }).code).toBe(0);

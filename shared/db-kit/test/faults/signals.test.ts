@@ -1,8 +1,8 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATION_LOCK_KEY } from '../../src/migrations/lock';
-import { copyWorkspace, type FixtureWorkspace } from '../../src/testing';
-import { SHARED } from '../helpers';
+import type { FixtureWorkspace } from '../../src/testing';
+import { fixtureWorkspace, SHARED } from '../helpers';
 import { FaultServer, startDbKit, until } from './server';
 
 // A cancelled run leaves nothing: Ctrl-C and SIGTERM cancel the statement in flight and roll it
@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => server?.stop());
 beforeEach(async () => {
   ws?.remove();
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   url = await server.createDatabase(`signals_${n++}`);
   // Everything up to users exists; the next migration is the slow one.
   expect(ws.dbKit(['migrate', '--package', 'shared'], { DATABASE_URL: url }).code).toBe(0);
