@@ -19,7 +19,9 @@ Usage: ./scripts/db-workflow.sh <command> [options]
   logs [-f]        the database server's log
   psql [args]      a psql session on DATABASE_URL
   reset [--yes] [--no-backup]
-                   back up, drop the development database and migrate it again from scratch
+                   back up, drop the whole database setup started, create it empty and migrate:
+                   a clean slate, leftovers of other branches included. pnpm db:reset instead
+                   drops only what the packages own, and works on your own DATABASE_URL too
   backup           dump the database to backups/<db>-<timestamp>.dump (git-ignored)
   restore <file> [--yes]
                    restore a backup into the database (asks first)

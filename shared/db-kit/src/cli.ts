@@ -53,6 +53,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/new-team'),
   },
   server: { summary: 'start, stop or describe the development database', load: () => import('./commands/server') },
+  pull: { summary: 'not there yet: says what to use instead', load: () => import('./commands/pull') },
 };
 
 function mainUsage(): string {

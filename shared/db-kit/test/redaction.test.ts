@@ -42,6 +42,7 @@ const NO_DATABASE_ERROR = new Set([
   'studio',
   'promote',
   'new-team',
+  'pull',
 ]);
 
 describe('no command prints the password of DATABASE_URL', () => {

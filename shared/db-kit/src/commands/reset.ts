@@ -9,6 +9,11 @@ Backs the database up, then drops everything our packages own (their tables, enu
 sequences and migration bookkeeping; nothing else) and applies every package's migrations
 again. Asks first.
 
+Which reset? This one (pnpm db:reset) works on any database you may reset, including your own
+DATABASE_URL, and leaves tables no package owns (say, pushed on another branch) in place.
+./scripts/db-workflow.sh reset drops the whole database and creates it empty before migrating:
+use it for a clean slate on the server setup started (it refuses any other).
+
 Options:
 ${guardText}
 
