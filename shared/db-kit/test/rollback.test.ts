@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { columnsOf, query, tableExists, TEAMD } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { columnsOf, fixtureWorkspace, query, tableExists, TEAMD } from './helpers';
 
 const TABLES = `${TEAMD}/src/overlays/team-specific-tables.ts`;
 
@@ -9,7 +9,7 @@ let ws: FixtureWorkspace;
 let db: TestDatabase;
 let env: NodeJS.ProcessEnv;
 beforeEach(async () => {
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   db = await createTestDatabase({ label: 'rollback' });
   env = { DATABASE_URL: db.url };
 });
