@@ -17,6 +17,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ default:
     summary: 'undo applied migrations with their downs, newest first, checked before they run',
     load: () => import('./commands/rollback'),
   },
+  down: {
+    summary: 'write the downs a package history lacks (--backfill), from its snapshots',
+    load: () => import('./commands/down'),
+  },
   status: {
     summary: 'migrations, tables and drift of the database, per package (--json)',
     load: () => import('./commands/status'),

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import { columnsOf, fixtureWorkspace, query, tableExists, TEAMD } from './helpers';
@@ -278,5 +278,40 @@ describe('rollback and migrate at the same time', () => {
     expect(columns.includes('budget')).toBe(applied.some((n) => n.endsWith('_add_budget')));
     expect(columns.includes('note')).toBe(applied.includes('20991231_000000_add_note'));
     expect(new Set(applied).size).toBe(applied.length);
+  });
+});
+
+describe('down --backfill', () => {
+  it("writes downs for existing history; promote's pair gets downs that hand the table back, never drop it", async () => {
+    for (const dir of ['shared/database/drizzle', `${TEAMD}/drizzle`])
+      for (const f of readdirSync(ws.path(dir))) if (f.endsWith('.down.sql')) unlinkSync(ws.path(`${dir}/${f}`));
+    const backfill = ws.dbKit(['down', '--backfill', '--all'], env);
+    expect(backfill.code, backfill.stderr).toBe(0);
+    expect(backfill.stdout).toMatch(/Wrote 2 downs/);
+    expect(ws.read(`${TEAMD}/drizzle/20261124_082024_init.down.sql`)).toMatch(/DROP TABLE "teamd_projects" CASCADE;/);
+    expect(ws.dbKit(['down', '--backfill', '--all'], env).stdout).toMatch(/Every migration has its down/);
+
+    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    await query(db.url, `insert into teamd_projects (name) select 'p' || g from generate_series(1, 50) g`);
+    const promote = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes'], env);
+    expect(promote.code, promote.stdout + promote.stderr).toBe(0);
+    expect(ws.dbKit(['down', '--backfill', '--all'], env).stdout).toMatch(/Wrote 2 downs/);
+    const adopt = readdirSync(ws.path('shared/database/drizzle')).find((f) =>
+      f.endsWith('_adopt_teamd_projects.down.sql'),
+    )!;
+    const release = readdirSync(ws.path(`${TEAMD}/drizzle`)).find((f) =>
+      f.endsWith('_release_teamd_projects.down.sql'),
+    )!;
+    for (const down of [ws.read(`shared/database/drizzle/${adopt}`), ws.read(`${TEAMD}/drizzle/${release}`)]) {
+      expect(down).not.toMatch(/DROP|irreversible|todo/);
+      expect(down).toMatch(/^SELECT 1;$/m);
+    }
+    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    const shared = ws.dbKit(['rollback', '--package', 'shared', '--steps', '1'], env);
+    expect(shared.code, shared.stdout + shared.stderr).toBe(0);
+    expect(shared.stdout).toMatch('drops no table or column with data');
+    expect(ws.dbKit(['rollback', '--package', 'teamd', '--steps', '1'], env).code).toBe(0);
+    const [count] = await query<{ n: string }>(db.url, 'select count(*)::text as n from teamd_projects');
+    expect(count!.n).toBe('50');
   });
 });

@@ -6,6 +6,7 @@ import {
   RELEASES_HEADER,
   REQUIRES_HEADER,
   STATEMENT_BREAKPOINT,
+  readJournal,
   splitStatements,
 } from './files';
 import { readSnapshotAt, type Snapshot, type SnapshotTable } from './snapshots';
@@ -290,4 +291,17 @@ export async function writeDown(pkg: SchemaPackage, tag: string, idx: number): P
   const path = downPath(pkg, tag);
   writeFileSync(path, await downTextFor(pkg, tag, idx));
   return path;
+}
+
+/**
+ * Writes the missing downs of a package's history, each from the snapshots on either side of its
+ * migration (`db-kit down --backfill`). Existing downs are left as they are; returns what it wrote.
+ */
+export async function backfillDowns(pkg: SchemaPackage): Promise<Array<{ tag: string; path: string }>> {
+  const written: Array<{ tag: string; path: string }> = [];
+  for (const entry of readJournal(pkg).entries) {
+    if (existsSync(downPath(pkg, entry.tag))) continue;
+    written.push({ tag: entry.tag, path: await writeDown(pkg, entry.tag, entry.idx) });
+  }
+  return written;
 }
