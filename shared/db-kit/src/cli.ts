@@ -1,6 +1,7 @@
 import { type Command, type ContextOptions, createContext, type Reporter, consoleReporter } from './context';
 import { redact } from './env';
 import { DbKitError, describeError, type ErrorKind, exitCodeFor } from './errors';
+import { Declined } from './safety/confirm';
 
 // One line per command. Lazy: a command's module, and what it imports, loads only when it runs.
 const commands: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
@@ -68,7 +69,7 @@ function mainUsage(): string {
     'Commands:',
     ...Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`),
     '',
-    "Run `db-kit <command> --help` for a command's options. DATABASE_URL comes from the environment, else from .env.",
+    "Run `pnpm exec db-kit <command> --help` (or a pnpm script with --help) for a command's options. DATABASE_URL comes from the environment, else from .env.",
   ].join('\n');
 }
 
@@ -102,8 +103,18 @@ export async function runCli(argv: string[], options: ContextOptions = {}): Prom
     }
     return await command.run(rest, createContext({ ...options, reporter: out, json }));
   } catch (error) {
+    if (error instanceof Declined) return reportDeclined(error, out, json);
     return reportError(error, out, json, options.env ?? process.env);
   }
+}
+
+/** A "no" at a prompt: nothing ran, which is not a failure (exit 0, so pnpm stays quiet). */
+function reportDeclined(declined: Declined, out: Reporter, json: boolean): number {
+  // With --json, stdout holds the command's own document (promote's plan): the words go to stderr.
+  const say = json ? out.warn : out.print;
+  if (declined.reason) say(declined.reason);
+  say('Nothing changed.');
+  return 0;
 }
 
 interface ReportedError {

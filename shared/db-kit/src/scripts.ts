@@ -28,12 +28,12 @@ function engineScripts(root: string): Array<{ name: string; words: string[] }> {
  * What the user types to run an engine command: the root script that runs it, with the remaining
  * flags passed through (`repair --package teamd --reason "<why>"` -> `pnpm teamd:db:repair --reason
  * "<why>"`), else `pnpm exec db-kit ...`. `db-kit` itself is not on PATH. Read from the root
- * package.json, so the engine names no team.
+ * package.json, so the engine names no team. Any package tells the workspace's root.
  *
  * @example
  *   commandFor(ws, 'migrate --all'); // 'pnpm db:migrate:all'
  */
-export function commandFor(ws: Workspace, command: string): string {
+export function commandFor(ws: Workspace | SchemaPackage, command: string): string {
   const words = command.trim().split(/\s+/);
   let best: { name: string; words: string[] } | undefined;
   for (const script of engineScripts(ws.root)) {
@@ -45,6 +45,6 @@ export function commandFor(ws: Workspace, command: string): string {
 }
 
 /** `pnpm teamd:db:generate`: how the user runs `verb` for one package. */
-export function scriptFor(ws: Workspace, verb: string, pkg: SchemaPackage): string {
+export function scriptFor(ws: Workspace | SchemaPackage, verb: string, pkg: SchemaPackage): string {
   return commandFor(ws, `${verb} --package ${pkg.alias}`);
 }

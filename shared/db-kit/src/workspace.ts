@@ -24,6 +24,8 @@ export interface SchemaPackage extends DbKitManifest {
   dir: string;
   /** Absolute migration folder. */
   migrationsDir: string;
+  /** The workspace's root folder, where the root package.json with the pnpm scripts lives. */
+  root: string;
   /** Names of the schema packages this one builds on (from its package.json dependencies). */
   dependsOn: string[];
 }
@@ -177,6 +179,7 @@ function discoverPackages(root: string): SchemaPackage[] {
     name,
     dir,
     migrationsDir: join(dir, kit.out),
+    root,
     dependsOn: deps.filter((d) => names.has(d)),
   }));
   // Shared first, then teams by alias: a stable order for status, check and migrate-all.

@@ -41,7 +41,8 @@ describe('an applied migration whose file was edited', () => {
     expect(run.stderr).toMatch(
       /^error: Refusing to migrate: @teamd\/database: 20261201_090000_add_budget\.sql was changed after it was applied/,
     );
-    expect(run.stderr).toMatch(/next: Restore the original file from git .*db-kit repair --package teamd --reason/);
+    // The hint names the pnpm script the user can type (db-kit itself is not on PATH).
+    expect(run.stderr).toMatch(/next: Restore the original file from git .*pnpm teamd:db:repair --reason/);
     expect(await columnsOf(db.url, 'users')).not.toContain('phone');
   });
 
@@ -51,7 +52,7 @@ describe('an applied migration whose file was edited', () => {
     expect(run.stdout).toMatch(
       /changed\s+teams\/teamD\/src\/database\/drizzle\/20261201_090000_add_budget\.sql: recorded hash \w{12}, file hash \w{12}/,
     );
-    expect(run.stdout).toMatch(/next: .*db-kit repair/);
+    expect(run.stdout).toMatch(/next: .*pnpm teamd:db:repair --reason "<why>"/);
     const json = JSON.parse(ws.dbKit(['status', '--json'], env).stdout);
     expect(json.packages[1].changed).toEqual([expect.objectContaining({ migration: '20261201_090000_add_budget' })]);
   });

@@ -13,7 +13,8 @@ ${guardText}
       --count <n>          rows per table (default 10)
       --seed <n>           another number gives other (still repeatable) data (default 1)
 
-Exit: 0 done; 1 a migration failed; 2 refused, declined, usage, backup or connection error.`,
+Exit: 0 done, or declined at the prompt ("Nothing changed."); 1 a migration failed; 2 refused,
+usage, backup or connection error.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, { ...resetOptions, ...seedOptions });

@@ -1,5 +1,7 @@
 import type { Command, Terminal } from '../context';
 import { DbKitError, UsageError } from '../errors';
+import { Declined } from '../safety/confirm';
+import { commandFor } from '../scripts';
 import {
   applyPromotion,
   assertNothingToGenerate,
@@ -39,7 +41,7 @@ Options:
       --force             go ahead although files it changes have uncommitted edits
       --json              with --dry-run: the plan as JSON
 
-Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files restored); 2 usage error, refused.`,
+Exit: 0 promoted, planned, or declined at a prompt ("Nothing changed."); 1 the result failed its check (files restored); 2 usage error, refused.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, options);
@@ -100,18 +102,13 @@ Exit: 0 promoted, planned or cancelled; 1 the result failed its check (files res
       return 0;
     }
     if (interactive) {
-      if (!(await ctx.terminal.confirm(`Promote ${plan.tables.join(', ')} now?`, false))) {
-        ctx.out.print('Cancelled: nothing changed.');
-        return 0;
-      }
+      if (!(await ctx.terminal.confirm(`Promote ${plan.tables.join(', ')} now?`, false))) throw new Declined();
     }
     await applyPromotion(plan);
     ctx.out.print(
       `\nPromoted ${plan.tables.join(', ')}: ${plural(plan.changes.length, 'file')} changed; generate finds nothing to do in either package.`,
     );
-    ctx.out.print(
-      `Next: review \`git diff\`, run \`db-kit migrate --all\` (or pnpm db:migrate; pnpm ${team.alias}:db:migrate), run the tests, commit.`,
-    );
+    ctx.out.print(`Next: review \`git diff\`, run \`${commandFor(ws, 'migrate --all')}\`, run the tests, commit.`);
     return 0;
   },
 };
@@ -144,9 +141,8 @@ async function offerDependencies(terminal: Terminal, graph: TableGraph, tables: 
       true,
     );
     if (!include)
-      throw new DbKitError(
-        `Cannot promote ${table} without ${needs}: ${table} has a foreign key to it.`,
-        `Promote them together: --tables ${[...chosen, needs].join(',')}.`,
+      throw new Declined(
+        `${table} cannot move without ${needs} (a foreign key); to promote them together: --tables ${[...chosen, needs].join(',')}.`,
       );
     chosen.push(needs);
   }

@@ -3,6 +3,7 @@ import { loadSchemas } from '../schema/load';
 import { applyPush, planPush, type PushStatement } from '../schema/push';
 import { confirmAction } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
+import { scriptFor } from '../scripts';
 import { packageOptions, parse, plural, selectPackages, type Options } from './common';
 
 const options = {
@@ -28,7 +29,8 @@ Options:
       --dry-run           print the statements; change nothing
       --force             allow a DATABASE_URL that is not local (127.0.0.1, localhost, ::1)
 
-Exit: 0 pushed or nothing to do; 2 refused, declined, usage or connection error.`,
+Exit: 0 pushed, nothing to do, or declined at the prompt ("Nothing changed."); 2 refused,
+usage or connection error.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, options);
@@ -56,19 +58,14 @@ Exit: 0 pushed or nothing to do; 2 refused, declined, usage or connection error.
       for (const s of plan.statements) ctx.out.print(`  ${s.dataLoss ? 'DATA LOSS ' : ''}${oneLine(s)}`);
       if (values['dry-run']) return 0;
       const losing = plan.statements.filter((s) => s.dataLoss);
-      if (
-        losing.length &&
-        !(await confirmAction(ctx.terminal, {
-          question: `${plural(losing.length, 'statement')} above lose data. Run them`,
+      if (losing.length)
+        await confirmAction(ctx.terminal, {
+          question: `${losing.length === 1 ? 'The statement marked DATA LOSS loses' : `The ${losing.length} statements marked DATA LOSS lose`} data. Run ${losing.length === 1 ? 'it' : 'them'}`,
           yes: values.yes,
-        }))
-      ) {
-        ctx.out.print('Nothing changed.');
-        return 2;
-      }
+        });
       await applyPush(sql, plan);
       ctx.out.print(
-        `Pushed ${names}. Run \`db-kit generate --package ${scope[0]!.alias}\` before you commit, so the change ships as a migration.`,
+        `Pushed ${names}. Run \`${scriptFor(ws, 'generate', scope[0]!)} --name <what_changed>\` before you commit, so the change ships as a migration.`,
       );
       return 0;
     });

@@ -23,10 +23,7 @@ export async function runRebuild(
   const aliases = packages.map((p) => p.alias);
   const question = `Drop every table of ${aliases.join(', ')} in "${target.database}" and migrate${seed ? ' and seed' : ''} again`;
   const confirmName = values['confirm-name'];
-  if (!(await confirmDestructive(ctx.terminal, target, { question, yes: values.yes, confirmName }))) {
-    ctx.out.print('Nothing changed.');
-    return 2;
-  }
+  await confirmDestructive(ctx.terminal, target, { question, yes: values.yes, confirmName });
   const describe = (step: RebuildStep): string => {
     switch (step.step) {
       case 'backup': {

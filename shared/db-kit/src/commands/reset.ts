@@ -17,7 +17,8 @@ use it for a clean slate on the server setup started (it refuses any other).
 Options:
 ${guardText}
 
-Exit: 0 reset; 1 a migration failed; 2 refused, declined, usage, backup or connection error.`,
+Exit: 0 reset, or declined at the prompt ("Nothing changed."); 1 a migration failed; 2 refused,
+usage, backup or connection error.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, resetOptions);

@@ -23,28 +23,27 @@ Options:
       --force              allow a DATABASE_URL that is not local; then also type its name
       --confirm-name <db>  the database's name, for --force without a terminal
 
-Exit: 0 restored; 2 refused, declined, usage, tool or connection error.`,
+Exit: 0 restored, or declined at the prompt ("Nothing changed."); 2 refused, usage, tool or
+connection error.`,
 
   async run(argv, ctx) {
     const { values, positionals } = parse(argv, options);
     const file = positionals[0];
     if (!file || positionals.length > 1)
-      throw new UsageError('Say which backup to restore: db-kit restore backups/<file>.dump');
+      throw new UsageError(
+        'Say which backup to restore.',
+        'Example: ./scripts/db-workflow.sh restore backups/<file>.dump (or pnpm exec db-kit restore <file>).',
+      );
     const ws = ctx.workspace;
     const target = assertDevelopmentDatabase(ctx.database, {
       action: 'overwrite the database with a backup',
       force: values.force,
     });
-    if (
-      !(await confirmDestructive(ctx.terminal, target, {
-        question: `Overwrite "${target.database}" with ${file}`,
-        yes: values.yes,
-        confirmName: values['confirm-name'],
-      }))
-    ) {
-      ctx.out.print('Nothing changed.');
-      return 2;
-    }
+    await confirmDestructive(ctx.terminal, target, {
+      question: `Overwrite "${target.database}" with ${file}`,
+      yes: values.yes,
+      confirmName: values['confirm-name'],
+    });
     const { where } = await ctx.withConnection('db-kit restore', (sql) => restoreDatabase(sql, target, ws.root, file));
     ctx.out.print(`Restored ${file} into ${target.redacted} (${where}).`);
     return 0;

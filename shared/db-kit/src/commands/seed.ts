@@ -39,7 +39,8 @@ Options:
   -y, --yes                  replace existing rows without asking (required without a terminal)
       --force                allow a DATABASE_URL that is not local; then also --confirm-name <db>
 
-Exit: 0 seeded; 1 a table could not be filled; 2 refused, declined, usage or connection error.`,
+Exit: 0 seeded, or declined at the prompt ("Nothing changed."); 1 a table could not be filled;
+2 refused, usage or connection error.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, options);
@@ -52,10 +53,7 @@ Exit: 0 seeded; 1 a table could not be filled; 2 refused, declined, usage or con
     const packages = values.package?.length ? values.package.map((alias) => ws.resolve(alias)) : ws.allInOrder();
     return ctx.withConnection('db-kit seed', async (sql) => {
       const { tables, skipped, refinements } = await selectSeedTables(ws, packages, values['skip-table']);
-      if (!(await confirmReplacingRows(ctx.terminal, sql, target, tables, values))) {
-        ctx.out.print('Nothing changed.');
-        return 2;
-      }
+      await confirmReplacingRows(ctx.terminal, sql, target, tables, values);
       const result = await seedTables(sql, tables, { ...seedOptionsGiven, refinements });
       const report = describeSeeding(result, skipped, target.redacted);
       for (const line of report.lines) ctx.out.print(line);
@@ -76,13 +74,13 @@ async function confirmReplacingRows(
   target: DatabaseTarget,
   tables: Array<{ table: PgTable }>,
   values: { yes?: boolean; 'confirm-name'?: string },
-): Promise<boolean> {
+): Promise<void> {
   const names = tables.map((t) => qualifiedName(t.table));
   const [row] = names.length
     ? await sql.unsafe(`select ${names.map((n) => `exists (select 1 from ${n})`).join(' or ')} as filled`)
     : [{ filled: false }];
-  if (target.local && !row?.filled && tables.length) return true;
-  return confirmDestructive(terminal, target, {
+  if (target.local && !row?.filled && tables.length) return;
+  await confirmDestructive(terminal, target, {
     question: `Replace the rows of ${tables.length} tables in "${target.database}" with sample data`,
     yes: values.yes,
     confirmName: values['confirm-name'],

@@ -65,7 +65,7 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
       default:
         throw new UsageError(
           action ? `Unknown server action "${action}".` : 'Say what to do: up, stop, status, logs, psql or reset.',
-          'Run db-kit server --help.',
+          'Run pnpm exec db-kit server --help.',
         );
     }
   },

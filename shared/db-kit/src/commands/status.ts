@@ -1,7 +1,7 @@
 import { describeColumn, canonicalType, type Drift } from '../schema/drift';
 import { lockedTablesError, readStatus, type StatusReport } from '../schema/status';
 import { describeUnrecorded } from '../schema/unrecorded';
-import { scriptFor } from '../scripts';
+import { commandFor, scriptFor } from '../scripts';
 import type { Workspace } from '../workspace';
 import type { Command } from '../context';
 import { parse, plural, type Options } from './common';
@@ -124,12 +124,20 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
         `  next: ${plural(n, 'missing migration')} of ${p.alias} ${n === 1 ? 'has its' : 'have their'} down stored (applied on another branch?): ${scriptFor(ws, 'rollback', ws.resolve(p.alias))} --missing`,
       );
     }
-    if (report.packages.some((p) => p.changed.length || p.renamed.length || p.missing.some((m) => !m.storedDown))) {
+    const troubled = report.packages.filter(
+      (p) => p.changed.length || p.renamed.length || p.missing.some((m) => !m.storedDown),
+    );
+    const pending = report.packages.filter((p) => p.pending.length);
+    if (troubled.length) {
+      const repairs = troubled.map((p) => `${scriptFor(ws, 'repair', ws.resolve(p.alias))} --reason "<why>"`);
       out.push(
-        '  next: restore edited or deleted migration files from git, or record the change: db-kit repair --package <alias> --reason "<why>".',
+        `  next: restore edited or deleted migration files from git, or record the change: ${repairs.join('; ')}.`,
       );
-    } else if (report.packages.some((p) => p.pending.length))
-      out.push('  next: apply pending migrations with pnpm db:migrate:all (or pnpm <team>:db:migrate).');
+    } else if (pending.length) {
+      const migrate =
+        pending.length > 1 ? commandFor(ws, 'migrate --all') : scriptFor(ws, 'migrate', ws.resolve(pending[0]!.alias));
+      out.push(`  next: apply the pending migrations: ${migrate}.`);
+    }
     for (const u of report.unrecorded)
       out.push(
         u.loadError

@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { UsageError } from '../errors';
+import { commandFor } from '../scripts';
 import { MIGRATIONS_SCHEMA, type SchemaPackage } from '../workspace';
 import { Bookkeeping, bookkeepingTable } from './bookkeeping';
 import { MigrationLock } from './lock';
@@ -114,7 +115,7 @@ export class Repairer {
           if (!repairs.length) {
             throw new UsageError(
               `${options.migration} is neither changed nor missing in ${this.packages.map((p) => p.name).join(', ')}: nothing to repair.`,
-              'Run db-kit status to see which migrations need a repair.',
+              `Run ${commandFor(this.packages[0]!, 'status')} to see which migrations need a repair.`,
             );
           }
         }

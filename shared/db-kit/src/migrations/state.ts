@@ -1,6 +1,6 @@
 import { DbKitError } from '../errors';
-import { scriptFor } from '../scripts';
-import { Workspace, type SchemaPackage } from '../workspace';
+import { commandFor, scriptFor } from '../scripts';
+import type { SchemaPackage } from '../workspace';
 import type { AppliedRow } from './bookkeeping';
 import { recordsFile, type MigrationFile } from './files';
 
@@ -115,7 +115,7 @@ export function assertIntact(states: PackageState[]): void {
   if (problems.length) {
     const troubled = states.filter((s) => s.changed.length || s.missing.length || s.renamed.length);
     const aliases = [...new Set(troubled.map((s) => s.pkg.alias))];
-    const repair = `db-kit repair ${aliases.length === 1 ? `--package ${aliases[0]}` : '--all'}`;
+    const repair = commandFor(troubled[0]!.pkg, `repair ${aliases.length === 1 ? `--package ${aliases[0]}` : '--all'}`);
     const onlyRenames = troubled.every((s) => !s.changed.length && !s.missing.length);
     const phantoms = states.filter(
       (s) => s.missing.length && s.missing.every((r) => r.hasDown) && !s.changed.length && !s.renamed.length,
@@ -124,7 +124,7 @@ export function assertIntact(states: PackageState[]): void {
       // Every problem is a migration applied on another branch whose down is stored: roll it back.
       throw new DbKitError(
         `Refusing to migrate: ${problems.join(' ')}`,
-        `Applied on another branch? Their downs are stored: ${phantoms.map((s) => `${scriptFor(Workspace.find(s.pkg.dir), 'rollback', s.pkg)} --missing`).join(', then ')} (or switch back to that branch).`,
+        `Applied on another branch? Their downs are stored: ${phantoms.map((s) => `${scriptFor(s.pkg, 'rollback', s.pkg)} --missing`).join(', then ')} (or switch back to that branch).`,
         'failure',
       );
     }

@@ -13,6 +13,7 @@ import {
   type Statement,
 } from 'ts-morph';
 import { DbKitError } from '../errors';
+import { scriptFor } from '../scripts';
 import type { SchemaPackage } from '../workspace';
 import type { FileChange } from './changes';
 
@@ -92,7 +93,7 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
     if (!tableStatements.has(table)) {
       throw new DbKitError(
         `${team.name}: no exported pgTable('${table}') in the schema reachable from ${team.schema}, although its snapshot has the table.`,
-        `Run db-kit generate --package ${team.alias} so the snapshot matches the code, then promote again.`,
+        `Run ${scriptFor(team, 'generate', team)} so the snapshot matches the code, then promote again.`,
       );
     }
   }

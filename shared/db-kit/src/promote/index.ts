@@ -1,4 +1,5 @@
 import { DbKitError } from '../errors';
+import { scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { writeChanges, type FileChange } from './changes';
 import { planCodeMove, type CodeMove } from './code';
@@ -90,7 +91,7 @@ export async function assertNothingToGenerate(packages: SchemaPackage[], when: '
   if (when === 'before') {
     throw new DbKitError(
       `The schema has changes no migration records yet: ${described}.`,
-      `Run db-kit generate for ${drifted.map((p) => p.pkg.alias).join(' and ')} (pnpm <alias>:db:generate), commit, then promote.`,
+      `Run ${drifted.map((p) => scriptFor(p.pkg, 'generate', p.pkg)).join(' and ')}, commit, then promote.`,
     );
   }
   throw new DbKitError(

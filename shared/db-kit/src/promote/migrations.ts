@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DbKitError } from '../errors';
 import { STATEMENT_BREAKPOINT, journalPath, readJournal, timestampName, type Journal } from '../migrations/files';
 import { readLatestSnapshot, snapshotPath, type Snapshot } from '../migrations/snapshots';
+import { scriptFor } from '../scripts';
 import type { SchemaPackage } from '../workspace';
 import type { FileChange } from './changes';
 import type { TableGraph } from './tables';
@@ -46,7 +47,7 @@ export async function planMigrations(
   if (!sharedSnapshot)
     throw new DbKitError(
       `${shared.name} has no migration yet, so there is no schema to promote into.`,
-      `Run db-kit generate --package ${shared.alias} first.`,
+      `Run ${scriptFor(shared, 'generate', shared)} first.`,
     );
   for (const key of [...keys.map((k) => `table ${k}`), ...enums.map((k) => `enum ${k}`)]) {
     const [kind, name] = key.split(' ') as ['table' | 'enum', string];

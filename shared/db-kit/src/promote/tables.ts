@@ -1,5 +1,6 @@
 import { DbKitError, UsageError } from '../errors';
 import { readLatestSnapshot, type Snapshot, type SnapshotTable } from '../migrations/snapshots';
+import { scriptFor } from '../scripts';
 import type { SchemaPackage } from '../workspace';
 
 export interface TeamTable {
@@ -36,7 +37,7 @@ export class TableGraph {
     if (!snapshot || Object.keys(snapshot.tables).length === 0) {
       throw new UsageError(
         `${pkg.name} owns no tables yet: nothing to promote.`,
-        `Generate and commit its first migration (db-kit generate --package ${pkg.alias}).`,
+        `Generate and commit its first migration (${scriptFor(pkg, 'generate', pkg)} --name init).`,
       );
     }
     const owned = new Set(Object.values(snapshot.tables).map((t) => t.name));

@@ -2,6 +2,18 @@ import type { Terminal } from '../context';
 import { DbKitError, UsageError } from '../errors';
 import type { DatabaseTarget } from '../target';
 
+/**
+ * The person said no. Not a failure: runCli prints the reason (if any) and "Nothing changed."
+ * and exits 0, so pnpm prints no ELIFECYCLE. Thrown by the confirm helpers below, never caught
+ * by a command.
+ */
+export class Declined extends Error {
+  constructor(readonly reason?: string) {
+    super(reason ?? 'Declined.');
+    this.name = 'Declined';
+  }
+}
+
 export interface ConfirmOptions {
   /** The question, ending without a question mark. */
   question: string;
@@ -12,11 +24,12 @@ export interface ConfirmOptions {
 }
 
 /**
- * Asks a yes/no question; true means go ahead. Without a terminal the answer must come from
- * --yes, otherwise this throws (exit 2) rather than guess.
+ * Asks a yes/no question and returns when the answer is yes; a no throws Declined (exit 0,
+ * "Nothing changed."). Without a terminal the answer must come from --yes, otherwise this throws
+ * a refusal (exit 2) rather than guess.
  */
-export async function confirmAction(terminal: Terminal, options: ConfirmOptions): Promise<boolean> {
-  if (options.yes) return true;
+export async function confirmAction(terminal: Terminal, options: ConfirmOptions): Promise<void> {
+  if (options.yes) return;
   if (!terminal.interactive) {
     throw new DbKitError(
       `${options.question}? There is no terminal to ask.`,
@@ -24,7 +37,7 @@ export async function confirmAction(terminal: Terminal, options: ConfirmOptions)
       'refused',
     );
   }
-  return terminal.confirm(`${options.question}?`, false);
+  if (!(await terminal.confirm(`${options.question}?`, false))) throw new Declined();
 }
 
 /**
@@ -36,9 +49,9 @@ export async function confirmDatabaseName(
   target: DatabaseTarget,
   confirmName: string | undefined,
   what: string,
-): Promise<boolean> {
+): Promise<void> {
   if (confirmName !== undefined) {
-    if (confirmName === target.database) return true;
+    if (confirmName === target.database) return;
     throw new UsageError(
       `--confirm-name "${confirmName}" does not match the database "${target.database}".`,
       'Give the name of the database DATABASE_URL points at.',
@@ -54,18 +67,19 @@ export async function confirmDatabaseName(
   const typed = await terminal.input(
     `${what} on "${target.database}" at ${target.host}. Type the database name to confirm:`,
   );
-  return typed.trim() === target.database;
+  if (typed.trim() !== target.database)
+    throw new Declined(`"${typed.trim()}" is not "${target.database}", so nothing ran.`);
 }
 
 /**
  * The whole ritual of a destructive command: local or --force; on a remote database the typed
- * name; else a yes/no (skipped by --yes). Returns false when the user said no.
+ * name; else a yes/no (skipped by --yes). Throws Declined when the user said no.
  */
 export async function confirmDestructive(
   terminal: Terminal,
   target: DatabaseTarget,
   options: { question: string; yes?: boolean; confirmName?: string },
-): Promise<boolean> {
+): Promise<void> {
   if (!target.local) return confirmDatabaseName(terminal, target, options.confirmName, options.question);
   return confirmAction(terminal, { question: options.question, yes: options.yes });
 }

@@ -27,10 +27,16 @@ function pascal(alias: string): string {
   return alias.charAt(0).toUpperCase() + alias.slice(1);
 }
 
+/** `Payments` -> `Payments'`, `Teamx` -> `Teamx's`. */
+export function possessive(name: string): string {
+  return /s$/i.test(name) ? `${name}'` : `${name}'s`;
+}
+
 /** The package's files, keyed by path relative to the package directory. */
 export function teamPackageFiles(input: TeamTemplateInput): Record<string, string> {
   const { alias, packageName, sharedPackage, sharedSchemaImport } = input;
   const Alias = pascal(alias);
+  const ownerOf = possessive(Alias);
   const items = `${alias}Items`;
   const extension = `${alias}UserSettings`;
   const migrationsTable = `__${alias}_migrations`;
@@ -40,7 +46,7 @@ export function teamPackageFiles(input: TeamTemplateInput): Record<string, strin
     version: '0.1.0',
     private: true,
     type: 'module',
-    description: `${Alias}'s overlay: team tables and side tables over the shared core.`,
+    description: `${ownerOf} overlay: team tables and side tables over the shared core.`,
     main: './src/index.ts',
     exports: { '.': { types: './src/index.ts', import: './src/index.ts', require: './src/index.ts' } },
     dbKit: {
@@ -65,7 +71,7 @@ export function teamPackageFiles(input: TeamTemplateInput): Record<string, strin
 
     'drizzle.config.ts': `// For drizzle-kit's own commands (check, studio). The engine reads the same settings
 // from the "dbKit" field of package.json; keep the two in step.
-// Only ${Alias}'s overlay tables are listed: shared tables belong to ${sharedPackage}.
+// Only ${ownerOf} overlay tables are listed: shared tables belong to ${sharedPackage}.
 import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
@@ -102,7 +108,7 @@ export type New${Alias}Item = typeof ${items}.$inferInsert;
 import { integer, pgTable, varchar } from 'drizzle-orm/pg-core';
 
 /**
- * ${Alias}'s side table for a core user: one row per user, keyed by the user's id.
+ * ${ownerOf} side table for a core user: one row per user, keyed by the user's id.
  * Teams never alter shared tables; they extend a core row like this instead.
  */
 export const ${extension} = pgTable('${alias}_user_settings', {
@@ -115,7 +121,7 @@ export const ${extension} = pgTable('${alias}_user_settings', {
 export type ${Alias}UserSettings = typeof ${extension}.$inferSelect;
 `,
 
-    'src/overlays/index.ts': `// ${Alias}'s own tables. The engine generates ${Alias}'s migrations from what this file exports.
+    'src/overlays/index.ts': `// ${ownerOf} own tables. The engine generates ${ownerOf} migrations from what this file exports.
 export * from './team-specific-tables';
 export * from './extensions';
 `,
@@ -133,7 +139,7 @@ export type ${Alias}Schema = typeof ${alias}Schema;
 export type ${Alias}Database = PostgresJsDatabase<${Alias}Schema> & { $client: postgres.Sql };
 
 /**
- * ${Alias}'s client, typed over the shared tables and ${Alias}'s overlay tables together.
+ * ${ownerOf} client, typed over the shared tables and ${ownerOf} overlay tables together.
  *
  * @example
  *   const db = create${Alias}Database(process.env.DATABASE_URL!);

@@ -19,9 +19,12 @@ export interface LoadedSchema {
  *   const schemas = await loadSchemas(ws.allInOrder());
  *   const tables = unionOf(schemas); // { 'shared.users': PgTable, 'teamd.teamdProjects': PgTable, ... }
  */
+let loads = 0;
+
 export async function loadSchemas(packages: SchemaPackage[]): Promise<LoadedSchema[]> {
   const { register } = await import('tsx/esm/api');
-  const tsx = register({ namespace: `db-kit-schemas-${process.pid}` });
+  // A namespace per load: a second load in the same process (in-process tests) sees edited files.
+  const tsx = register({ namespace: `db-kit-schemas-${process.pid}-${++loads}` });
   const loaded: LoadedSchema[] = [];
   try {
     for (const pkg of packages) {
