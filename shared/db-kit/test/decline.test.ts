@@ -97,4 +97,24 @@ describe('declining a prompt', () => {
     expect(final.stdout.trim().split('\n').at(-1)).toBe('Nothing changed.');
     expect(ws.exec('git', ['status', '--porcelain']).stdout).toBe(pristine);
   });
+
+  it('exits 0 with "Nothing changed." for a rollback that loses data', async () => {
+    const overlay = `${TEAMD}/src/overlays/team-specific-tables.ts`;
+    ws.write(
+      overlay,
+      ws
+        .read(overlay)
+        .replace(
+          "description: text('description'),",
+          "description: text('description'),\n  budget: integer('budget'),",
+        ),
+    );
+    expect((await run(['generate', '--package', 'teamd', '--name', 'budget'])).code).toBe(0);
+    expect((await run(['migrate', '--package', 'teamd'])).code).toBe(0);
+    await query(db.url, `insert into teamd_projects (name, budget) values ('apollo', 5)`);
+    const result = await run(['rollback', '--package', 'teamd', '--steps', '1', '--no-backup']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('Nothing changed.');
+    expect(await columnsOf(db.url, 'teamd_projects')).toContain('budget');
+  });
 });

@@ -56,7 +56,8 @@ Options:
       --no-backup          skip the backup of the affected tables
       --lock-timeout <s>   seconds to wait for a running migrate (default ${DEFAULT_LOCK_TIMEOUT_MS / 1000})
 
-Exit: 0 rolled back, nothing to do, or dry run; 1 refused or a down failed; 2 usage, declined or connection error.`,
+Exit: 0 rolled back, nothing to do, dry run, or declined at the prompt ("Nothing changed."); 1 refused
+or a down failed; 2 usage or connection error.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, options);
@@ -86,15 +87,9 @@ Exit: 0 rolled back, nothing to do, or dry run; 1 refused or a down failed; 2 us
       }
       const atStake = plan.atStake.filter((d) => d.rows > 0);
       const question = `Roll back ${plural(plan.steps.length, 'migration')} of ${pkg.alias} in "${target.database}"${atStake.length ? ', losing the data above' : ''}`;
-      const go = !target.local
-        ? await confirmDatabaseName(ctx.terminal, target, values['confirm-name'], question)
-        : atStake.length
-          ? await confirmAction(ctx.terminal, { question, yes: values.yes })
-          : true;
-      if (!go) {
-        ctx.out.print('Nothing changed.');
-        return 2;
-      }
+      // A "no" throws Declined: runCli prints "Nothing changed." and exits 0.
+      if (!target.local) await confirmDatabaseName(ctx.terminal, target, values['confirm-name'], question);
+      else if (atStake.length) await confirmAction(ctx.terminal, { question, yes: values.yes });
       // Exactly the tables whose rows or values a down drops.
       const tables = [...new Set(atStake.map((d) => d.table))];
       if (tables.length && !values['no-backup']) {

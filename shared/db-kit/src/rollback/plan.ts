@@ -8,6 +8,7 @@ import { ownership, readSnapshotAt } from '../migrations/snapshots';
 import { missingName } from '../migrations/state';
 import { expectedSchema, findDrift, type Drift } from '../schema/drift';
 import { readLiveSchema } from '../schema/live';
+import { scriptFor } from '../scripts';
 import { quoteIdent } from '../sql-text';
 import type { SchemaPackage, Workspace } from '../workspace';
 
@@ -105,7 +106,7 @@ export async function planRollback(
     if (selection.steps > rows.length)
       throw new UsageError(
         `--steps ${selection.steps}: ${pkg.name} has only ${rows.length} applied migration${rows.length === 1 ? '' : 's'}.`,
-        `Run db-kit status --package ${pkg.alias} to see them.`,
+        `Run ${scriptFor(pkg, 'status', pkg)} to see them.`,
       );
     chosen = rows.slice(0, selection.steps);
   } else if ('to' in selection) {
@@ -114,7 +115,7 @@ export async function planRollback(
     if (!target)
       throw new UsageError(
         `--to ${selection.to}: no applied migration of ${pkg.name} has that name.`,
-        `Run db-kit status --package ${pkg.alias}; --to names the migration to keep, the newest that stays applied.`,
+        `Run ${scriptFor(pkg, 'status', pkg)}; --to names the migration to keep, the newest that stays applied.`,
       );
     chosen = rows.filter((r) => r.id > target.id);
   } else {
@@ -259,7 +260,7 @@ export function assertRunnable(plan: RollbackPlan, options: { force?: boolean; r
       `Refusing to roll back: the database differs from what the migrations built, on the tables the down touches: ${plan.drift
         .map(describeDrift)
         .join('; ')}.`,
-      'Someone changed them by hand. Undo that (db-kit status shows the drift), or write a migration for it, then roll back.',
+      'Someone changed them by hand. Undo that (pnpm db:status shows the drift), or write a migration for it, then roll back.',
       'failure',
     );
   if (plan.incomplete.length && !(options.force && options.reason?.trim())) {
