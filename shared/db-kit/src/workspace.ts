@@ -186,7 +186,10 @@ function discoverPackages(root: string): SchemaPackage[] {
   return packages.sort((a, b) => (a.role === b.role ? a.alias.localeCompare(b.alias) : a.role === 'shared' ? -1 : 1));
 }
 
-/** Teams are isolated by their alias and bookkeeping table: two packages sharing one would read and write each other's history. */
+/**
+ * Teams are isolated by their alias and bookkeeping table: two packages sharing one would read and write each other's
+ * history.
+ */
 function assertDistinct(manifests: Array<{ name: string; dir: string; kit: DbKitManifest }>): void {
   for (const key of ['alias', 'migrationsTable'] as const) {
     const seen = new Map<string, string>();

@@ -22,7 +22,8 @@ export function findPgTools(source: DatabaseSource, url: string, serverMajor: nu
     found
       ? `The server runs PostgreSQL ${serverMajor}, but only ${found} is installed: it cannot dump a newer server.`
       : 'pg_dump and pg_restore are not installed.',
-    `Install the PostgreSQL ${serverMajor} client tools (Debian/Ubuntu: apt-get install postgresql-client-${serverMajor}; macOS: brew install libpq), then run again.`,
+    `Install the PostgreSQL ${serverMajor} client tools (Debian/Ubuntu: apt-get install ` +
+      `postgresql-client-${serverMajor}; macOS: brew install libpq), then run again.`,
   );
 }
 

@@ -28,8 +28,12 @@ export async function driftFindings(ws: Workspace, packages: SchemaPackage[]): P
       rule: 'schema-without-migration',
       severity: 'error',
       file: join(pkg.dir, pkg.schema),
-      message: `you changed the schema but did not generate; a migration would ${needsAnswers ? 'need answers about' : 'run'}: ${shown.join(' | ')}${more}`,
-      next: `Run ${scriptFor(ws, 'generate', pkg)} --name <what_changed> and commit the migration with the schema change.`,
+      message:
+        `you changed the schema but did not generate; a migration would ` +
+        `${needsAnswers ? 'need answers about' : 'run'}: ${shown.join(' | ')}${more}`,
+      next:
+        `Run ${scriptFor(ws, 'generate', pkg)} --name <what_changed> and commit the migration with the schema ` +
+        `change.`,
     } satisfies Finding;
   });
 }

@@ -37,8 +37,12 @@ export function identifierFindings(all: ParsedMigration[], inScope: ParsedMigrat
             file: migration.path,
             line: index + 1,
             column: match.index + 1,
-            message: `"${name}" is ${Buffer.byteLength(name, 'utf8')} bytes: PostgreSQL keeps 63 and would store "${pgIdentifier(name)}", so the database and the snapshot never agree.`,
-            next: `Name it in the schema, at most 63 bytes${suggestion(name, line)}, then regenerate (delete this file and its journal entry first).`,
+            message:
+              `"${name}" is ${Buffer.byteLength(name, 'utf8')} bytes: PostgreSQL keeps 63 and would store ` +
+              `"${pgIdentifier(name)}", so the database and the snapshot never agree.`,
+            next:
+              `Name it in the schema, at most 63 bytes${suggestion(name, line)}, then regenerate (delete this ` +
+              `file and its journal entry first).`,
           });
         }
       }
@@ -51,7 +55,10 @@ export function identifierFindings(all: ParsedMigration[], inScope: ParsedMigrat
             severity: 'error',
             file: migration.path,
             line: index + 1,
-            message: `"${key}" is already the name of a table, index, sequence or key in ${earlier.migration.pkg.name} (${earlier.migration.path.split('/').pop()}:${earlier.line}): tables, indexes and the indexes behind keys share one namespace.`,
+            message:
+              `"${key}" is already the name of a table, index, sequence or key in ` +
+              `${earlier.migration.pkg.name} (${earlier.migration.path.split('/').pop()}:${earlier.line}): ` +
+              `tables, indexes and the indexes behind keys share one namespace.`,
             next: "Give this one another name in the schema (index('...'), unique('...'), primaryKey({ name })), then regenerate.",
           });
         } else taken.set(key, { migration, line: index + 1 });

@@ -52,7 +52,8 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
   const intact = options.packages.filter((pkg) => !broken.has(pkg));
   findings.push(...(await driftFindings(ws, intact)));
   const report = new CheckReport(
-    `${inScope.length} of ${migrations.filter((m) => options.packages.includes(m.pkg)).length} migrations linted: ${scope.description}`,
+    `${inScope.length} of ${migrations.filter((m) => options.packages.includes(m.pkg)).length} migrations linted: ` +
+      `${scope.description}`,
   );
   report.add(...findings);
   return report;

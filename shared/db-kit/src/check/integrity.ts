@@ -55,7 +55,8 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
         'journal-index',
         journalFile,
         `entry ${entry.tag} has idx ${entry.idx} but is number ${position} in the journal.`,
-        'Number the entries 0, 1, 2... in order, with matching NNNN_snapshot.json files; or regenerate your migration on top of main.',
+        'Number the entries 0, 1, 2... in order, with matching NNNN_snapshot.json files; or regenerate your ' +
+          'migration on top of main.',
       );
     }
     if (!existsSync(sqlFile)) {
@@ -70,7 +71,8 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
       error(
         'missing-snapshot',
         existsSync(sqlFile) ? sqlFile : journalFile,
-        `${entry.tag} has no snapshot meta/${basename(snapshotPath(pkg, entry.idx))}; the next generate would diff against the wrong state.`,
+        `${entry.tag} has no snapshot meta/${basename(snapshotPath(pkg, entry.idx))}; the next generate would diff ` +
+          `against the wrong state.`,
         `Restore it from git; otherwise delete the migration and its journal entry and run ${generateCommand}.`,
       );
     }
@@ -80,7 +82,8 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
         'migration-name',
         existsSync(sqlFile) ? sqlFile : journalFile,
         `${entry.tag}.sql does not follow YYYYMMDD_HHMMSS_name.sql.`,
-        `Create migrations with ${generateCommand} --name <slug>; rename by hand (file and journal tag) only if it was never applied anywhere.`,
+        `Create migrations with ${generateCommand} --name <slug>; rename by hand (file and journal tag) only if it ` +
+          `was never applied anywhere.`,
       );
       return;
     }
@@ -90,7 +93,8 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
         'timestamp-order',
         existsSync(sqlFile) ? sqlFile : journalFile,
         `${entry.tag} is older than ${previous.tag}, which comes before it in the journal.`,
-        `Regenerate your migration on top of main: delete it (file, snapshot, journal entry) and run ${generateCommand}.`,
+        `Regenerate your migration on top of main: delete it (file, snapshot, journal entry) and run ` +
+          `${generateCommand}.`,
       );
     }
     previous = { tag: entry.tag, key, when: entry.when };
@@ -127,8 +131,10 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
       error(
         'branch-collision',
         other.tag ? join(pkg.migrationsDir, `${other.tag}.sql`) : other.file,
-        `${tagOf(other)} and ${tagOf(first!)} were both generated from the same parent snapshot (prevId ${other.prevId.slice(0, 8)}): two branches each generated a migration.`,
-        `Regenerate on top of the merged result: delete your branch's migration (its .sql, meta/${basename(other.file)} and journal entry), merge main, and run ${generateCommand} again.`,
+        `${tagOf(other)} and ${tagOf(first!)} were both generated from the same parent snapshot (prevId ` +
+          `${other.prevId.slice(0, 8)}): two branches each generated a migration.`,
+        `Regenerate on top of the merged result: delete your branch's migration (its .sql, ` +
+          `meta/${basename(other.file)} and journal entry), merge main, and run ${generateCommand} again.`,
       );
     }
   }

@@ -75,9 +75,9 @@ interface SquawkViolation {
 }
 
 /**
- * Lints migrations with squawk and applies our waivers. Squawk reads files with waivers from a copy in which its own ignore
- * comments are disarmed, so a waiver without a reason cannot silence anything, and a waiver covers
- * its whole statement rather than one line.
+ * Lints migrations with squawk and applies our waivers. Squawk reads files with waivers from a copy
+ * in which its own ignore comments are disarmed, so a waiver without a reason cannot silence
+ * anything, and a waiver covers its whole statement rather than one line.
  *
  * @param newTables per migration path, the `table:schema.name` keys that hold no rows yet when it runs
  */
@@ -171,7 +171,9 @@ function applyWaivers(
           severity: 'warning',
           file: migration.path,
           line: waiver.line,
-          message: `the waiver for ${waiver.rules.join(', ')} matches no finding${waiver.scope === 'statement' ? ' in the statement below it' : ''}.`,
+          message:
+            `the waiver for ${waiver.rules.join(', ')} matches no ` +
+            `finding${waiver.scope === 'statement' ? ' in the statement below it' : ''}.`,
           next: 'Remove it, or move it to the line above the statement it is meant for.',
         });
       }

@@ -109,10 +109,13 @@ export function ownershipFindings(
             rule: 'foreign-object',
             severity: 'error',
             ...where,
-            message: `${verb(target)} ${target.kind} ${target.name}, owned by ${describe(owner)}: ${statement.firstLine.slice(0, 80)}`,
+            message:
+              `${verb(target)} ${target.kind} ${target.name}, owned by ${describe(owner)}: ` +
+              `${statement.firstLine.slice(0, 80)}`,
             next:
               owner.role === 'shared' && pkg.role === 'team'
-                ? 'A team never changes a shared object: keep the data in a side table of your own keyed by the core row (like extensions.ts), or propose the change in the shared package.'
+                ? 'A team never changes a shared object: keep the data in a side table of your own keyed by the ' +
+                  'core row (like extensions.ts), or propose the change in the shared package.'
                 : `Make the change in ${owner.name} instead, through its own migration.`,
           });
         }
@@ -122,7 +125,9 @@ export function ownershipFindings(
             severity: 'error',
             ...where,
             message: `a foreign key points at ${owner.name}'s table ${target.name}; shared must not depend on a team.`,
-            next: 'Turn it around: the team table references the shared row, or promote the team table into shared first.',
+            next:
+              'Turn it around: the team table references the shared row, or promote the team table into shared ' +
+              'first.',
           });
         }
       }
@@ -149,7 +154,8 @@ export function ownershipFindings(
             kind === 'extension'
               ? sharedDefines
                 ? `${name} is created by the shared package, which every team builds on: remove this CREATE EXTENSION.`
-                : `Create ${name} once, in a shared custom migration (pnpm db:generate --custom --name add_${name}), and remove it from the teams.`
+                : `Create ${name} once, in a shared custom migration (pnpm db:generate --custom --name ` +
+                  `add_${name}), and remove it from the teams.`
               : `Rename it in ${d.pkg.name}${d.pkg.tablePrefix ? ` (with the prefix ${d.pkg.tablePrefix})` : ''} and run generate again.`,
         });
       }

@@ -49,7 +49,10 @@ export class ParseCache {
     this.changed = true;
   }
 
-  /** Writes the entries this run used (so files deleted since drop out); a cache that cannot be written only costs time. */
+  /**
+   * Writes the entries this run used (so files deleted since drop out); a cache that cannot be written only costs
+   * time.
+   */
   save(): void {
     if (!this.changed && this.used.size === Object.keys(this.entries).length) return;
     const kept = Object.fromEntries([...this.used].map((key) => [key, this.entries[key]!]));

@@ -96,7 +96,9 @@ function loadParser(): Promise<Parser> {
 }
 
 let identity: string | undefined;
-/** libpg-query's version and this module's code (which turns its trees into targets): what a cached parse depends on. */
+/**
+ * libpg-query's version and this module's code (which turns its trees into targets): what a cached parse depends on.
+ */
 export function parserIdentity(): string {
   if (identity) return identity;
   const hash = createHash('sha256');

@@ -65,7 +65,8 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
       const migrate = scriptFor(ws, 'migrate', pkg);
       ctx.out.print(`Wrote ${ws.relative(written)}: an empty migration. Put your SQL in it, then run ${migrate}.`);
       ctx.out.print(
-        `Wrote ${ws.relative(downPath(pkg, basename(written, '.sql')))}: write the SQL that undoes it there (db-kit rollback runs it).`,
+        `Wrote ${ws.relative(downPath(pkg, basename(written, '.sql')))}: write the SQL that undoes it there (db-kit ` +
+          `rollback runs it).`,
       );
       return 0;
     }
@@ -87,7 +88,8 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
     ctx.out.print(`\n${review.format(ws)}`);
     if (!review.errors) return 0;
     ctx.out.print(
-      `generate: the migration is written, with ${plural(review.errors, 'error')}. Change the schema and regenerate, or waive with a reason; CI runs db:check.`,
+      `generate: the migration is written, with ${plural(review.errors, 'error')}. Change the schema and ` +
+        `regenerate, or waive with a reason; CI runs db:check.`,
     );
     return 1;
   },

@@ -33,7 +33,8 @@ Exit: 0 created; 2 invalid or taken name, or pnpm install failed.`,
     const plan = planTeam(ws, name);
     const files = scaffoldTeam(ws, plan);
     ctx.out.print(
-      `Created ${ws.relative(plan.dir)} (${plan.packageName}, alias ${plan.alias}, tables ${plan.tablePrefix}*, bookkeeping drizzle.${plan.migrationsTable}):`,
+      `Created ${ws.relative(plan.dir)} (${plan.packageName}, alias ${plan.alias}, tables ${plan.tablePrefix}*, ` +
+        `bookkeeping drizzle.${plan.migrationsTable}):`,
     );
     for (const file of files) ctx.out.print(`  ${file}`);
     ctx.out.print(`Added root scripts: ${Object.keys(plan.scripts).join(', ')}.`);
@@ -50,7 +51,8 @@ Exit: 0 created; 2 invalid or taken name, or pnpm install failed.`,
       }
     }
     ctx.out.print(
-      `Next: pnpm ${plan.alias}:db:generate --name init && pnpm ${plan.alias}:db:migrate && pnpm test ${ws.relative(plan.dir)}`,
+      `Next: pnpm ${plan.alias}:db:generate --name init && pnpm ${plan.alias}:db:migrate && pnpm test ` +
+        `${ws.relative(plan.dir)}`,
     );
     return 0;
   },

@@ -106,7 +106,8 @@ Exit: 0 promoted, planned, or declined at a prompt ("Nothing changed."); 1 the r
     }
     await applyPromotion(plan);
     ctx.out.print(
-      `\nPromoted ${plan.tables.join(', ')}: ${plural(plan.changes.length, 'file')} changed; generate finds nothing to do in either package.`,
+      `\nPromoted ${plan.tables.join(', ')}: ${plural(plan.changes.length, 'file')} changed; generate finds nothing ` +
+        `to do in either package.`,
     );
     ctx.out.print(`Next: review \`git diff\`, run \`${commandFor(ws, 'migrate --all')}\`, run the tests, commit.`);
     return 0;
@@ -142,7 +143,8 @@ async function offerDependencies(terminal: Terminal, graph: TableGraph, tables: 
     );
     if (!include)
       throw new Declined(
-        `${table} cannot move without ${needs} (a foreign key); to promote them together: --tables ${[...chosen, needs].join(',')}.`,
+        `${table} cannot move without ${needs} (a foreign key); to promote them together: --tables ` +
+          `${[...chosen, needs].join(',')}.`,
       );
     chosen.push(needs);
   }
@@ -176,7 +178,8 @@ function describePlan(ws: Workspace, plan: PromotionPlan): string {
     );
   lines.push(
     '',
-    `Databases: \`migrate\` runs ${plan.team.name}'s history up to ${plan.release.tag} before the adopt, even from db:migrate; no row is copied or dropped.`,
+    `Databases: \`migrate\` runs ${plan.team.name}'s history up to ${plan.release.tag} before the adopt, even from ` +
+      `db:migrate; no row is copied or dropped.`,
   );
   return lines.join('\n');
 }

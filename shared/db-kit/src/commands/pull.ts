@@ -14,8 +14,10 @@ schema files) or pnpm db:studio. Changes nothing; exit 2.`,
 
   async run() {
     throw new DbKitError(
-      'db:pull is not there yet: the schema files are the source of truth, and nothing is read from the database into them.',
-      'Edit shared/database/src/schemas/*.ts and run pnpm db:generate; to see the database, pnpm db:status or pnpm db:studio.',
+      'db:pull is not there yet: the schema files are the source of truth, and nothing is read from the database ' +
+        'into them.',
+      'Edit shared/database/src/schemas/*.ts and run pnpm db:generate; to see the database, pnpm db:status or pnpm ' +
+        'db:studio.',
       'usage',
     );
   },

@@ -53,7 +53,8 @@ usage or connection error.`,
         return 0;
       }
       ctx.out.print(
-        `${values['dry-run'] ? 'Would run' : 'Pushing'} ${plural(plan.statements.length, 'statement')} for ${names} on ${target.redacted}:`,
+        `${values['dry-run'] ? 'Would run' : 'Pushing'} ${plural(plan.statements.length, 'statement')} for ${names} ` +
+          `on ${target.redacted}:`,
       );
       for (const s of plan.statements) ctx.out.print(`  ${s.dataLoss ? 'DATA LOSS ' : ''}${oneLine(s)}`);
       if (values['dry-run']) return 0;
@@ -65,7 +66,8 @@ usage or connection error.`,
         });
       await applyPush(sql, plan);
       ctx.out.print(
-        `Pushed ${names}. Run \`${scriptFor(ws, 'generate', scope[0]!)} --name <what_changed>\` before you commit, so the change ships as a migration.`,
+        `Pushed ${names}. Run \`${scriptFor(ws, 'generate', scope[0]!)} --name <what_changed>\` before you commit, ` +
+          `so the change ships as a migration.`,
       );
       return 0;
     });

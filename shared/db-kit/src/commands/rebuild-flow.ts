@@ -21,7 +21,9 @@ export async function runRebuild(
     force: values.force,
   });
   const aliases = packages.map((p) => p.alias);
-  const question = `Drop every table of ${aliases.join(', ')} in "${target.database}" and migrate${seed ? ' and seed' : ''} again`;
+  const question =
+    `Drop every table of ${aliases.join(', ')} in "${target.database}" and ` +
+    `migrate${seed ? ' and seed' : ''} again`;
   const confirmName = values['confirm-name'];
   await confirmDestructive(ctx.terminal, target, { question, yes: values.yes, confirmName });
   const describe = (step: RebuildStep): string => {
@@ -32,10 +34,16 @@ export async function runRebuild(
       }
       case 'drop': {
         const { tables, types, sequences, bookkeeping } = step.dropped;
-        return `Dropped ${plural(tables.length, 'table')}, ${plural(types.length, 'type')}, ${plural(sequences.length, 'sequence')} and ${plural(bookkeeping.length, 'bookkeeping table')}.`;
+        return (
+          `Dropped ${plural(tables.length, 'table')}, ${plural(types.length, 'type')}, ` +
+          `${plural(sequences.length, 'sequence')} and ${plural(bookkeeping.length, 'bookkeeping table')}.`
+        );
       }
       case 'migrate':
-        return `Applied ${plural(step.result.applied.length, 'migration')} (${aliases.join(' + ')}) on ${target.redacted}.`;
+        return (
+          `Applied ${plural(step.result.applied.length, 'migration')} (${aliases.join(' + ')}) on ` +
+          `${target.redacted}.`
+        );
       case 'seed': {
         const report = describeSeeding(step.result, step.skipped, target.redacted);
         for (const line of report.warnings) ctx.out.warn(line);

@@ -69,7 +69,8 @@ Exit: 0 repaired or nothing to repair; 2 usage or connection error.`,
           r.action === 'accept-changed'
             ? `accept the edited file (hash ${r.oldHash.slice(0, 12)} -> ${r.newHash!.slice(0, 12)})`
             : r.action === 'record-rename'
-              ? `record the new name of a renamed file (same content, hash ${r.oldHash.slice(0, 12)}; it does not run again)`
+              ? `record the new name of a renamed file (same content, hash ${r.oldHash.slice(0, 12)}; it does not ` +
+                `run again)`
               : `forget the deleted file (hash ${r.oldHash.slice(0, 12)})`;
         ctx.out.print(`  ${values['dry-run'] ? 'would ' : ''}${r.pkg.alias.padEnd(8)} ${r.migration}: ${what}`);
       }

@@ -86,7 +86,9 @@ or a down failed; 2 usage or connection error.`,
         return 0;
       }
       const atStake = plan.atStake.filter((d) => d.rows > 0);
-      const question = `Roll back ${plural(plan.steps.length, 'migration')} of ${pkg.alias} in "${target.database}"${atStake.length ? ', losing the data above' : ''}`;
+      const question =
+        `Roll back ${plural(plan.steps.length, 'migration')} of ${pkg.alias} in ` +
+        `"${target.database}"${atStake.length ? ', losing the data above' : ''}`;
       // A "no" throws Declined: runCli prints "Nothing changed." and exits 0.
       if (!target.local) await confirmDatabaseName(ctx.terminal, target, values['confirm-name'], question);
       else if (atStake.length) await confirmAction(ctx.terminal, { question, yes: values.yes });
@@ -95,7 +97,8 @@ or a down failed; 2 usage or connection error.`,
       if (tables.length && !values['no-backup']) {
         const backup = await backupDatabase(sql, target, ws.root, undefined, tables);
         ctx.out.print(
-          `Backed up ${tables.join(', ')} to ${ws.relative(backup.file)} (restore: pg_restore --data-only -d <db> ${ws.relative(backup.file)}).`,
+          `Backed up ${tables.join(', ')} to ${ws.relative(backup.file)} (restore: pg_restore --data-only -d <db> ` +
+            `${ws.relative(backup.file)}).`,
         );
       }
       const done = await runRollback(sql, ws, plan, selection, {

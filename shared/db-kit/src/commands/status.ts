@@ -69,24 +69,28 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
     ];
     const upToDate = !p.pending.length && !p.changed.length && !p.missing.length && !p.renamed.length;
     out.push(
-      `  ${p.alias.padEnd(8)} ${p.package} (${p.bookkeepingTable}): ${counts.filter(Boolean).join(', ')}${upToDate ? ', up to date' : ''}`,
+      `  ${p.alias.padEnd(8)} ${p.package} (${p.bookkeepingTable}): ` +
+        `${counts.filter(Boolean).join(', ')}${upToDate ? ', up to date' : ''}`,
     );
     const late = new Set(p.outOfOrder);
     for (const tag of p.pending)
       out.push(`    pending   ${tag}${late.has(tag) ? '  (out of order: older than an applied migration)' : ''}`);
     for (const c of p.changed)
       out.push(
-        `    changed   ${ws.relative(c.file)}: recorded hash ${c.recordedHash.slice(0, 12)}, file hash ${c.fileHash.slice(0, 12)}`,
+        `    changed   ${ws.relative(c.file)}: recorded hash ${c.recordedHash.slice(0, 12)}, file hash ` +
+          `${c.fileHash.slice(0, 12)}`,
       );
     for (const m of p.missing)
       out.push(
-        `    missing   ${m.migration}: applied, but no such file in the journal; ${m.storedDown ? 'its down is stored (rollback --missing undoes it)' : 'no down stored'}`,
+        `    missing   ${m.migration}: applied, but no such file in the journal; ` +
+          `${m.storedDown ? 'its down is stored (rollback --missing undoes it)' : 'no down stored'}`,
       );
     for (const r of p.renamed)
       out.push(`    renamed   ${r.from} -> ${r.to}: applied under its old name, same content (it will not run again)`);
     if (p.adoptable.length)
       out.push(
-        `    ${plural(p.adoptable.length, 'migration')} applied by drizzle's migrator; the next migrate records their names`,
+        `    ${plural(p.adoptable.length, 'migration')} applied by drizzle's migrator; the next migrate records ` +
+          `their names`,
       );
   }
   out.push('', 'Schema files vs migrations');
@@ -97,7 +101,8 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
   out.push(`  ${'table'.padEnd(width)}  ${'owner'.padEnd(8)}  ${'~rows'.padStart(9)}  ${'size'.padStart(8)}`);
   for (const t of report.tables) {
     out.push(
-      `  ${t.name.padEnd(width)}  ${(t.ownerAlias ?? '(none)').padEnd(8)}  ${String(t.estimatedRows).padStart(9)}  ${formatBytes(t.bytes).padStart(8)}`,
+      `  ${t.name.padEnd(width)}  ${(t.ownerAlias ?? '(none)').padEnd(8)}  ${String(t.estimatedRows).padStart(9)}  ` +
+        `${formatBytes(t.bytes).padStart(8)}`,
     );
     const columns = t.columns.map((c) => `${c.name} ${describeColumn(canonicalType(c.type), c.notNull)}`);
     out.push(...wrap(columns, '    ', STATUS_WIDTH));
@@ -121,7 +126,8 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
     for (const p of report.packages.filter((p) => p.missing.some((m) => m.storedDown))) {
       const n = p.missing.filter((m) => m.storedDown).length;
       out.push(
-        `  next: ${plural(n, 'missing migration')} of ${p.alias} ${n === 1 ? 'has its' : 'have their'} down stored (applied on another branch?): ${scriptFor(ws, 'rollback', ws.resolve(p.alias))} --missing`,
+        `  next: ${plural(n, 'missing migration')} of ${p.alias} ${n === 1 ? 'has its' : 'have their'} down stored ` +
+          `(applied on another branch?): ${scriptFor(ws, 'rollback', ws.resolve(p.alias))} --missing`,
       );
     }
     const troubled = report.packages.filter(
@@ -147,7 +153,8 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
     if (report.drift.length)
       out.push(
         '  next: drift after a hand-made change: undo it, or keep it by changing the schema and running generate.',
-        '  next: drift on a database only ever migrated: leave the schema alone, db-kit misread it; report it with --json.',
+        '  next: drift on a database only ever migrated: leave the schema alone, db-kit misread it; report it with ' +
+          '--json.',
       );
   }
   return out.join('\n');

@@ -50,7 +50,8 @@ export interface RunLimits {
  * A synchronous commit waits for the WAL up to its own commit record, and so for every commit
  * before it. It must write WAL to wait at all: a transactional logical message is the smallest write.
  */
-const FLUSH = `begin; set local synchronous_commit = on; select pg_logical_emit_message(true, 'db-kit', 'durable'); commit`;
+const FLUSH =
+  `begin; set local synchronous_commit = on; select pg_logical_emit_message(true, 'db-kit', 'durable'); ` + `commit`;
 
 /** A run cancelled by a signal: what was rolled back, what stays. Exit 130 (SIGINT) or 143 (SIGTERM). */
 export class MigrationCancelled extends DbKitError {
@@ -94,7 +95,8 @@ export function assertNoDuplicates(packages: SchemaPackage[], files: MigrationFi
       if (first !== undefined) {
         throw new DbKitError(
           `Refusing to migrate: ${journalPath(pkg)} lists ${file.tag} twice (entries ${first} and ${file.idx}).`,
-          `Remove the duplicate entry (a merge that kept both sides), then run migrate again; pnpm db:check finds these.`,
+          `Remove the duplicate entry (a merge that kept both sides), then run migrate again; pnpm db:check finds ` +
+            `these.`,
           'failure',
         );
       }
@@ -115,7 +117,8 @@ export function assertRunnable(pending: MigrationFile[], settings: RunSettings):
     const text = readFileSync(file.path, 'utf8');
     if (file.misplacedNoTransaction !== undefined) {
       problems.push(
-        `${file.path}:${file.misplacedNoTransaction}:1: "-- db-kit: no-transaction" only counts before the first statement; move it to the top of ${file.tag}.sql`,
+        `${file.path}:${file.misplacedNoTransaction}:1: "-- db-kit: no-transaction" only counts before the first ` +
+          `statement; move it to the top of ${file.tag}.sql`,
       );
     }
     file.statements.forEach((statement, i) => {
@@ -124,7 +127,8 @@ export function assertRunnable(pending: MigrationFile[], settings: RunSettings):
         const where = `${file.path}:${line}:${column}`;
         if (file.transactional && isTransactionControl(command))
           problems.push(
-            `${where}: ${command.words.slice(0, 2).join(' ')} inside ${file.tag}, which runs in a transaction of its own; the runner commits it with its record`,
+            `${where}: ${command.words.slice(0, 2).join(' ')} inside ${file.tag}, which runs in a transaction of ` +
+              `its own; the runner commits it with its record`,
           );
         if (isCopyFromStdin(command))
           problems.push(`${where}: ${file.tag} copies FROM STDIN, but a migration has no input to send`);
@@ -134,7 +138,8 @@ export function assertRunnable(pending: MigrationFile[], settings: RunSettings):
   if (problems.length) {
     throw new DbKitError(
       `Refusing to migrate, nothing ran: ${problems.join('; ')}.`,
-      'Remove transaction control (a migration needing it declares "-- db-kit: no-transaction" on its first line); load data with INSERT, or COPY FROM a server file.',
+      'Remove transaction control (a migration needing it declares "-- db-kit: no-transaction" on its first line); ' +
+        'load data with INSERT, or COPY FROM a server file.',
       'failure',
     );
   }
@@ -385,7 +390,8 @@ export class Run {
         if (!retry) throw error;
         const pause = 1000 * 2 ** (attempt - 1);
         this.log(
-          `  waiting  ${migration.file.tag}: a statement hit its lock timeout; retry ${attempt} of ${this.limits.lockTimeoutAttempts - 1} in ${pause / 1000} s`,
+          `  waiting  ${migration.file.tag}: a statement hit its lock timeout; retry ${attempt} of ` +
+            `${this.limits.lockTimeoutAttempts - 1} in ${pause / 1000} s`,
         );
         await new Promise((r) => setTimeout(r, pause));
       }
@@ -427,7 +433,8 @@ export class Run {
     const e = error as { message?: string; code?: string };
     const what = file ? ` while applying ${file.tag}` : '';
     const unconfirmed = this.unreported.length
-      ? ` ${plural(this.unreported.length, 'earlier migration')} of this run committed but ${this.unreported.length === 1 ? 'was' : 'were'} not yet confirmed on disk.`
+      ? ` ${plural(this.unreported.length, 'earlier migration')} of this run committed but ` +
+        `${this.unreported.length === 1 ? 'was' : 'were'} not yet confirmed on disk.`
       : '';
     const kept =
       file?.transactional === false
@@ -476,13 +483,23 @@ function hintFor(error: unknown, file: MigrationFile, grouped = false): string {
     ? ''
     : file.transactional
       ? 'Nothing of this migration was kept; earlier migrations stay applied. '
-      : 'This migration runs without a transaction: statements before the failing one stay applied; make them idempotent (IF NOT EXISTS). ';
+      : 'This migration runs without a transaction: statements before the failing one stay applied; make them ' +
+        'idempotent (IF NOT EXISTS). ';
   if (code === '55P03')
-    return `${kept}Another session held a lock this statement needs for longer than its lock timeout: find it (pg_stat_activity), let it finish, and run migrate again, or raise --lock-timeout-statement <s>.`;
+    return (
+      `${kept}Another session held a lock this statement needs for longer than its lock timeout: find it ` +
+      `(pg_stat_activity), let it finish, and run migrate again, or raise --lock-timeout-statement <s>.`
+    );
   if (code === '42501')
-    return `${kept}The database user lacks a privilege this statement needs: run migrate as the objects' owner, or GRANT it, then run migrate again.`;
+    return (
+      `${kept}The database user lacks a privilege this statement needs: run migrate as the objects' owner, or ` +
+      `GRANT it, then run migrate again.`
+    );
   if (code === '57014')
-    return `${kept}The statement was cancelled (statement_timeout, or pg_cancel_backend from another session): raise statement_timeout for the migration's role, or run migrate again.`;
+    return (
+      `${kept}The statement was cancelled (statement_timeout, or pg_cancel_backend from another session): ` +
+      `raise statement_timeout for the migration's role, or run migrate again.`
+    );
   if (code === '40P01' || code === '40001') return `${kept}It lost a race with another session: run migrate again.`;
   return `${kept}Fix the SQL and run migrate again.`;
 }
@@ -496,7 +513,8 @@ function migrationFailure(file: MigrationFile, index: number | undefined, error:
     const commands = commandsOf(file);
     const statement = commands[index]!;
     const text = readFileSync(file.path, 'utf8');
-    // Each command is its own message, so Postgres counts its position (in characters, from 1) from the command's start.
+    // Each command is its own message, so Postgres counts its position (in characters, from 1) from the command's
+    // start.
     const offset = statement.offset + (pg.position ? Number(pg.position) - 1 : leadingComments(statement.text));
     const { line, column } = lineAndColumn(text, offset);
     where = `${file.path}:${line}:${column}`;

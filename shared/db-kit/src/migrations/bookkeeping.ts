@@ -96,7 +96,10 @@ export class Bookkeeping {
         const found = layout.get(p.migrationsTable)!;
         const name = found.hasName ? 'name' : 'null::text';
         const down = found.hasDown ? 'down_sql is not null' : 'false';
-        return `select ${literal(p.name)} as package, id, hash, created_at::text as created_at, ${name} as name, ${down} as has_down from ${bookkeepingTable(p)}`;
+        return (
+          `select ${literal(p.name)} as package, id, hash, created_at::text as created_at, ${name} as name, ` +
+          `${down} as has_down from ${bookkeepingTable(p)}`
+        );
       });
     const applied = new Map<string, AppliedRow[]>(this.packages.map((p) => [p.name, []]));
     if (!parts.length) return { applied, complete };

@@ -244,7 +244,8 @@ export function formatDown(tag: string, down: ComputedDown): string {
 export function customDownText(tag: string): string {
   return [
     `-- db-kit: down of ${tag}, a custom migration: its down cannot be computed.`,
-    '-- db-kit: todo write the SQL that undoes it below, then delete this line (db-kit rollback refuses it until then).',
+    '-- db-kit: todo write the SQL that undoes it below, then delete this line (db-kit rollback refuses it until ' +
+      'then).',
     '',
   ].join('\n');
 }

@@ -56,7 +56,10 @@ export interface MigrationFile {
   hash: string;
   /** sha256 of the whole text: what drizzle-kit's migrator (and db-kit before comments were left out) records. */
   textHash: string;
-  /** sha256 of the bytes as they are, when they differ from the LF text (a CRLF checkout): a row recorded so still matches. */
+  /**
+   * sha256 of the bytes as they are, when they differ from the LF text (a CRLF checkout): a row recorded so still
+   * matches.
+   */
   rawHash?: string;
   statements: string[];
   /** Where each statement starts in the file's text. */

@@ -52,7 +52,8 @@ export class MigrationLock {
       const left = deadline - performance.now();
       if (left <= 0) {
         throw new DbKitError(
-          `Gave up after ${formatSeconds(options.timeoutMs)} waiting for the migration lock, held by ${await this.describeHolder()}.`,
+          `Gave up after ${formatSeconds(options.timeoutMs)} waiting for the migration lock, held by ` +
+            `${await this.describeHolder()}.`,
           'Wait for that run to finish (or end that session), or raise --lock-timeout <seconds>.',
         );
       }
@@ -92,7 +93,10 @@ export class MigrationLock {
       .join(', ');
     const gone = clientGone(holder.application_name, holder.addr);
     if (gone && holder.state === 'active') {
-      return `${app} (${details}): its process (pid ${gone}) is gone, but an earlier run's backend is still working on "${holder.query}" (for ${holder.query_seconds} s); waiting for it to finish`;
+      return (
+        `${app} (${details}): its process (pid ${gone}) is gone, but an earlier run's backend is still working ` +
+        `on "${holder.query}" (for ${holder.query_seconds} s); waiting for it to finish`
+      );
     }
     return `${app} (${details})`;
   }

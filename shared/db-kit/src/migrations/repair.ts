@@ -57,7 +57,10 @@ export interface Repair {
  * new SQL is not run.
  *
  * @example
- *   const repairs = await new Repairer(sql, [ws.resolve('teamd')]).repair({ reason: 'fixed a typo in a comment', osUser: 'ana' });
+ * const repairs = await new Repairer(sql, [ws.resolve('teamd')]).repair({
+ *   reason: 'fixed a typo in a comment',
+ *   osUser: 'ana',
+ * });
  */
 export class Repairer {
   constructor(
@@ -114,7 +117,8 @@ export class Repairer {
           );
           if (!repairs.length) {
             throw new UsageError(
-              `${options.migration} is neither changed nor missing in ${this.packages.map((p) => p.name).join(', ')}: nothing to repair.`,
+              `${options.migration} is neither changed nor missing in ` +
+                `${this.packages.map((p) => p.name).join(', ')}: nothing to repair.`,
               `Run ${commandFor(this.packages[0]!, 'status')} to see which migrations need a repair.`,
             );
           }

@@ -38,7 +38,8 @@ export async function withRequiredMigrations(
         const pkg = existing?.pkg ?? findPackage(packageName);
         if (!pkg) {
           log(
-            `  ${file.tag} requires ${packageName}, which is not in this workspace: it runs on its own and creates what is missing.`,
+            `  ${file.tag} requires ${packageName}, which is not in this workspace: it runs on its own and creates ` +
+              `what is missing.`,
           );
           continue;
         }
@@ -56,7 +57,8 @@ export async function withRequiredMigrations(
     state.outOfOrder = state.outOfOrder.filter((f) => allowed.has(f));
     if (state.pending.length)
       log(
-        `  ${state.pkg.name}: ${state.pending.length} migration(s) up to ${state.files[limit]!.tag} come first (required by a pending migration).`,
+        `  ${state.pkg.name}: ${state.pending.length} migration(s) up to ${state.files[limit]!.tag} come first ` +
+          `(required by a pending migration).`,
       );
   }
   return result;

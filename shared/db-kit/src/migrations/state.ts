@@ -90,7 +90,8 @@ export function integrityProblems(states: PackageState[]): string[] {
   for (const s of states) {
     for (const { file, row } of s.changed) {
       problems.push(
-        `${s.pkg.name}: ${file.tag}.sql was changed after it was applied (recorded hash ${row.hash.slice(0, 12)}, file hash ${file.hash.slice(0, 12)}).`,
+        `${s.pkg.name}: ${file.tag}.sql was changed after it was applied (recorded hash ${row.hash.slice(0, 12)}, ` +
+          `file hash ${file.hash.slice(0, 12)}).`,
       );
     }
     for (const row of s.missing) {
@@ -98,7 +99,8 @@ export function integrityProblems(states: PackageState[]): string[] {
     }
     for (const { file, row } of s.renamed) {
       problems.push(
-        `${s.pkg.name}: ${row.name}.sql was renamed to ${file.tag}.sql after it was applied (same content, hash ${row.hash.slice(0, 12)}); it must not run again.`,
+        `${s.pkg.name}: ${row.name}.sql was renamed to ${file.tag}.sql after it was applied (same content, hash ` +
+          `${row.hash.slice(0, 12)}); it must not run again.`,
       );
     }
   }
@@ -132,7 +134,8 @@ export function assertIntact(states: PackageState[]): void {
       `Refusing to migrate: ${problems.join(' ')}`,
       onlyRenames
         ? `Record the new name (nothing runs again): ${repair} --reason "renamed". Or rename the file back.`
-        : `Restore the original file from git (git log -p -- <file>). If the change is intended, record it: ${repair} --reason "<why>".`,
+        : `Restore the original file from git (git log -p -- <file>). If the change is intended, record it: ` +
+            `${repair} --reason "<why>".`,
       'failure',
     );
   }

@@ -66,7 +66,8 @@ export function uncommittedEdits(root: string, paths: string[]): string[] {
   });
   if (result.error || result.status !== 0) {
     throw new DbKitError(
-      `Cannot tell whether the files promote changes have uncommitted edits: git status failed in ${root} (${(result.stderr || String(result.error)).trim().split('\n')[0]}).`,
+      `Cannot tell whether the files promote changes have uncommitted edits: git status failed in ${root} ` +
+        `(${(result.stderr || String(result.error)).trim().split('\n')[0]}).`,
       'Run promote inside the git repository, or pass --force to skip this check.',
     );
   }

@@ -92,7 +92,8 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
   for (const table of tables) {
     if (!tableStatements.has(table)) {
       throw new DbKitError(
-        `${team.name}: no exported pgTable('${table}') in the schema reachable from ${team.schema}, although its snapshot has the table.`,
+        `${team.name}: no exported pgTable('${table}') in the schema reachable from ${team.schema}, although its ` +
+          `snapshot has the table.`,
         `Run ${scriptFor(team, 'generate', team)} so the snapshot matches the code, then promote again.`,
       );
     }
@@ -168,7 +169,8 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
   if (refusals.length) {
     throw new DbKitError(
       `Cannot promote ${tables.join(', ')} alone: ${refusals.join('; ')}.`,
-      `Promote them together: --tables ${[...new Set([...tables, ...refusals.map((r) => r.split(' ')[2]!)])].join(',')}.`,
+      `Promote them together: --tables ` +
+        `${[...new Set([...tables, ...refusals.map((r) => r.split(' ')[2]!)])].join(',')}.`,
     );
   }
   // Types derived only from moved declarations (`typeof teamdProjects.$inferSelect`) move too.
@@ -289,7 +291,8 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
   const stillExported = [...schemaEntry.getExportedDeclarations().keys()].filter((name) => movedNames.has(name));
   if (stillExported.length) {
     throw new DbKitError(
-      `${team.schema} would still export ${stillExported.join(', ')} after the move, so the team would keep owning them.`,
+      `${team.schema} would still export ${stillExported.join(', ')} after the move, so the team would keep owning ` +
+        `them.`,
       `Remove those exports from ${team.schema} by hand, then promote again.`,
     );
   }
@@ -452,7 +455,8 @@ function composeFile(
       if (Node.isNamespaceImport(ref.node) || Node.isImportClause(ref.node)) {
         if (fromShared)
           throw new DbKitError(
-            `${ref.declaration.getSourceFile().getFilePath()}: a default or namespace import from ${module} cannot be moved into ${shared.name}.`,
+            `${ref.declaration.getSourceFile().getFilePath()}: a default or namespace import from ${module} cannot ` +
+              `be moved into ${shared.name}.`,
             'Import the names you use instead, then promote again.',
           );
         namespaceOrDefault.add(
@@ -469,7 +473,8 @@ function composeFile(
         targetModule = relativeModule(target, exporter);
       } else if (module.startsWith('.')) {
         throw new DbKitError(
-          `${ref.declaration.getSourceFile().getFilePath()}: ${importedName} comes from ${module}, a ${team.name} file promote cannot move.`,
+          `${ref.declaration.getSourceFile().getFilePath()}: ${importedName} comes from ${module}, a ${team.name} ` +
+            `file promote cannot move.`,
           'Move that helper next to the table, or into the shared package, then promote again.',
         );
       }
@@ -502,7 +507,10 @@ function composeFile(
   ].join('\n');
 }
 
-/** Puts back the blank line that removing a statement can take with it (only where a multi-line statement or a doc comment touches its neighbour). */
+/**
+ * Puts back the blank line that removing a statement can take with it (only where a multi-line statement or a doc
+ * comment touches its neighbour).
+ */
 function separateStatements(sf: SourceFile): void {
   for (let i = sf.getStatements().length - 1; i > 0; i--) {
     // insertText forgets every node, so look them up again each time.

@@ -96,7 +96,8 @@ export async function assertNothingToGenerate(packages: SchemaPackage[], when: '
   }
   throw new DbKitError(
     `After the move, generate would still write a migration for ${described}; every file was restored.`,
-    'The code move did not reproduce the snapshots. Run with DEBUG=1 and promote the table by hand, or report the table definition.',
+    'The code move did not reproduce the snapshots. Run with DEBUG=1 and promote the table by hand, or report the ' +
+      'table definition.',
     'failure',
   );
 }

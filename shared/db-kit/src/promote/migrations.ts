@@ -162,7 +162,8 @@ export function idempotent(statement: string): string {
     return statement.replace(CREATE_SEQUENCE, `CREATE SEQUENCE IF NOT EXISTS ${m[1]}`);
   if ((m = CREATE_TYPE.exec(statement))) {
     return guarded(
-      `SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ${literal(m[1]!)} AND t.typname = ${literal(m[2]!)}`,
+      `SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ${literal(m[1]!)} ` +
+        `AND t.typname = ${literal(m[2]!)}`,
       statement,
     );
   }
@@ -175,13 +176,17 @@ export function idempotent(statement: string): string {
   }
   if (ENABLE_RLS.test(statement)) return statement;
   throw new DbKitError(
-    `promote cannot make this statement safe to run on a database that already has the table: ${statement.split('\n')[0]}`,
+    `promote cannot make this statement safe to run on a database that already has the table: ` +
+      `${statement.split('\n')[0]}`,
     'Promote the table by hand (an adopting migration with IF NOT EXISTS guards), or simplify what it declares.',
   );
 }
 
 function guarded(existsQuery: string, statement: string): string {
-  return `DO $db_kit$ BEGIN\n\tIF NOT EXISTS (${existsQuery}) THEN\n\t\t${statement.replace(/\n/g, '\n\t\t')}\n\tEND IF;\nEND $db_kit$;`;
+  return (
+    `DO $db_kit$ BEGIN\n\tIF NOT EXISTS (${existsQuery}) ` +
+    `THEN\n\t\t${statement.replace(/\n/g, '\n\t\t')}\n\tEND IF;\nEND $db_kit$;`
+  );
 }
 
 function lastWhen(pkg: SchemaPackage): number {

@@ -66,7 +66,8 @@ export class TableGraph {
     if (!table) {
       throw new UsageError(
         `${this.pkg.name} has no table "${name}".`,
-        `Its tables: ${this.tables.map((t) => t.name).join(', ')}. A table another package owns cannot be promoted from here.`,
+        `Its tables: ${this.tables.map((t) => t.name).join(', ')}. A table another package owns cannot be promoted ` +
+          `from here.`,
       );
     }
     return table;

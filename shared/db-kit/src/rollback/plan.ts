@@ -105,7 +105,8 @@ export async function planRollback(
   if ('steps' in selection) {
     if (selection.steps > rows.length)
       throw new UsageError(
-        `--steps ${selection.steps}: ${pkg.name} has only ${rows.length} applied migration${rows.length === 1 ? '' : 's'}.`,
+        `--steps ${selection.steps}: ${pkg.name} has only ${rows.length} applied ` +
+          `migration${rows.length === 1 ? '' : 's'}.`,
         `Run ${scriptFor(pkg, 'status', pkg)} to see them.`,
       );
     chosen = rows.slice(0, selection.steps);
@@ -260,7 +261,8 @@ export function assertRunnable(plan: RollbackPlan, options: { force?: boolean; r
       `Refusing to roll back: the database differs from what the migrations built, on the tables the down touches: ${plan.drift
         .map(describeDrift)
         .join('; ')}.`,
-      'Someone changed them by hand. Undo that (pnpm db:status shows the drift), or write a migration for it, then roll back.',
+      'Someone changed them by hand. Undo that (pnpm db:status shows the drift), or write a migration for it, then ' +
+        'roll back.',
       'failure',
     );
   if (plan.incomplete.length && !(options.force && options.reason?.trim())) {
@@ -273,7 +275,8 @@ export function assertRunnable(plan: RollbackPlan, options: { force?: boolean; r
     );
     throw new DbKitError(
       `Refusing to roll back: ${list.join('; ')}.`,
-      'Write the down (<tag>.down.sql), or accept what stays undone: --force --reason "<why>" (audited in drizzle.db_kit_repairs).',
+      'Write the down (<tag>.down.sql), or accept what stays undone: --force --reason "<why>" (audited in ' +
+        'drizzle.db_kit_repairs).',
       'failure',
     );
   }

@@ -48,7 +48,8 @@ export async function runRollback(
       const ids = (p: RollbackPlan) => p.steps.map((s) => s.rowId).join(',');
       if (ids(plan) !== ids(seen))
         throw new DbKitError(
-          `The migration history of ${seen.pkg.name} changed while the rollback waited (another migrate or rollback ran).`,
+          `The migration history of ${seen.pkg.name} changed while the rollback waited (another migrate or rollback ` +
+            `ran).`,
           'Nothing was rolled back. Run the rollback again to see the new plan.',
           'failure',
         );

@@ -59,7 +59,8 @@ export async function confirmDatabaseName(
   }
   if (!terminal.interactive) {
     throw new DbKitError(
-      `"${target.database}" at ${target.host} is not a local database: confirming needs its name typed, and there is no terminal to ask.`,
+      `"${target.database}" at ${target.host} is not a local database: confirming needs its name typed, and there ` +
+        `is no terminal to ask.`,
       `Pass --confirm-name ${target.database} if you really mean it.`,
       'refused',
     );

@@ -15,7 +15,8 @@ export function assertDevelopmentDatabase(target: DatabaseTarget, options: Guard
   if (!target.local && !options.force) {
     throw new DbKitError(
       `Refusing to ${options.action} on ${target.redacted}: host "${target.host}" is not a local development database.`,
-      'Point DATABASE_URL at your local database (./scripts/db-workflow.sh setup), or pass --force if you really mean that server.',
+      'Point DATABASE_URL at your local database (./scripts/db-workflow.sh setup), or pass --force if you really ' +
+        'mean that server.',
       'refused',
     );
   }

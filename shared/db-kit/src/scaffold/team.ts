@@ -6,7 +6,10 @@ import { workspaceGlobs, type SchemaPackage, type Workspace } from '../workspace
 import { addLockfileImporter } from './lockfile';
 import { teamPackageFiles } from './templates';
 
-/** A team name, after lower-casing: a letter, then 1 to 20 letters or digits. It becomes the alias and the table prefix. */
+/**
+ * A team name, after lower-casing: a letter, then 1 to 20 letters or digits. It becomes the alias and the table
+ * prefix.
+ */
 export const TEAM_NAME = /^[a-z][a-z0-9]{1,20}$/;
 
 /** Names that would read as something other than a team on the command line, in SQL or in the layout. */
@@ -68,7 +71,8 @@ export function planTeam(ws: Workspace, name: string): TeamPlan {
   const alias = name.trim().toLowerCase();
   if (!TEAM_NAME.test(alias)) {
     throw new UsageError(
-      `"${name}" is not a valid team name: it must start with a letter and have 2 to 21 letters or digits (no dashes or underscores).`,
+      `"${name}" is not a valid team name: it must start with a letter and have 2 to 21 letters or digits (no ` +
+        `dashes or underscores).`,
       'Pick a short name such as teamx or payments.',
     );
   }
@@ -115,7 +119,8 @@ export function planTeam(ws: Workspace, name: string): TeamPlan {
     const other = team.tablePrefix ?? `${team.alias}_`;
     if (other.startsWith(tablePrefix) || tablePrefix.startsWith(other)) {
       throw new UsageError(
-        `The table prefix "${tablePrefix}" collides with ${team.name}'s prefix "${other}": the check could not tell their tables apart.`,
+        `The table prefix "${tablePrefix}" collides with ${team.name}'s prefix "${other}": the check could not tell ` +
+          `their tables apart.`,
         'Pick a name that neither starts nor is the start of an existing team prefix.',
       );
     }
@@ -197,7 +202,10 @@ function onlySharedPackage(ws: Workspace): SchemaPackage {
   return shared;
 }
 
-/** The import path whose exports are exactly the shared tables: the export entry pointing at dbKit.schema, else the main entry. */
+/**
+ * The import path whose exports are exactly the shared tables: the export entry pointing at dbKit.schema, else the
+ * main entry.
+ */
 function schemaImportPath(shared: SchemaPackage, json: PackageJson): string {
   for (const [subpath, target] of Object.entries(json.exports ?? {})) {
     const file = typeof target === 'string' ? target : (target.import ?? target.default);

@@ -83,7 +83,8 @@ export default defineConfig({
 });
 `,
 
-    // drizzle-kit writes the journal on the first generate; the engine creates the bookkeeping table on the first migrate.
+    // drizzle-kit writes the journal on the first generate; the engine creates the bookkeeping table on the first
+    // migrate.
     'drizzle/.gitkeep': '',
 
     'src/overlays/team-specific-tables.ts': `import { users } from '${sharedPackage}';

@@ -28,7 +28,9 @@ export interface LiveSchema {
   indexes: Map<string, string>;
   /** `public.users.users_email_unique`: foreign key, unique and check constraints */
   constraints: Set<string>;
-  /** `public.events_title_idx` -> `public.events`: indexes Postgres does not use (a failed CREATE INDEX CONCURRENTLY) */
+  /**
+   * `public.events_title_idx` -> `public.events`: indexes Postgres does not use (a failed CREATE INDEX CONCURRENTLY)
+   */
   invalidIndexes: Map<string, string>;
 }
 

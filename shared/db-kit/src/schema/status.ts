@@ -149,7 +149,8 @@ export async function lockedTablesError(sql: postgres.Sql, waitedMs: number): Pr
     (r) => `${r.table} (pid ${r.pid}${r.app ? `, "${r.app}"` : ''}, for ${r.seconds} s: ${r.query})`,
   );
   return new DbKitError(
-    `status waited ${waitedMs / 1000} s for a lock on ${holders.length ? holders.join(', ') : 'a table another session holds'}.`,
+    `status waited ${waitedMs / 1000} s for a lock on ` +
+      `${holders.length ? holders.join(', ') : 'a table another session holds'}.`,
     `Run pnpm db:status again once that transaction ends${rows[0] ? ` (or end it: SELECT pg_terminate_backend(${rows[0].pid}))` : ''}.`,
   );
 }

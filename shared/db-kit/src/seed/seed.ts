@@ -131,7 +131,8 @@ async function emptyDependents(sql: Queryable, plans: TablePlan[]): Promise<stri
     const [row] = await sql.unsafe(`select exists (select 1 from ${name}) as filled`);
     if (row?.filled)
       throw new DbKitError(
-        `${name.replaceAll('"', '')} is not seeded, has rows, and references a table seed would empty. Nothing was changed.`,
+        `${name.replaceAll('"', '')} is not seeded, has rows, and references a table seed would empty. Nothing was ` +
+          `changed.`,
         'Seed its package too (leave out --package / --skip-table), or empty that table first.',
       );
     dependents.push(name);
@@ -150,7 +151,10 @@ function bare(qualified: string): string {
 function seedHint(error: unknown): string {
   const code = (error as { code?: string }).code;
   if (code === '0A000')
-    return 'A table outside those seeded references one of them: seed it too (drop --package / --skip-table), or empty it first.';
+    return (
+      'A table outside those seeded references one of them: seed it too (drop --package / --skip-table), or ' +
+      'empty it first.'
+    );
   if (code === '42P01' || code === '42703')
     return 'The database is behind the schema files: run migrate (or push) first, then seed again.';
   return 'Run migrate first; leave a table out with --skip-table <name> and seed it yourself.';
@@ -344,7 +348,8 @@ export function describeSeeding(
   const warnings = result.failed.map((t) => `Could not fill ${t.table}: ${t.reason}. It is left empty.`);
   if (result.failed.length)
     warnings.push(
-      `  next: give its columns values in "dbKit.seed.refinements", or leave it out: ${seedScript} --skip-table ${result.failed[0]!.table}`,
+      `  next: give its columns values in "dbKit.seed.refinements", or leave it out: ${seedScript} --skip-table ` +
+        `${result.failed[0]!.table}`,
     );
   return { lines, warnings, code: result.failed.length ? 1 : 0 };
 }

@@ -53,7 +53,8 @@ export async function loadRefinements(packages: SchemaPackage[], functions: Seed
         refinements.set(table, { ...refinements.get(table), ...columns });
     } catch (error) {
       throw new DbKitError(
-        `Cannot read the seed refinements of ${pkg.name} (${file}): ${error instanceof Error ? error.message.split('\n')[0] : error}`,
+        `Cannot read the seed refinements of ${pkg.name} (${file}): ` +
+          `${error instanceof Error ? error.message.split('\n')[0] : error}`,
         `Fix "dbKit.seed.refinements" in ${pkg.name}'s package.json or that file, then seed again.`,
       );
     } finally {

@@ -137,7 +137,8 @@ export class EmbeddedServer {
     );
     if (result.status !== 0) {
       throw new DbKitError(
-        `The embedded PostgreSQL did not start on port ${port}: ${result.error?.message ?? lastLine(result.stderr || result.stdout)}`,
+        `The embedded PostgreSQL did not start on port ${port}: ` +
+          `${result.error?.message ?? lastLine(result.stderr || result.stdout)}`,
         `See ${this.logFile}.`,
       );
     }
@@ -183,7 +184,8 @@ export class EmbeddedServer {
     });
     if (made.status !== 0)
       throw new DbKitError(
-        `PostgreSQL cannot run as root, and creating a postgres user failed: ${lastLine(made.stderr || 'useradd failed')}`,
+        `PostgreSQL cannot run as root, and creating a postgres user failed: ` +
+          `${lastLine(made.stderr || 'useradd failed')}`,
         'Create a postgres user (useradd --system postgres), or run setup as a normal user.',
       );
     return ids();
@@ -228,7 +230,8 @@ export function serverReachable(native: string): string {
     rmSync(partial, { recursive: true, force: true });
     if (trustedCopy(target)) return target; // a concurrent setup made it first
     throw new DbKitError(
-      `Could not copy the embedded PostgreSQL binaries to ${target}, where the postgres user can run them: ${(error as Error).message}`,
+      `Could not copy the embedded PostgreSQL binaries to ${target}, where the postgres user can run them: ` +
+        `${(error as Error).message}`,
       'Free some space in /var/tmp, or clone the repository into a folder others may enter (chmod o+x).',
     );
   }

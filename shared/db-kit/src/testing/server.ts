@@ -36,7 +36,8 @@ export async function startTestServer(root: string): Promise<TestServer> {
   const probe = new EmbeddedServer({ home, port: 0, user: 'postgres', password: 'postgres' });
   const running = probe.runningPort();
   const port = running ?? (await pickFreePort(54400));
-  // Test databases are thrown away: durability costs time (CREATE DATABASE fsyncs every file it copies) and buys nothing.
+  // Test databases are thrown away: durability costs time (CREATE DATABASE fsyncs every file it copies) and buys
+  // nothing.
   const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
   const server = new EmbeddedServer({ home, port, user: 'postgres', password: 'postgres', settings });
   if (!running) await server.start();

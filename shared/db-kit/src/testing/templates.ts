@@ -10,7 +10,10 @@ type Sql = postgres.Sql;
 export const TEMPLATE_PREFIX = 'tpl_';
 /** Ready-made clones of template `tpl_<alias>_<hash12>` are named `tpp_<alias>_<hash12>_<random>`. */
 export const POOL_PREFIX = 'tpp_';
-/** Bump when what a template holds changes for reasons the migration files do not show (the runner's bookkeeping columns). */
+/**
+ * Bump when what a template holds changes for reasons the migration files do not show (the runner's bookkeeping
+ * columns).
+ */
 const TEMPLATE_FORMAT = 'db-kit-template-1';
 /** `db-kit test template, ready 2026-11-24T08:00:00.000Z, root 1a2b3c4d5e6f`: when, and from which checkout. */
 const READY_COMMENT = /^db-kit test template, ready (\S+), root ([0-9a-f]+)$/;
@@ -102,7 +105,8 @@ export class TemplateDatabases {
   private async cloneStrategy(): Promise<string> {
     this.strategy ??= (async () => {
       const [row] = await this.admin.unsafe(
-        `select current_setting('server_version_num')::int >= 150000 as has_strategy, current_setting('fsync') = 'off' as no_fsync`,
+        `select current_setting('server_version_num')::int >= 150000 as has_strategy, current_setting('fsync') = ` +
+          `'off' as no_fsync`,
       );
       return row?.has_strategy && row.no_fsync ? ' strategy file_copy' : '';
     })();
@@ -221,7 +225,8 @@ export class TemplateDatabases {
       await sql.end({ timeout: 0 });
     }
     await conn.unsafe(
-      `comment on database "${key.name}" is 'db-kit test template, ready ${new Date().toISOString()}, root ${this.checkout}'`,
+      `comment on database "${key.name}" is 'db-kit test template, ready ${new Date().toISOString()}, root ` +
+        `${this.checkout}'`,
     );
     // Last: from here on other workers clone it.
     await conn.unsafe(`alter database "${key.name}" with is_template true`);
