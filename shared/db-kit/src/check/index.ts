@@ -7,6 +7,7 @@ import type { SchemaPackage, Workspace } from '../workspace';
 import { driftFindings } from './drift';
 import { CheckReport, type Finding } from './findings';
 import { identifierFindings } from './identifiers';
+import { historyFindings } from './history';
 import { integrityFindings } from './integrity';
 import { squawkFindings } from './lint';
 import { ownershipFindings } from './ownership';
@@ -43,6 +44,7 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
     if (integrity.length) broken.add(pkg);
     findings.push(...integrity);
   }
+  findings.push(...historyFindings(ws, options.packages));
   const migrations = await parseAll(ws);
   const inScope = migrations.filter(
     (m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)),

@@ -15,6 +15,8 @@ const command: Command = {
 Reviews migrations without a database and prints findings grouped by file:
   integrity   journal, .sql files and snapshots agree; names are YYYYMMDD_HHMMSS_name.sql;
               timestamps increase; two branches generating from one parent (branch-collision)
+  history     a migration that is on main was edited (its statements) or deleted since: the
+              databases that applied it would refuse to migrate (git's main, or origin/main)
   schema      the schema differs from the latest snapshot: a change nobody generated
   safety      squawk's lint (config: .squawk.toml at the root); dropping, blocking and renaming
               statements are errors unless waived on the line above the statement with a reason:
