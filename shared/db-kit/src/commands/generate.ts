@@ -1,8 +1,10 @@
 import { basename } from 'node:path';
-import type { Command } from '../context';
-import { UsageError } from '../errors';
+import type { Command, Context } from '../context';
+import { DbKitError, UsageError, describeError } from '../errors';
 import { downPath, readDownFile } from '../migrations/down';
 import { generateMigration, toSlug } from '../migrations/generate';
+import { applyUndo, assertNotApplied, planUndo } from '../migrations/undo';
+import type { SchemaPackage } from '../workspace';
 import { rememberChanges } from '../schema/unrecorded';
 import { scriptFor } from '../scripts';
 import { parse, plural, type Options } from './common';
@@ -11,10 +13,12 @@ const options = {
   package: { type: 'string', short: 'p' },
   name: { type: 'string', short: 'n' },
   custom: { type: 'boolean' },
+  undo: { type: 'boolean' },
 } satisfies Options;
 
 const command: Command = {
   usage: `Usage: db-kit generate --package <alias> [--name <slug>] [--custom]
+       db-kit generate --package <alias> --undo
 
 Compares the package's schema (the "dbKit.schema" entry) with its latest snapshot and
 writes <out>/YYYYMMDD_HHMMSS_<slug>.sql (UTC) plus drizzle's journal and snapshot, and its
@@ -28,19 +32,28 @@ Options:
       --custom            write an empty migration for hand-written SQL (extensions, functions,
                           triggers, views, policies): timestamped, journaled, with a snapshot that
                           repeats the previous one, like drizzle-kit generate --custom
+      --undo              remove the package's newest migration: its SQL file, its down, its
+                          snapshot and its journal entry (drizzle-kit drop, for the newest one).
+                          Refused when the database DATABASE_URL names has applied it (or
+                          cannot be reached to tell); the schema files are left as they are
 
 After writing, it reviews the new file with db-kit check's lint and ownership rules and
 prints the findings under the file name. Before running drizzle-kit, it refuses a migration
 history that two branches both extended (branch-collision).
 
-Exit: 0 written (warnings allowed) or nothing changed; 1 written with error-level findings,
-or nothing written because of a branch collision; 2 usage error or drizzle-kit failed.`,
+Exit: 0 written (warnings allowed), undone, or nothing changed; 1 written with error-level findings,
+or nothing written because of a branch collision; 2 usage error, drizzle-kit failed, or an undo
+refused (applied, or no database to tell).`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, options);
     if (!values.package) throw new UsageError('Say which package: --package <alias>.');
     const ws = ctx.workspace;
     const pkg = ws.resolve(values.package);
+    if (values.undo) {
+      if (values.name || values.custom) throw new UsageError('--undo takes no --name or --custom.');
+      return undoNewest(ctx, pkg);
+    }
     const slug = values.name === undefined ? undefined : toSlug(values.name);
     const check = await import('../check');
     // drizzle-kit prints "collision" for two branches' snapshots and still exits 0: stop before it runs.
@@ -94,5 +107,40 @@ or nothing written because of a branch collision; 2 usage error or drizzle-kit f
     return 1;
   },
 };
+
+/** generate --undo: the newest migration goes, unless a database we can reach has applied it. */
+async function undoNewest(ctx: Context, pkg: SchemaPackage): Promise<number> {
+  const ws = ctx.workspace;
+  const plan = planUndo(pkg);
+  const target = ctx.configuredDatabase;
+  if (target) {
+    const where = `"${target.database}" at ${target.redacted}`;
+    try {
+      await ctx.withConnection('db-kit generate --undo', (sql) =>
+        assertNotApplied(
+          sql,
+          plan,
+          where,
+          `Write a new migration that changes it instead (edit the schema, then ${scriptFor(ws, 'generate', pkg)} --name <what_changed>), or roll it back first (${scriptFor(ws, 'rollback', pkg)} --steps 1).`,
+        ),
+      );
+    } catch (error) {
+      if (error instanceof DbKitError && error.kind === 'refused') throw error;
+      throw new DbKitError(
+        `Cannot tell whether ${plan.tag} is applied: ${where} is not reachable (${describeError(error)}).`,
+        'Start the database (./scripts/db-workflow.sh start) and run it again; undo never guesses.',
+        'environment',
+      );
+    }
+  }
+  applyUndo(plan);
+  ctx.out.print(
+    `Removed ${plan.tag} from ${pkg.name}: ${plan.files.map((f) => ws.relative(f)).join(', ')} and its journal entry.`,
+  );
+  ctx.out.print(
+    `The schema files still hold the change: edit them, then ${scriptFor(ws, 'generate', pkg)} --name <what_changed>.`,
+  );
+  return 0;
+}
 
 export default command;
