@@ -1,9 +1,21 @@
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Sql } from '../connection';
+import { readDotenv } from '../env';
 import { DbKitError } from '../errors';
 import { timestampName } from '../migrations/files';
 import { sourceOf } from '../server';
+import { quoteIdent } from '../sql-text';
 import type { DatabaseTarget } from '../target';
 import { findPgTools } from './pg-tools';
 
@@ -14,6 +26,38 @@ export interface BackupResult {
   file: string;
   bytes: number;
   where: string;
+  /** Older backups of the same database removed to keep the last `keepBackups(root)`. */
+  removed: string[];
+}
+
+/** How many backups per database `backups/` keeps: DB_KIT_KEEP_BACKUPS (environment or .env), default 10; 0 keeps all. */
+export function keepBackups(root: string): number {
+  const raw = process.env.DB_KIT_KEEP_BACKUPS || readDotenv(root).DB_KIT_KEEP_BACKUPS || undefined;
+  if (raw === undefined) return 10;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new DbKitError(
+      `DB_KIT_KEEP_BACKUPS must be a whole number (0 keeps every backup), not "${raw}".`,
+      'Fix it in the environment or .env.',
+      'usage',
+    );
+  return n;
+}
+
+/**
+ * Removes the oldest of `dir`'s backups named `<name>-YYYYMMDD_HHMMSS[-n].dump` beyond the newest
+ * `keep` (0: none removed). Other files, other databases' and table backups (`<db>-tables-...`) stay.
+ */
+export function rotateBackups(dir: string, name: string, keep: number): string[] {
+  if (keep === 0 || !existsSync(dir)) return [];
+  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{8}_\\d{6})(?:-(\\d+))?\\.dump$`);
+  const backups = readdirSync(dir)
+    .map((file) => ({ file, match: pattern.exec(file) }))
+    .filter((b): b is { file: string; match: RegExpExecArray } => b.match !== null)
+    .sort((a, b) => a.match[1]!.localeCompare(b.match[1]!) || Number(a.match[2] ?? 1) - Number(b.match[2] ?? 1));
+  const removed = backups.slice(0, Math.max(0, backups.length - keep)).map((b) => join(dir, b.file));
+  for (const file of removed) rmSync(file, { force: true });
+  return removed;
 }
 
 async function serverMajor(sql: Sql): Promise<number> {
@@ -59,12 +103,17 @@ export async function backupDatabase(
       'Fix the cause above and run the backup again; nothing was written.',
     );
   }
-  return { file, bytes: statSync(file).size, where: tools.where };
+  const removed = rotateBackups(dir, name, keepBackups(root));
+  return { file, bytes: statSync(file).size, where: tools.where, removed };
 }
 
 /**
- * Replaces what the dump contains with the dump's content, in one transaction: objects the
- * dump has are dropped and recreated; objects created after the backup stay.
+ * Puts the dump's content back, in one transaction (psql --single-transaction), whatever was
+ * added since the backup: a schema the dump has besides public (drizzle's bookkeeping, say) is
+ * dropped and recreated whole; its tables, views, sequences and types in public are dropped with
+ * CASCADE first, so a newer object that depends on one (a foreign key of a table created after
+ * the backup) cannot block the restore: what depends on them goes with them. Tables the dump
+ * does not have stay. Callers take a safety backup first (restore does).
  */
 export async function restoreDatabase(
   sql: Sql,
@@ -77,14 +126,65 @@ export async function restoreDatabase(
   if (!existsSync(path))
     throw new DbKitError(`No backup at ${file}.`, `Backups are in ${BACKUP_DIR}/: ls ${BACKUP_DIR}`);
   const tools = findPgTools(sourceOf(target, root), url, await serverMajor(sql));
-  const args = ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error'];
-  const { code, stderr } = tools.run('pg_restore', url, args, { stdinFrom: path });
-  if (code !== 0)
-    throw new DbKitError(
-      `pg_restore failed (${tools.where}): ${lastLine(stderr)}`,
-      'Nothing was changed (the restore runs in one transaction). Is the file a db-kit backup (pg_dump custom format)?',
-    );
-  return { where: tools.where };
+  const work = mkdtempSync(join(tmpdir(), 'db-kit-restore-'));
+  try {
+    const toc = join(work, 'toc');
+    const listed = tools.run('pg_restore', url, ['--list'], { stdinFrom: path, stdoutTo: toc, offline: true });
+    if (listed.code !== 0)
+      throw new DbKitError(
+        `${file} is not a backup pg_restore can read: ${lastLine(listed.stderr)}`,
+        'Pick a db-kit backup (pg_dump custom format) from backups/; nothing was changed.',
+      );
+    const script = join(work, 'restore.sql');
+    const args = ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--file=-'];
+    const made = tools.run('pg_restore', url, args, { stdinFrom: path, stdoutTo: script, offline: true });
+    if (made.code !== 0)
+      throw new DbKitError(`pg_restore cannot read ${file}: ${lastLine(made.stderr)}`, 'Nothing was changed.');
+    const all = join(work, 'all.sql');
+    writeFileSync(all, `${restorePrelude(readFileSync(toc, 'utf8'))}\n${readFileSync(script, 'utf8')}`, {
+      mode: 0o600,
+    });
+    const run = tools.run('psql', url, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], {
+      stdinFrom: all,
+    });
+    if (run.code !== 0)
+      throw new DbKitError(
+        `The restore failed (${tools.where}): ${lastLine(run.stderr)}`,
+        'Nothing was changed (the restore runs in one transaction). Fix the cause above and restore again.',
+      );
+    return { where: tools.where };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const DROPPED_KINDS = ['TABLE', 'VIEW', 'MATERIALIZED VIEW', 'SEQUENCE', 'TYPE', 'DOMAIN'];
+
+/**
+ * The statements that clear the way for a dump, from its table of contents (`pg_restore --list`):
+ * `DROP SCHEMA ... CASCADE` for each schema it creates, `DROP <kind> IF EXISTS ... CASCADE` for each
+ * relation or type it has elsewhere.
+ *
+ * @example
+ *   restorePrelude('6; 2615 1 SCHEMA - drizzle postgres\n217; 1259 2 TABLE public users postgres')
+ *   // DROP SCHEMA IF EXISTS "drizzle" CASCADE;\nDROP TABLE IF EXISTS "public"."users" CASCADE;
+ */
+export function restorePrelude(toc: string): string {
+  const schemas = new Set<string>();
+  const objects: Array<[string, string, string]> = [];
+  for (const line of toc.split('\n')) {
+    const entry = /^\d+; \d+ \d+ ([A-Z ]+?) (\S+) (\S+) (\S+)$/.exec(line.trim());
+    if (!entry) continue;
+    const [, kind, schema, name] = entry as unknown as [string, string, string, string];
+    if (kind === 'SCHEMA' && schema === '-') schemas.add(name);
+    else if (DROPPED_KINDS.includes(kind)) objects.push([kind, schema, name]);
+  }
+  return [
+    ...[...schemas].map((name) => `DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE;`),
+    ...objects
+      .filter(([, schema]) => !schemas.has(schema))
+      .map(([kind, schema, name]) => `DROP ${kind} IF EXISTS ${quoteIdent(schema)}.${quoteIdent(name)} CASCADE;`),
+  ].join('\n');
 }
 
 function lastLine(stderr: string): string {

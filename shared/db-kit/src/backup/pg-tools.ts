@@ -79,7 +79,7 @@ function localTools(dir: string, major: number): PgTools {
     where: `local client tools ${major} (${dir})`,
     run(tool, url, args, io) {
       const { url: bare, env } = splitPassword(url);
-      return runWithFiles(join(dir, tool), [...args, `--dbname=${bare}`], env, io);
+      return runWithFiles(join(dir, tool), io.offline ? args : [...args, `--dbname=${bare}`], env, io);
     },
   };
 }
@@ -102,10 +102,7 @@ export function composeTools(root: string): PgTools {
         'postgres',
         tool,
         ...args,
-        '--username',
-        user,
-        '--dbname',
-        database,
+        ...(io.offline ? [] : ['--username', user, '--dbname', database]),
       ];
       return runWithFiles('docker', exec, env, io, root);
     },

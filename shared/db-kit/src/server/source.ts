@@ -36,16 +36,19 @@ export interface DatabaseSource {
   clientTools(url: string): PgTools | undefined;
 }
 
-export type PgTool = 'pg_dump' | 'pg_restore';
+export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
 
 /** Where pg_dump and pg_restore come from: inside the compose container, or installed here. */
 export interface PgTools {
   where: string;
-  /** Runs a tool against `url`; stdout/stdin go to/from `file` when given. Returns stderr. */
+  /**
+   * Runs a tool against `url` (or, `offline`, on files only: `pg_restore --list`); stdout/stdin
+   * go to/from `file` when given. Returns stderr.
+   */
   run(
     tool: PgTool,
     url: string,
     args: string[],
-    io: { stdoutTo?: string; stdinFrom?: string },
+    io: { stdoutTo?: string; stdinFrom?: string; offline?: boolean },
   ): { code: number; stderr: string };
 }
