@@ -25,8 +25,16 @@ export function identifierFindings(all: ParsedMigration[], inScope: ParsedMigrat
       continue;
     }
     const lines = text.split('\n');
+    // Guarded creation (IF NOT EXISTS, or a DO block: promote's adopt migration) takes over an
+    // object that exists already, under its own name: never a second one. It lasts a statement.
+    let doBlock: string | undefined;
+    let guarded = false;
     for (const [index, line] of lines.entries()) {
       if (line.trimStart().startsWith('--')) continue;
+      const opened = /\bDO (\$\w*\$)/.exec(line);
+      if (opened && !doBlock) doBlock = opened[1];
+      if (doBlock || /IF NOT EXISTS/i.test(line)) guarded = true;
+      const ends = doBlock ? line.includes(`END ${doBlock}`) : /;\s*$/.test(line);
       if (reviewed.has(migration)) {
         for (const match of line.matchAll(/"((?:[^"]|"")+)"/g)) {
           const name = match[1]!.replaceAll('""', '"');
@@ -46,7 +54,7 @@ export function identifierFindings(all: ParsedMigration[], inScope: ParsedMigrat
           });
         }
       }
-      for (const name of relationNames(line, lines, index)) {
+      for (const name of guarded ? [] : relationNames(line, lines, index)) {
         const key = pgIdentifier(name);
         const earlier = taken.get(key);
         if (earlier && reviewed.has(migration)) {
@@ -64,6 +72,10 @@ export function identifierFindings(all: ParsedMigration[], inScope: ParsedMigrat
         } else taken.set(key, { migration, line: index + 1 });
       }
       for (const name of droppedNames(line)) taken.delete(pgIdentifier(name));
+      if (ends) {
+        doBlock = undefined;
+        guarded = false;
+      }
     }
   }
   return findings;

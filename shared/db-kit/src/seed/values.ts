@@ -80,8 +80,19 @@ interface PlanLike {
 
 const DAY = 86_400_000;
 const SEED_EPOCH = Date.UTC(2026, 0, 1);
-const END_NAMES = /^(ends?|finish(es|ed)?|closes?|expires?|valid_until|until|ended|closed|finished)(_at|_on)?$/;
-const STARTS = ['starts_at', 'start_at', 'started_at', 'begins_at', 'opens_at', 'valid_from', 'starts_on', 'start_on'];
+const END_NAMES = /^(ends?|finish(es|ed)?|closes?|expires?|valid_until|until|ended|closed|finished|due)(_at|_on)?$/;
+const STARTS = [
+  'starts_at',
+  'start_at',
+  'started_at',
+  'begins_at',
+  'opens_at',
+  'valid_from',
+  'starts_on',
+  'start_on',
+  'issued_at',
+  'issued_on',
+];
 
 /** The values of one column: a package's refinement, else what the column's name and type suggest. */
 export function generatorFor(column: PgColumn, plan: PlanLike, ctx: Context): ColumnValues {
@@ -127,9 +138,13 @@ export function generatorFor(column: PgColumn, plan: PlanLike, ctx: Context): Co
     return () => 1 + Math.floor(next() * max);
   }
   if (type.startsWith('numeric') || type.startsWith('decimal') || type === 'real' || type === 'double precision') {
-    const scale = Number(/,\s*(\d+)\)/.exec(type)?.[1] ?? 2);
-    if (unique) return (i) => (i + 1).toFixed(scale);
-    return () => (next() * 1000).toFixed(scale);
+    const [, precision, scale = '2'] = /\((\d+)(?:,\s*(\d+))?\)/.exec(type) ?? [];
+    const digits = Number(scale);
+    // Within the type (numeric(4,3) holds less than 10), and a percentage within 0..100.
+    const room = precision ? 10 ** (Number(precision) - digits) - 10 ** -digits : 1000;
+    const max = Math.min(room, /percent|pct|ratio|share/.test(name) ? 100 : 1000);
+    if (unique) return (i) => Math.min(i + 1, room).toFixed(digits);
+    return () => (next() * max).toFixed(digits);
   }
   if (type === 'json' || type === 'jsonb') return drizzleSeed(ctx.functions.json(), ctx, false);
   if (type === 'inet' || type === 'cidr')
@@ -141,8 +156,16 @@ export function generatorFor(column: PgColumn, plan: PlanLike, ctx: Context): Co
   // A text column's literal default is a value the application writes (a role 'user', a state 'new').
   if (typeof column.default === 'string' && !unique) return () => fit(column.default as string);
   if (length !== undefined && length < 4 && !unique) return (i) => fit(['EUR', 'USD', 'GBP'][i % 3]!);
+  if (unique && length !== undefined && length <= 8) return (i) => letters(i, length);
   const text = textFor(name, plan.name, ctx, unique);
-  if (unique && !text.unique) return (i) => fit(`${text.make(i)}-${i + 1}`);
+  if (unique && !text.unique) {
+    // The row number survives the column's length: shorten the text, never the suffix.
+    return (i) => {
+      const suffix = `-${i + 1}`;
+      const base = String(text.make(i));
+      return `${length ? base.slice(0, Math.max(0, length - suffix.length)) : base}${suffix}`;
+    };
+  }
   return (i) => fit(String(text.make(i)));
 }
 
@@ -189,7 +212,7 @@ function textFor(
     return { make: (i) => ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Tokyo'][i % 4], unique: false };
   if (/^(locale|language|lang)$/.test(column)) return { make: (i) => ['en', 'fr', 'de', 'es'][i % 4], unique: false };
   if (/slug/.test(column)) return { make: (i) => `${table.replace(/_/g, '-')}-${i + 1}`, unique: true };
-  if (/(^|_)(code|barcode|reference|token|number|sku|key)$/.test(column))
+  if (/(^|_)(code|barcode|reference|token|number|sku|key|iban|bic)$/.test(column))
     return { make: (i) => `${column.slice(0, 3).toUpperCase()}${String(i + 1).padStart(5, '0')}`, unique: true };
   if (/^(description|summary|note|notes|body|bio|comment|content|message|details)$/.test(column))
     return seeded(f.loremIpsum({ sentencesCount: 1 }));
@@ -197,6 +220,13 @@ function textFor(
   if (/secret|hash|digest|password/.test(column))
     return { make: (i) => `${(hash(`${table}${i}`) >>> 0).toString(16).padStart(8, '0')}`, unique: false };
   return seeded(f.loremIpsum({ sentencesCount: 1 }));
+}
+
+/** Row `i` as a fixed-width code of capital letters: AAA, AAB, ... (distinct for 26^width rows). */
+function letters(i: number, width: number): string {
+  let out = '';
+  for (let n = i, k = 0; k < width; k++, n = Math.floor(n / 26)) out = String.fromCharCode(65 + (n % 26)) + out;
+  return out;
 }
 
 function hash(text: string): number {

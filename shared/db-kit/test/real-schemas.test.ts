@@ -1,0 +1,144 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import type { RunOutput } from '../src/testing/fixture';
+import { Workspace } from '../src/workspace';
+import { fixtureWorkspace } from './helpers';
+
+// The acceptance test of issue 11: a team's realistic schema through the whole workflow, every
+// step exiting 0 with no edit to a generated file. One scratch workspace and database per schema.
+const CORPUS = join(import.meta.dirname, 'fixtures', 'real-schemas');
+const schemas = readdirSync(CORPUS, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+
+interface CorpusSettings {
+  alias: string;
+  /** Three related tables the test promotes into shared. */
+  promote: string[];
+  /** An edit to schema.ts that push --dry-run must plan. */
+  edit: { find: string; replace: string };
+}
+
+/** Time of each step, per schema, printed at the end (figures for the issue's closing note). */
+const timings: Record<string, Record<string, number>> = {};
+
+for (const schema of schemas) {
+  const settings = JSON.parse(readFileSync(join(CORPUS, schema, 'corpus.json'), 'utf8')) as CorpusSettings;
+  const { alias } = settings;
+  const dir = `teams/${alias}/src/database`;
+
+  describe(`realistic schema "${schema}": new-team to promote`, () => {
+    let ws: FixtureWorkspace;
+    let db: TestDatabase;
+    const env = () => ({ DATABASE_URL: db.url });
+    const step = (name: string, args: string[]): RunOutput => {
+      const started = performance.now();
+      const run = ws.dbKit(args, env());
+      timings[schema]![name] = Math.round(performance.now() - started);
+      return run;
+    };
+    const expectOk = (run: RunOutput) => expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+
+    beforeAll(async () => {
+      timings[schema] = {};
+      ws = fixtureWorkspace();
+      db = await createTestDatabase({ label: `corpus_${alias}` });
+    });
+    afterAll(async () => {
+      await db?.drop();
+      ws?.remove();
+    });
+
+    it('new-team scaffolds the package; the corpus schema replaces its examples', () => {
+      const run = step('new-team', ['new-team', alias, '--no-install']);
+      expectOk(run);
+      ws.linkDependencies(dir);
+      rmSync(ws.path(`${dir}/src/overlays`), { recursive: true });
+      rmSync(ws.path(`${dir}/test`), { recursive: true });
+      ws.write(`${dir}/src/overlays/schema.ts`, readFileSync(join(CORPUS, schema, 'schema.ts'), 'utf8'));
+      ws.write(`${dir}/src/overlays/index.ts`, "export * from './schema';\n");
+      // The team's own seed refinements, where its check constraints need values of their own.
+      if (existsSync(join(CORPUS, schema, 'seed.ts'))) {
+        ws.write(`${dir}/src/seed.ts`, readFileSync(join(CORPUS, schema, 'seed.ts'), 'utf8'));
+        const manifest = JSON.parse(ws.read(`${dir}/package.json`));
+        manifest.dbKit.seed = { refinements: 'src/seed.ts' };
+        ws.write(`${dir}/package.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+      }
+    });
+
+    it('generate: a custom migration for extensions and functions, then the schema, with no finding', () => {
+      const custom = step('generate --custom', ['generate', '--package', alias, '--custom', '--name', 'prelude']);
+      expectOk(custom);
+      const file = /Wrote (\S+\.sql)/.exec(custom.stdout)![1]!;
+      // A custom migration is the one file written by hand: drizzle cannot declare these objects.
+      writeFileSync(ws.path(file), `${ws.read(file)}${readFileSync(join(CORPUS, schema, 'prelude.sql'), 'utf8')}`);
+      const init = step('generate', ['generate', '--package', alias, '--name', 'init']);
+      expectOk(init);
+      expect(init.stdout).toMatch(/Wrote \S+_init\.sql/);
+      expect(init.stdout).not.toMatch(/warning|error/);
+    });
+
+    it('migrate applies shared, Team D and the team; status is clean right after', () => {
+      expectOk(step('migrate', ['migrate', '--all']));
+      const status = step('status', ['status', '--json']);
+      const report = JSON.parse(status.stdout) as { clean: boolean; drift: unknown[] };
+      expect(report.drift).toEqual([]);
+      expectOk(status);
+    });
+
+    it('check --all is clean', () => {
+      expectOk(step('check --all', ['check', '--all']));
+    });
+
+    it('seed fills every table of every package', () => {
+      const run = step('seed', ['seed', '--count', '20']);
+      expectOk(run);
+      expect(run.stdout).not.toMatch(/ 0(,|\.)/); // no table left with 0 rows
+    });
+
+    // Waits on urlpush (issue 11 item 6): drizzle-kit's pushSchema fails on any composite primary key
+    // ("there is no parameter $1"); push's own fallback path lands with that helper's work.
+    it.skip('push --dry-run plans an edit to the schema [waits on urlpush: composite-key fallback]', () => {
+      const file = `${dir}/src/overlays/schema.ts`;
+      const before = ws.read(file);
+      expect(before).toContain(settings.edit.find);
+      ws.write(file, before.replace(settings.edit.find, settings.edit.replace));
+      try {
+        const run = step('push --dry-run', ['push', '--package', alias, '--dry-run']);
+        expectOk(run);
+        expect(run.stdout).toMatch(/ADD COLUMN/i);
+      } finally {
+        ws.write(file, before);
+      }
+    });
+
+    it('promote moves three related tables into shared; migrate, status and check stay clean', () => {
+      const run = step('promote', ['promote', '--package', alias, '--tables', settings.promote.join(','), '--yes']);
+      expectOk(run);
+      expectOk(step('migrate after promote', ['migrate', '--all']));
+      const status = step('status after promote', ['status', '--json']);
+      expect((JSON.parse(status.stdout) as { drift: unknown[] }).drift).toEqual([]);
+      expectOk(status);
+      expectOk(step('check after promote', ['check', '--all']));
+    });
+
+    it('typecheck passes for the team and the shared schemas it imports', () => {
+      const tsc = join(Workspace.find().root, 'node_modules', '.bin', 'tsc');
+      const started = performance.now();
+      const run = ws.exec(tsc, ['--noEmit', '-p', dir]);
+      timings[schema]!.typecheck = Math.round(performance.now() - started);
+      expectOk(run);
+    });
+  });
+}
+
+afterAll(() => {
+  for (const [schema, steps] of Object.entries(timings))
+    console.log(
+      `[real-schemas] ${schema}: ${Object.entries(steps)
+        .map(([name, ms]) => `${name} ${ms} ms`)
+        .join(', ')}`,
+    );
+});
