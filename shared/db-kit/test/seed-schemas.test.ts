@@ -40,7 +40,11 @@ export const teamdBookings = pgTable(
     userId: integer('user_id').references(() => users.id),
   },
   (t) => [
-    foreignKey({ name: 'teamd_bookings_slot_fk', columns: [t.room, t.slot], foreignColumns: [teamdSlots.room, teamdSlots.slot] }),
+    foreignKey({
+      name: 'teamd_bookings_slot_fk',
+      columns: [t.room, t.slot],
+      foreignColumns: [teamdSlots.room, teamdSlots.slot],
+    }),
   ],
 );
 
@@ -85,7 +89,7 @@ describe('seed on real schemas', () => {
     ws.remove();
   });
 
-  it('fills generated, self-referencing and composite-key tables, names the one it cannot fill, seeds the rest', async () => {
+  it('fills generated, self-referencing and composite-key tables; names the one it cannot fill', async () => {
     const run = seed('--count', '6');
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Could not fill teamd_impossible: .*teamd_impossible_code_check/);
@@ -146,7 +150,7 @@ describe('seed on real schemas', () => {
     expect(await count('teamd_slots')).toBe(4);
   });
 
-  it('asks before replacing rows it finds, even when the statistics say there are none (after pg_stat_reset)', async () => {
+  it('asks before replacing rows it finds, though the statistics say none (after pg_stat_reset)', async () => {
     await query(db.url, "insert into users (email) values ('real-person@example.com')");
     await query(db.url, 'select pg_stat_reset()');
     const before = await count('users');

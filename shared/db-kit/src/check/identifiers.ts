@@ -67,7 +67,9 @@ export function identifierFindings(all: ParsedMigration[], inScope: ParsedMigrat
               `"${key}" is already the name of a table, index, sequence or key in ` +
               `${earlier.migration.pkg.name} (${earlier.migration.path.split('/').pop()}:${earlier.line}): ` +
               `tables, indexes and the indexes behind keys share one namespace.`,
-            next: "Give this one another name in the schema (index('...'), unique('...'), primaryKey({ name })), then regenerate.",
+            next:
+              'Give this one another name in the schema ' +
+              "(index('...'), unique('...'), primaryKey({ name })), then regenerate.",
           });
         } else taken.set(key, { migration, line: index + 1 });
       }
@@ -131,11 +133,10 @@ function relationNames(line: string, lines: string[], index: number): string[] {
   return names;
 }
 
+const DROPPED = /^\s*DROP (?:TABLE|INDEX|SEQUENCE|VIEW|MATERIALIZED VIEW) (?:CONCURRENTLY )?(?:IF EXISTS )?"([^"]+)"/i;
+
 function droppedNames(line: string): string[] {
-  const dropped =
-    /^\s*DROP (?:TABLE|INDEX|SEQUENCE|VIEW|MATERIALIZED VIEW) (?:CONCURRENTLY )?(?:IF EXISTS )?(?:"[^"]+"\.)?"([^"]+)"/i.exec(
-      line,
-    );
+  const dropped = DROPPED.exec(line);
   const constraint = /DROP CONSTRAINT (?:IF EXISTS )?"([^"]+)"/i.exec(line);
   return [dropped?.[1], constraint?.[1]].filter((n): n is string => Boolean(n));
 }

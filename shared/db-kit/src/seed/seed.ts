@@ -296,7 +296,8 @@ async function linkToEarlierRows(sql: Queryable, plan: TablePlan, fk: ForeignKey
   const target = fk.columns.map(quote).join(', ');
   const source = fk.foreignColumns.map((c) => `p.${quote(c)}`).join(', ');
   await sql.unsafe(
-    `with numbered as (select ${carried}, row_number() over (order by ${key.join(', ')}) - 1 as n from ${plan.qualified})
+    `with numbered as (select ${carried}, row_number() over (order by ${key.join(', ')}) - 1 as n
+                         from ${plan.qualified})
      update ${plan.qualified} t set (${target}) = (select ${source} from numbered p where p.n = (c.n - 1) / 2)
        from numbered c where c.n > 0 and ${key.map((k) => `t.${k} = c.${k}`).join(' and ')}`,
   );
