@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Path of drizzle-kit's CLI, as installed next to the engine. */
 export function drizzleKitBin(): string {
@@ -13,18 +14,25 @@ export interface RunResult {
   output: string;
 }
 
+/** bin/drizzle-kit-filter.cjs: from src/ (tests) and from dist/ (the CLI) alike, one folder up. */
+function filterPreload(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'drizzle-kit-filter.cjs');
+}
+
 /**
- * Runs drizzle-kit. With `interactive`, it shares our terminal so its rename prompts work;
- * otherwise its output is captured and returned.
+ * Runs drizzle-kit. With `interactive`, it shares our terminal so its rename prompts work, and
+ * `dropLine` hides its stdout lines containing that text; otherwise its output is captured and returned.
  */
 export function runDrizzleKit(
   args: string[],
-  options: { cwd: string; interactive: boolean; env?: NodeJS.ProcessEnv },
+  options: { cwd: string; interactive: boolean; env?: NodeJS.ProcessEnv; dropLine?: string },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [drizzleKitBin(), ...args], {
+    const filter = options.interactive && options.dropLine ? ['--require', filterPreload()] : [];
+    const env = options.env ?? process.env;
+    const child = spawn(process.execPath, [...filter, drizzleKitBin(), ...args], {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: filter.length ? { ...env, DB_KIT_DROP_STDOUT: options.dropLine } : env,
       stdio: options.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

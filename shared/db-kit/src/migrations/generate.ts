@@ -54,7 +54,12 @@ export async function generateMigration(
   ];
   if (options.name) args.push('--name', options.name);
   if (options.custom) args.push('--custom');
-  const result = await runDrizzleKit(args, { cwd: pkg.dir, interactive: options.interactive && !options.custom });
+  // drizzle-kit names its own file (0003_x.sql), which is renamed below: only our name is printed.
+  const result = await runDrizzleKit(args, {
+    cwd: pkg.dir,
+    interactive: options.interactive && !options.custom,
+    dropLine: 'Your SQL migration file',
+  });
   const journal = readJournal(pkg);
   const added = journal.entries.slice(before);
   if (result.code !== 0 || /collision|malformed|Error/.test(result.output)) {
