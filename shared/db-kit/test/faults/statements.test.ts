@@ -201,7 +201,7 @@ describe('a renamed applied migration (D11)', () => {
     const refused = ws.dbKit(['migrate', '--package', 'shared'], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`${tag}\\.sql was renamed to ${renamed}\\.sql`));
-    expect(refused.stderr).toMatch(/next: Record the new name .*repair --package shared/);
+    expect(refused.stderr).toMatch(/next: Record the new name .*pnpm db:repair --reason "renamed"/);
     const repair = ws.dbKit(['repair', '--package', 'shared', '--reason', 'renamed'], env);
     expect(repair.code, repair.stderr).toBe(0);
     const run = ws.dbKit(['migrate', '--package', 'shared'], env);
