@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { codeOnly } from './statements';
@@ -88,6 +88,29 @@ export function readJournal(pkg: SchemaPackage): Journal {
       'Restore it from git (git checkout -- <file>).',
     );
   }
+}
+
+/** A journal as drizzle-kit writes it (two-space JSON, no final newline): the one way the engine writes journals. */
+export function journalText(journal: Journal): string {
+  return JSON.stringify(journal, null, 2);
+}
+
+export function writeJournal(pkg: SchemaPackage, journal: Journal): void {
+  mkdirSync(dirname(journalPath(pkg)), { recursive: true });
+  writeFileSync(journalPath(pkg), journalText(journal));
+}
+
+/** The journal with one more entry, numbered after its last one, as drizzle-kit generate appends it. */
+export function withEntry(journal: Journal, entry: { when: number; tag: string }): { journal: Journal; idx: number } {
+  const idx = (journal.entries.at(-1)?.idx ?? -1) + 1;
+  const added: JournalEntry = {
+    idx,
+    version: journal.version ?? '7',
+    when: entry.when,
+    tag: entry.tag,
+    breakpoints: true,
+  };
+  return { journal: { ...journal, entries: [...journal.entries, added] }, idx };
 }
 
 /** sha256 of a migration's text, line ends normalised to LF (a CRLF checkout hashes as the LF file git stores). */

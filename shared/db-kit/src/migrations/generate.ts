@@ -4,7 +4,7 @@ import { runDrizzleKit } from '../drizzle-kit';
 import { DbKitError, UsageError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { customDownText, downPath, writeDown } from './down';
-import { journalPath, readJournal, timestampName } from './files';
+import { readJournal, timestampName, writeJournal } from './files';
 
 /** Lower-case slug: `Add-Budget` -> `add_budget`. */
 export function toSlug(name: string): string {
@@ -82,7 +82,7 @@ export async function generateMigration(
     else reapplicableEnumValues(path);
     entry.tag = tag;
   }
-  writeFileSync(journalPath(pkg), JSON.stringify(journal, null, 2));
+  writeJournal(pkg, journal);
   // Each migration gets its down beside it: computed, or for a custom one the reminder to write it.
   for (const entry of added) {
     if (options.custom) writeFileSync(downPath(pkg, entry.tag), customDownText(entry.tag));

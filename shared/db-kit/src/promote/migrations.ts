@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbKitError } from '../errors';
-import { STATEMENT_BREAKPOINT, journalPath, readJournal, timestampName, type Journal } from '../migrations/files';
+import {
+  journalPath,
+  journalText,
+  readJournal,
+  STATEMENT_BREAKPOINT,
+  timestampName,
+  withEntry,
+} from '../migrations/files';
 import { readLatestSnapshot, snapshotPath, type Snapshot } from '../migrations/snapshots';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage } from '../workspace';
@@ -103,8 +110,7 @@ export async function planMigrations(
 /** The .sql file, the next NNNN_snapshot.json and the journal entry, as drizzle-kit generate writes them. */
 function migrationChanges(migration: PackageMigration, when: number, snapshot: Snapshot): FileChange[] {
   const { pkg } = migration;
-  const journal: Journal = readJournal(pkg);
-  const idx = (journal.entries.at(-1)?.idx ?? -1) + 1;
+  const { journal: next, idx } = withEntry(readJournal(pkg), { when, tag: migration.tag });
   const journalFile = journalPath(pkg);
   const snapshotFile = snapshotPath(pkg, idx);
   for (const path of [migration.path, snapshotFile]) {
@@ -114,20 +120,13 @@ function migrationChanges(migration: PackageMigration, when: number, snapshot: S
         'Someone generated a migration at the same moment: commit or remove it, then run promote again.',
       );
   }
-  const next: Journal = {
-    ...journal,
-    entries: [
-      ...journal.entries,
-      { idx, version: journal.version ?? '7', when, tag: migration.tag, breakpoints: true },
-    ],
-  };
   return [
     { path: migration.path, before: undefined, after: migration.sql },
     { path: snapshotFile, before: undefined, after: JSON.stringify(snapshot, null, 2) },
     {
       path: journalFile,
       before: existsSync(journalFile) ? readFileSync(journalFile, 'utf8') : undefined,
-      after: JSON.stringify(next, null, 2),
+      after: journalText(next),
     },
   ];
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import postgres from 'postgres';
-import type { Sql } from '../connection';
 import { redact } from '../env';
 import { DbKitError, describeError } from '../errors';
 import { literal, quoteIdent } from '../sql-text';
 import { readState } from './state';
+
+// The driver's type, not connection.ts's alias: connection.ts imports this module.
+type Sql = postgres.Sql;
 
 /**
  * What makes a server setup started recognisably this checkout's: a random id kept in

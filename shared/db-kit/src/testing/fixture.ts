@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { type Journal, journalText, withEntry } from '../migrations/files';
 import { Workspace, workspacePackageDirs } from '../workspace';
 
 export interface RunOutput {
@@ -145,15 +146,12 @@ function addMigration(packageDir: string, tag: string, sql: string): string {
   if (!existsSync(journalFile)) {
     // A package's first migration is hand-written (extensions, functions): start the journal as drizzle-kit does.
     mkdirSync(meta, { recursive: true });
-    writeFileSync(journalFile, JSON.stringify({ version: '7', dialect: 'postgresql', entries: [] }, null, 2));
+    writeFileSync(journalFile, journalText({ version: '7', dialect: 'postgresql', entries: [] }));
   }
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as {
-    entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }>;
-  };
-  const last = journal.entries.at(-1);
-  const idx = last ? last.idx + 1 : 0;
-  journal.entries.push({ idx, version: '7', when, tag, breakpoints: true });
-  writeFileSync(journalFile, JSON.stringify(journal, null, 2));
+  const before = JSON.parse(readFileSync(journalFile, 'utf8')) as Journal;
+  const last = before.entries.at(-1);
+  const { journal, idx } = withEntry(before, { when, tag });
+  writeFileSync(journalFile, journalText(journal));
   writeFileSync(join(packageDir, 'drizzle', `${tag}.sql`), sql);
   const snapshot = last
     ? JSON.parse(readFileSync(join(meta, `${String(last.idx).padStart(4, '0')}_snapshot.json`), 'utf8'))
