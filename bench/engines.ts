@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../shared/db-kit/src/connection';
+import { parseDatabaseTarget } from '../shared/db-kit/src/target';
 import { startTestServer } from '../shared/db-kit/src/testing/server';
 import { bin, engineDir, FULL, generateWorkspace, realRoot, total } from './scale-workspace';
 
@@ -72,7 +73,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const server = process.env.BENCH_DATABASE_URL
   ? { url: process.env.BENCH_DATABASE_URL, source: 'BENCH_DATABASE_URL', stop: async () => {} }
   : await startTestServer(realRoot);
-const admin = await connect(server.url, 'db-kit bench engines');
+const admin = await connect(parseDatabaseTarget(server.url), 'db-kit bench engines');
 const databases: string[] = [];
 const fresh = async () => {
   const name = `bench_engines_${randomBytes(4).toString('hex')}`;

@@ -12,6 +12,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Workspace } from '@large-event/db-kit';
 import { connect } from '../shared/db-kit/src/connection';
+import { parseDatabaseTarget } from '../shared/db-kit/src/target';
 import { readMigrationFiles } from '../shared/db-kit/src/migrations/files';
 import { classify, pendingInOrder } from '../shared/db-kit/src/migrations/state';
 import { startTestServer } from '../shared/db-kit/src/testing/server';
@@ -48,7 +49,7 @@ async function measure(shape: Shape, serverUrl: string): Promise<StepResult[]> {
   const started = performance.now();
   generateWorkspace(root, shape);
   const generatedMs = performance.now() - started;
-  const admin = await connect(serverUrl, 'db-kit bench scale');
+  const admin = await connect(parseDatabaseTarget(serverUrl), 'db-kit bench scale');
   const databases: string[] = [];
   const fresh = async () => {
     const name = `bench_scale_${randomBytes(4).toString('hex')}`;

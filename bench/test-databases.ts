@@ -5,6 +5,7 @@ import { loadavg } from 'node:os';
 import { Migrator, Workspace } from '@large-event/db-kit';
 import { createTestDatabase, TemplateDatabases } from '@large-event/db-kit/testing';
 import { connect } from '../shared/db-kit/src/connection';
+import { parseDatabaseTarget } from '../shared/db-kit/src/target';
 import { readMigrationFiles } from '../shared/db-kit/src/migrations/files';
 import { startTestServer, TEST_SERVER_ENV } from '../shared/db-kit/src/testing/server';
 
@@ -33,7 +34,7 @@ async function time(action: () => Promise<unknown>): Promise<number> {
 const ws = Workspace.find();
 const server = await startTestServer(ws.root);
 process.env[TEST_SERVER_ENV] = server.url;
-const admin = await connect(server.url, 'db-kit bench');
+const admin = await connect(parseDatabaseTarget(server.url), 'db-kit bench');
 const scratch: string[] = [];
 const fresh = (tag: string) => {
   const name = `bench_${tag}_${randomBytes(4).toString('hex')}`;
@@ -77,7 +78,7 @@ try {
       migrateMs.push(
         await time(async () => {
           await admin.unsafe(`create database "${empty}"`);
-          const sql = await connect(urlOf(empty), 'db-kit bench');
+          const sql = await connect(parseDatabaseTarget(urlOf(empty)), 'db-kit bench');
           try {
             await new Migrator(sql, packages).migrate();
           } finally {

@@ -86,7 +86,7 @@ export function createContext(options: ContextOptions = {}): Context {
       if (!database) {
         const root = ctx.workspace.root;
         const found = findDatabaseUrl(root, env);
-        database = { target: found && parseDatabaseTarget(found.url, { root, source: found.source, env }) };
+        database = { target: found && parseDatabaseTarget(found.url, { source: found.source, env }) };
       }
       return database.target;
     },
@@ -101,12 +101,17 @@ export function createContext(options: ContextOptions = {}): Context {
       return target;
     },
     async withConnection(applicationName, fn, options) {
-      const { url } = ctx.database;
+      const target = ctx.database;
       // Loaded here: commands that never connect (check, generate) do not pay for the driver.
       const { connect } = await import('./connection');
       const { checkoutIdentity } = await import('./server/identity');
       // A URL setup wrote for this checkout's server must reach that server, not another checkout's.
-      const sql = await connect(url, applicationName, options?.connections, checkoutIdentity(ctx.workspace.root, url));
+      const sql = await connect(
+        target,
+        applicationName,
+        options?.connections,
+        checkoutIdentity(ctx.workspace.root, target.url),
+      );
       try {
         return await fn(sql);
       } finally {

@@ -103,7 +103,7 @@ describe('teamd:db:migrate on an empty database', () => {
       });
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(
-        /^error: Cannot connect to postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/x: connection refused/,
+        /^error: Cannot connect to postgresql:\/\/app@127\.0\.0\.1:1\/x \(127\.0\.0\.1:1\): connection refused/,
       );
       expect(run.stderr + run.stdout).not.toContain('S3cr3t-Pw');
       expect(run.stderr).not.toMatch(/\n\s+at /);

@@ -98,7 +98,7 @@ describe('push on a migrated database with rows', () => {
     const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: url });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(
-      /Refusing to push schema changes .* host "db\.example\.invalid" is not a local development database/,
+      /Refusing to push schema changes .* db\.example\.invalid:5432 is not a local development database/,
     );
     expect(run.stderr).toMatch(/--force/);
     expect(run.stderr).not.toMatch(/host not found|Cannot connect/); // it never tried

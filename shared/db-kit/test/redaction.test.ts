@@ -30,6 +30,7 @@ const RUNS: Record<string, string[][]> = {
   restore: [['backups/old.dump', '--yes']],
   server: [['up'], ['status'], ['psql']],
   promote: [['--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']],
+  rollback: [['--package', 'teamd', '--steps', '1', '--yes']],
   'new-team': [['teamz', '--no-install']],
 };
 // Commands that need no database, or hand the terminal to another program: checked for the
@@ -127,5 +128,53 @@ describe('no command prints the password of DATABASE_URL', () => {
     }
     expect(output).not.toContain(PASSWORD);
     expect(output).not.toMatch(STACK_FRAME);
+  });
+});
+
+describe('passwords that break a URL pattern are never printed, DEBUG=1 included', () => {
+  let ws: FixtureWorkspace;
+  let port: number;
+  const commands: string[][] = [
+    ['migrate', '--all'],
+    ['status', '--json'],
+    ['reset', '--yes'],
+    ['push', '--package', 'teamd', '--yes'],
+    ['seed', '--yes'],
+    ['backup'],
+    ['server', 'status'],
+    ['server', 'up'],
+  ];
+  beforeAll(async () => {
+    ws = fixtureWorkspace();
+    port = await pickFreePort(45_500); // nothing listens there
+  });
+  afterAll(() => ws.remove());
+
+  for (const password of ['pa/ss', 'two words', 'at@sign', 'q?mark#hash']) {
+    it(`a password holding ${JSON.stringify(password)}`, () => {
+      const env = {
+        DATABASE_URL: `postgresql://app:${password}@127.0.0.1:${port}/large_event_db`,
+        DEBUG: '1',
+        DB_ENGINE: '',
+      };
+      for (const args of commands) {
+        const run = ws.dbKit(args, env);
+        const output = run.stdout + run.stderr;
+        expect(output, args.join(' ')).not.toContain(password);
+        if (args[1] !== 'status') expect(run.code, `${args.join(' ')}: ${output}`).toBe(2);
+      }
+    });
+  }
+
+  it('a DATABASE_URL that is not a URL is never echoed, and says what to write instead', () => {
+    const value = 'host=db.internal user=app password=Hunter2-secret dbname=app';
+    for (const args of commands) {
+      const run = ws.dbKit(args, { DATABASE_URL: value, DEBUG: '1', DB_ENGINE: '' });
+      const output = run.stdout + run.stderr;
+      expect(output, args.join(' ')).not.toContain('Hunter2-secret');
+      expect(output, args.join(' ')).not.toContain(value);
+      if (args[0] !== 'server')
+        expect(run.stderr, args.join(' ')).toMatch(/error: DATABASE_URL .* is not a usable postgresql:\/\/ URL/);
+    }
   });
 });

@@ -152,6 +152,6 @@ describe('status', () => {
   it('exits 2 with one redacted line when the database is unreachable', () => {
     const run = ws.dbKit(['status'], { DATABASE_URL: 'postgresql://app:S3cr3t@127.0.0.1:1/x' });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^error: Cannot connect to postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/x/);
+    expect(run.stderr).toMatch(/^error: Cannot connect to postgresql:\/\/app@127\.0\.0\.1:1\/x/);
   });
 });

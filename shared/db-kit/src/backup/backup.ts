@@ -80,8 +80,8 @@ export async function backupDatabase(
   /** Only these tables (`schema.table`), structure and rows, as `pg_dump -t` (rollback's backup); the file says so. */
   tables?: string[],
 ): Promise<BackupResult> {
-  const { url, database } = target;
-  const tools = findPgTools(sourceOf(target, root), url, await serverMajor(sql));
+  const { database } = target;
+  const tools = findPgTools(sourceOf(target, root), target, await serverMajor(sql));
   mkdirSync(dir, { recursive: true });
   const name = tables ? `${database}-tables` : database;
   let file = join(dir, `${name}-${timestampName(new Date())}.dump`);
@@ -93,7 +93,7 @@ export async function backupDatabase(
         .map((p) => `"${p.replaceAll('"', '""')}"`)
         .join('.')}`,
   );
-  const { code, stderr } = tools.run('pg_dump', url, ['--format=custom', '--no-owner', '--no-privileges', ...only], {
+  const { code, stderr } = tools.run('pg_dump', target, ['--format=custom', '--no-owner', '--no-privileges', ...only], {
     stdoutTo: file,
   });
   if (code !== 0) {
@@ -121,15 +121,14 @@ export async function restoreDatabase(
   root: string,
   file: string,
 ): Promise<{ where: string }> {
-  const { url } = target;
   const path = resolve(file);
   if (!existsSync(path))
     throw new DbKitError(`No backup at ${file}.`, `Backups are in ${BACKUP_DIR}/: ls ${BACKUP_DIR}`);
-  const tools = findPgTools(sourceOf(target, root), url, await serverMajor(sql));
+  const tools = findPgTools(sourceOf(target, root), target, await serverMajor(sql));
   const work = mkdtempSync(join(tmpdir(), 'db-kit-restore-'));
   try {
     const toc = join(work, 'toc');
-    const listed = tools.run('pg_restore', url, ['--list'], { stdinFrom: path, stdoutTo: toc, offline: true });
+    const listed = tools.run('pg_restore', target, ['--list'], { stdinFrom: path, stdoutTo: toc, offline: true });
     if (listed.code !== 0)
       throw new DbKitError(
         `${file} is not a backup pg_restore can read: ${lastLine(listed.stderr)}`,
@@ -137,14 +136,14 @@ export async function restoreDatabase(
       );
     const script = join(work, 'restore.sql');
     const args = ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--file=-'];
-    const made = tools.run('pg_restore', url, args, { stdinFrom: path, stdoutTo: script, offline: true });
+    const made = tools.run('pg_restore', target, args, { stdinFrom: path, stdoutTo: script, offline: true });
     if (made.code !== 0)
       throw new DbKitError(`pg_restore cannot read ${file}: ${lastLine(made.stderr)}`, 'Nothing was changed.');
     const all = join(work, 'all.sql');
     writeFileSync(all, `${restorePrelude(readFileSync(toc, 'utf8'))}\n${readFileSync(script, 'utf8')}`, {
       mode: 0o600,
     });
-    const run = tools.run('psql', url, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], {
+    const run = tools.run('psql', target, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], {
       stdinFrom: all,
     });
     if (run.code !== 0)

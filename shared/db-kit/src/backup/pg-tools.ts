@@ -4,15 +4,16 @@ import { join } from 'node:path';
 import { redact } from '../env';
 import { DbKitError } from '../errors';
 import type { DatabaseSource, PgTools } from '../server/source';
+import { type DatabaseTarget, libpqEnv } from '../target';
 
 /**
- * The client tools for the server behind `url`: `docker compose exec` when that server is the
+ * The client tools for the target's server: `docker compose exec` when that server is the
  * compose container setup started (its tools always match), else pg_dump on PATH or in
  * /usr/lib/postgresql/<n>/bin, of a major version at least the server's. The embedded server
  * ships no client tools, so it uses the local ones.
  */
-export function findPgTools(source: DatabaseSource, url: string, serverMajor: number): PgTools {
-  const own = source.clientTools(url);
+export function findPgTools(source: DatabaseSource, target: DatabaseTarget, serverMajor: number): PgTools {
+  const own = source.clientTools(target);
   if (own) return own;
   const candidates = localCandidates();
   const usable = candidates.filter((c) => c.major >= serverMajor).sort((a, b) => a.major - b.major);
@@ -39,14 +40,6 @@ function localCandidates(): Array<{ dir: string; major: number }> {
     if (major && !found.some((f) => f.major === major)) found.push({ dir, major });
   }
   return found;
-}
-
-/** The URL without its password, and the password for PGPASSWORD: never on a command line. */
-function splitPassword(url: string): { url: string; env: NodeJS.ProcessEnv } {
-  const parsed = new URL(url);
-  const password = decodeURIComponent(parsed.password);
-  parsed.password = '';
-  return { url: parsed.toString(), env: password ? { ...process.env, PGPASSWORD: password } : { ...process.env } };
 }
 
 function runWithFiles(
@@ -77,9 +70,10 @@ function runWithFiles(
 function localTools(dir: string, major: number): PgTools {
   return {
     where: `local client tools ${major} (${dir})`,
-    run(tool, url, args, io) {
-      const { url: bare, env } = splitPassword(url);
-      return runWithFiles(join(dir, tool), io.offline ? args : [...args, `--dbname=${bare}`], env, io);
+    run(tool, target, args, io) {
+      // pg_restore without --dbname prints a script instead of restoring: always name it.
+      const dbname = io.offline ? [] : [`--dbname=${target.database}`];
+      return runWithFiles(join(dir, tool), [...args, ...dbname], libpqEnv(target), io);
     },
   };
 }
@@ -87,11 +81,9 @@ function localTools(dir: string, major: number): PgTools {
 export function composeTools(root: string): PgTools {
   return {
     where: 'the docker compose postgres container',
-    run(tool, url, args, io) {
-      const parsed = new URL(url);
-      const { env } = splitPassword(url);
-      const database = decodeURIComponent(parsed.pathname.slice(1));
-      const user = decodeURIComponent(parsed.username);
+    run(tool, target, args, io) {
+      const env = libpqEnv(target);
+      const { database, user } = target;
       // `-e PGPASSWORD` without a value hands our environment's value to the container.
       const exec = [
         'compose',

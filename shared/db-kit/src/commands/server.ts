@@ -7,6 +7,7 @@ import { connect } from '../connection';
 import { checkoutIdentity } from '../server/identity';
 import { recreateDatabase } from '../server/provision';
 import { parse, type Options } from './common';
+import { libpqEnv, parseDatabaseTarget, shownUrl } from '../target';
 
 const options = { json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } } satisfies Options;
 
@@ -56,10 +57,15 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
             'reset only recreates a database that setup started.',
             'For your own DATABASE_URL, use pnpm db:reset.',
           );
-        const own = await connect(url, 'db-kit server reset', 1, checkoutIdentity(ctx.workspace.root, url));
+        const own = await connect(
+          parseDatabaseTarget(url, { source: 'setup' }),
+          'db-kit server reset',
+          1,
+          checkoutIdentity(ctx.workspace.root, url),
+        );
         await own.end(); // this checkout's server only
         await recreateDatabase(url);
-        ctx.out.print(`Recreated ${redact(url)} (empty).`);
+        ctx.out.print(`Recreated ${shownUrl(url, 'setup')} (empty).`);
         return 0;
       }
       default:
@@ -74,8 +80,8 @@ DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (sta
 async function up(ctx: Context, json: boolean): Promise<number> {
   const source = sourceToStart(ctx.workspace.root, ctx.env);
   const info = await source.start((line) => ctx.out.warn(line));
-  if (json) ctx.out.print(JSON.stringify({ engine: info.engine, url: redact(info.url), note: info.note }));
-  else ctx.out.print(`Database: ${redact(info.url)} (${source.label}; ${info.note})`);
+  if (json) ctx.out.print(JSON.stringify({ engine: info.engine, url: shownUrl(info.url), note: info.note }));
+  else ctx.out.print(`Database: ${shownUrl(info.url)} (${source.label}; ${info.note})`);
   return 0;
 }
 
@@ -83,7 +89,7 @@ async function up(ctx: Context, json: boolean): Promise<number> {
 async function status(ctx: Context, json: boolean): Promise<number> {
   const source = currentSource(ctx.workspace.root, ctx.env);
   const status = source.status();
-  const url = status.url ? redact(status.url) : undefined;
+  const url = status.url ? shownUrl(status.url) : undefined;
   // Your own DATABASE_URL: say whether it answers (one round trip), not just what it is.
   let unreachable: string | undefined;
   if (status.engine === 'url' && status.url)
@@ -119,13 +125,7 @@ async function status(ctx: Context, json: boolean): Promise<number> {
 function psql(ctx: Context, args: string[]): number {
   const target = ctx.configuredDatabase;
   if (!target) throw new DbKitError('DATABASE_URL is not set.', 'Run ./scripts/db-workflow.sh setup first.');
-  const url = new URL(target.url);
-  const password = decodeURIComponent(url.password);
-  url.password = '';
-  const result = spawnSync('psql', [url.toString(), ...args], {
-    stdio: 'inherit',
-    env: { ...process.env, PGPASSWORD: password },
-  });
+  const result = spawnSync('psql', args, { stdio: 'inherit', env: libpqEnv(target) });
   if (result.error)
     throw new DbKitError(
       'psql is not installed.',

@@ -7,6 +7,7 @@ import { redact } from '../env';
 import { pickFreePort, portIsFree } from '../server/ports';
 import { DbKitError, UsageError } from '../errors';
 import { MIGRATIONS_SCHEMA } from '../workspace';
+import { connectionUrl } from '../target';
 import { parse, type Options } from './common';
 
 const options = {
@@ -34,12 +35,13 @@ Exit: 0 stopped; 2 database down, port taken, usage; 130/143 interrupted.`,
     const ws = ctx.workspace;
     if (!values.package) throw new DbKitError('Say which package: --package <alias>.', undefined, 'usage');
     const pkg = ws.resolve(values.package);
-    const { url } = ctx.database;
+    const target = ctx.database;
     // drizzle-kit says "up and running" whether or not the database answers: ask it first.
     await ctx.withConnection('db-kit studio', async () => {});
     const packages = ws.migrationOrder(pkg);
     // A throwaway config: drizzle-kit studio takes its schema list only from a config file.
-    // The URL stays out of it (it holds the password); the config reads it from the environment.
+    // The URL stays out of it (it holds the password); the config reads it from the environment,
+    // spelled out from the parsed target so studio connects where every other command does.
     const dir = join(ws.root, 'node_modules', '.cache', 'db-kit');
     mkdirSync(dir, { recursive: true });
     const config = join(dir, `studio.${pkg.alias}.config.cjs`);
@@ -55,7 +57,7 @@ Exit: 0 stopped; 2 database down, port taken, usage; 130/143 interrupted.`,
     const port = await studioPort(ctx, host, values.port);
     const args = ['studio', '--config', config, '--port', String(port), '--host', host];
     const tables = packages.map((p) => p.alias).join(' + ');
-    return runStudio(ctx, args, { cwd: pkg.dir, env: { ...process.env, DATABASE_URL: url } }, () => {
+    return runStudio(ctx, args, { cwd: pkg.dir, env: { ...process.env, DATABASE_URL: connectionUrl(target) } }, () => {
       const query = [port !== 4983 && `port=${port}`, host !== '127.0.0.1' && `host=${host}`].filter(Boolean);
       ctx.out.print(`Drizzle Studio API for the ${tables} tables: ${host}:${port} (this machine only).`);
       ctx.out.print(`Open https://local.drizzle.studio/${query.length ? `?${query.join('&')}` : ''} in a browser`);

@@ -6,7 +6,7 @@ import { composeSource } from './sources/compose';
 import { embeddedSource } from './sources/embedded';
 import { urlSource } from './sources/url';
 import { readState, type ServerState } from './state';
-import type { DatabaseTarget } from '../target';
+import { type DatabaseTarget, parseDatabaseTarget } from '../target';
 
 export type { DatabaseSource, Engine, ServerInfo, ServerStatus } from './source';
 
@@ -84,8 +84,13 @@ export function currentSource(root: string, env: NodeJS.ProcessEnv = process.env
  */
 export function sourceOf(target: DatabaseTarget, root: string): DatabaseSource {
   const state = readState(root);
-  if (!state || target.source === 'environment' || target.url !== state.url) return urlSource(root);
+  if (!state || target.source === 'environment' || !sameDatabase(target, state.url)) return urlSource(root);
   return sourceFor(state.engine, root, state);
+}
+
+function sameDatabase(target: DatabaseTarget, url: string): boolean {
+  const ours = parseDatabaseTarget(url, { source: 'setup' });
+  return ours.host === target.host && ours.port === target.port && ours.database === target.database;
 }
 
 /** Stops what setup started. Returns a description, or undefined when nothing of ours runs. */

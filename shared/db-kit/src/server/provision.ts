@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { readDotenv, redact } from '../env';
+import { readDotenv } from '../env';
+import { probePostgres } from '../connection';
+import { describeHost, driverOptions, parseDatabaseTarget, withDatabase } from '../target';
 import { DbKitError, describeError } from '../errors';
 import { quoteIdent } from '../sql-text';
 import type { ManagedEngine } from './state';
@@ -64,24 +66,29 @@ export function syncDotenv(
 
 /** Creates the URL's database when the server is up but the database is not there yet. */
 export async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1)) || 'postgres';
-  const probe = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const target = parseDatabaseTarget(url, { source: 'setup' });
+  const name = target.database;
+  await probePostgres(target);
+  const probe = postgres({ ...driverOptions(target), max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
     await probe`select 1`;
     return;
   } catch (error) {
     if ((error as { code?: string }).code !== '3D000') {
       throw new DbKitError(
-        `Cannot connect to ${redact(url)}: ${describeError(error)}.`,
+        `Cannot connect to ${target.redacted} (${describeHost(target)}): ${describeError(error)}.`,
         'Start that server or fix DATABASE_URL (environment or .env).',
       );
     }
   } finally {
     await probe.end({ timeout: 0 });
   }
-  target.pathname = '/postgres';
-  const admin = postgres(target.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const admin = postgres({
+    ...driverOptions(withDatabase(target, 'postgres')),
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: 10,
+  });
   try {
     await admin.unsafe(`create database ${quoteIdent(name)}`);
   } catch (error) {
@@ -97,17 +104,21 @@ export async function ensureDatabase(url: string): Promise<void> {
 
 /** Drops and creates the URL's database: only for servers setup runs. */
 export async function recreateDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  target.pathname = '/postgres';
-  const admin = postgres(target.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const target = parseDatabaseTarget(url, { source: 'setup' });
+  const name = target.database;
+  const admin = postgres({
+    ...driverOptions(withDatabase(target, 'postgres')),
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: 10,
+  });
   try {
     const quoted = quoteIdent(name);
     await admin.unsafe(`drop database if exists ${quoted} with (force)`);
     await admin.unsafe(`create database ${quoted}`);
   } catch (error) {
     throw new DbKitError(
-      `Cannot recreate ${redact(url)}: ${describeError(error)}.`,
+      `Cannot recreate ${target.redacted}: ${describeError(error)}.`,
       'Is the server running? ./scripts/db-workflow.sh status',
     );
   } finally {

@@ -1,3 +1,5 @@
+import type { DatabaseTarget } from '../target';
+
 /** Where the development database comes from. */
 export type Engine = 'url' | 'compose' | 'embedded';
 
@@ -32,8 +34,8 @@ export interface DatabaseSource {
   status(): ServerStatus;
   /** Shows the server's log; the exit code, or undefined when this source has no log to show. */
   logs(follow: boolean): number | undefined;
-  /** pg_dump/pg_restore that fit this server when it is the one behind `url`; else undefined (use local ones). */
-  clientTools(url: string): PgTools | undefined;
+  /** pg_dump/pg_restore that fit this server when it is the target's; else undefined (use local ones). */
+  clientTools(target: DatabaseTarget): PgTools | undefined;
 }
 
 export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
@@ -42,12 +44,12 @@ export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
 export interface PgTools {
   where: string;
   /**
-   * Runs a tool against `url` (or, `offline`, on files only: `pg_restore --list`); stdout/stdin
+   * Runs a tool against the target (through PG* variables) (or, `offline`, on files only: `pg_restore --list`); stdout/stdin
    * go to/from `file` when given. Returns stderr.
    */
   run(
     tool: PgTool,
-    url: string,
+    target: DatabaseTarget,
     args: string[],
     io: { stdoutTo?: string; stdinFrom?: string; offline?: boolean },
   ): { code: number; stderr: string };

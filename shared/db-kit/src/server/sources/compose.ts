@@ -7,6 +7,7 @@ import { pickFreePort } from '../ports';
 import { DEFAULT_PORTS, ensureDatabase, managedUrl, syncDotenv } from '../provision';
 import type { DatabaseSource } from '../source';
 import { type ServerState, writeState } from '../state';
+import { type DatabaseTarget, parseDatabaseTarget } from '../../target';
 
 /** PostgreSQL 15 in docker compose (the repository's docker-compose.yml), on a port we pick. */
 export function composeSource(root: string, previous: ServerState | undefined): DatabaseSource {
@@ -38,14 +39,13 @@ export function composeSource(root: string, previous: ServerState | undefined): 
       const args = ['compose', 'logs', ...(follow ? ['-f'] : []), 'postgres'];
       return spawnSync('docker', args, { cwd: root, stdio: 'inherit' }).status ?? 2;
     },
-    clientTools(url) {
-      return state && running() && sameServer(state.url, url) ? composeTools(root) : undefined;
+    clientTools(target) {
+      return state && running() && sameServer(state.url, target) ? composeTools(root) : undefined;
     },
   };
 }
 
-function sameServer(a: string, b: string): boolean {
-  const x = new URL(a);
-  const y = new URL(b);
-  return x.hostname === y.hostname && (x.port || '5432') === (y.port || '5432');
+function sameServer(started: string, target: DatabaseTarget): boolean {
+  const ours = parseDatabaseTarget(started, { source: 'setup' });
+  return ours.host === target.host && ours.port === target.port;
 }
