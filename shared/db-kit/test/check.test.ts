@@ -137,10 +137,12 @@ describe('db-kit check', () => {
     expect(report).toMatchObject({
       ok: false,
       errors: 1,
-      warnings: 0,
+      warnings: 1,
       scope: expect.stringContaining('migrations linted'),
     });
-    expect(report.files).toHaveLength(1);
+    // The warning: the down brings the column back without its values.
+    expect(report.files).toHaveLength(2);
+    expect(report.files[1]!.findings).toEqual([expect.objectContaining({ rule: 'down-irreversible' })]);
     expect(report.files[0]!.file).toMatch(/^teams\/teamD\/src\/database\/drizzle\/\d{8}_\d{6}_drop_description\.sql$/);
     expect(report.files[0]!.findings).toEqual([
       {

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbKitError } from '../errors';
 import { readJournal } from '../migrations/files';
-import { scriptFor } from '../scripts';
+import { commandFor, scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
+import { downFindings } from './downs';
 import { driftFindings } from './drift';
 import { CheckReport, type Finding } from './findings';
 import { identifierFindings } from './identifiers';
@@ -53,6 +54,8 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
   // Diffing against a snapshot that two branches both claim would only add noise.
   const intact = options.packages.filter((pkg) => !broken.has(pkg));
   findings.push(...(await driftFindings(ws, intact)));
+  for (const pkg of options.packages)
+    findings.push(...downFindings(pkg, commandFor(ws, `down --backfill --package ${pkg.alias}`)));
   const report = new CheckReport(
     `${inScope.length} of ${migrations.filter((m) => options.packages.includes(m.pkg)).length} migrations linted: ` +
       `${scope.description}`,
