@@ -110,7 +110,9 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
   if (!report.tables.length) out.push('  (no tables)');
   out.push('', "Drift (live database vs the applied migrations' snapshots)");
   for (const d of report.drift) out.push(`  ${describeDrift(d)}`);
-  if (!report.drift.length) out.push('  none');
+  for (const l of report.leftovers)
+    out.push(`  leftover table ${l.table}: left by another branch or a push, not a hand-made change (${l.reason})`);
+  if (!report.drift.length && !report.leftovers.length) out.push('  none');
   out.push('');
   const problems = report.packages.flatMap((p) => [
     p.pending.length && `${p.pending.length} pending in ${p.alias}`,
@@ -120,6 +122,7 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
   ]);
   for (const u of report.unrecorded) problems.push(`schema changes not generated in ${u.alias}`);
   if (report.drift.length) problems.push(plural(report.drift.length, 'drift finding'));
+  if (report.leftovers.length) problems.push(plural(report.leftovers.length, 'leftover table'));
   if (report.clean) out.push('Clean: every migration applied, every schema change in a migration, no drift.');
   else {
     out.push(`Not clean: ${problems.filter(Boolean).join(', ')}.`);
@@ -149,6 +152,11 @@ function formatReport(report: StatusReport, database: string, ws: Workspace): st
         u.loadError
           ? `  next: fix ${u.package}'s schema (pnpm typecheck shows the error), then run status again.`
           : `  next: ${scriptFor(ws, 'generate', ws.resolve(u.alias))} --name <what_changed>, then migrate.`,
+      );
+    if (report.leftovers.length)
+      out.push(
+        `  next: leftover tables: ${commandFor(ws, 'reset')} drops what the packages own and team-prefixed tables, ` +
+          'and keeps others; ./scripts/db-workflow.sh reset recreates the whole database. Or drop them by hand.',
       );
     if (report.drift.length)
       out.push(

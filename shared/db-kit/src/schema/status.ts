@@ -54,6 +54,17 @@ export interface StatusReport {
   tables: TableStatus[];
   /** Live database vs what the applied migrations built (their snapshots). */
   drift: Drift[];
+  /** Tables no package declares that another branch (or a push) left behind, taken out of `drift`. */
+  leftovers: LeftoverTable[];
+}
+
+export interface LeftoverTable {
+  /** `public.teamd_scratch` */
+  table: string;
+  /** The package whose table prefix it carries, if any. */
+  package?: string;
+  /** Why it looks left over rather than made by hand. */
+  reason: string;
 }
 
 /**
@@ -87,7 +98,10 @@ export async function readStatus(
   }));
   const inScope = new Set(scope.map((p) => p.name));
   const owners = ownership(all);
-  const drift = findDrift(live, expectedSchema(states)).filter((d) => !d.owner || inScope.has(d.owner));
+  const { drift, leftovers } = separateLeftovers(
+    findDrift(live, expectedSchema(states)).filter((d) => !d.owner || inScope.has(d.owner)),
+    states,
+  );
   const packages = states.filter((s) => inScope.has(s.pkg.name)).map(packageStatus);
   const tables = live.tables
     .map((t) => {
@@ -104,9 +118,40 @@ export async function readStatus(
     .filter((t) => !t.owner || inScope.has(t.owner));
   const clean =
     drift.length === 0 &&
+    leftovers.length === 0 &&
     unrecorded.length === 0 &&
     packages.every((p) => !p.pending.length && !p.changed.length && !p.missing.length && !p.renamed.length);
-  return { clean, packages, unrecorded, tables, drift };
+  return { clean, packages, unrecorded, tables, drift, leftovers };
+}
+
+/**
+ * A table no package declares is left over, not a hand-made change, when it carries a team's
+ * prefix (a team's tables come from its migrations or a push, never by hand), or when the database
+ * holds migrations this branch does not have (applied on another branch: their tables stay).
+ */
+function separateLeftovers(found: Drift[], states: PackageState[]): { drift: Drift[]; leftovers: LeftoverTable[] } {
+  const foreign = states.filter((s) => s.missing.length);
+  const leftovers: LeftoverTable[] = [];
+  const drift = found.filter((d) => {
+    if (d.kind !== 'table' || d.problem !== 'unexpected') return true;
+    const name = d.object.split('.').pop()!;
+    const team = states.map((s) => s.pkg).find((p) => p.tablePrefix && name.startsWith(p.tablePrefix));
+    if (team) {
+      leftovers.push({
+        table: d.object,
+        package: team.name,
+        reason: `${team.tablePrefix} is ${team.alias}'s prefix, but no ${team.alias} migration here creates it`,
+      });
+      return false;
+    }
+    if (foreign.length) {
+      const missing = foreign.map((s) => `${s.missing.length} of ${s.pkg.alias}`).join(', ');
+      leftovers.push({ table: d.object, reason: `the database has migrations this branch lacks (${missing})` });
+      return false;
+    }
+    return true;
+  });
+  return { drift, leftovers };
 }
 
 function packageStatus(s: PackageState): PackageStatus {
