@@ -131,3 +131,61 @@ describe('which object a push statement changes', () => {
     expect(statementTarget('GRANT ALL ON x TO y')).toBeUndefined();
   });
 });
+
+describe('push never reaches other packages, and off a local database needs the name', () => {
+  let ws: FixtureWorkspace;
+  let db: TestDatabase;
+  const USERS = 'shared/database/src/schemas/users.ts';
+  beforeAll(async () => {
+    ws = fixtureWorkspace();
+    db = await createTestDatabase({ migrate: 'teamd', label: 'push_cascade' });
+    await query(
+      db.url,
+      `insert into users (email) values ('ada@example.com'), ('bob@example.com');
+       insert into events (title, starts_at, organizer_id) values ('launch', now(), 1);
+       insert into teamd_projects (name, lead_id) values ('apollo', 1);`,
+    );
+  });
+  afterAll(async () => {
+    await db.drop();
+    ws.remove();
+  });
+
+  it('a NOT NULL column on users is refused, not done by TRUNCATE users CASCADE: no table loses a row', async () => {
+    ws.write(
+      USERS,
+      ws
+        .read(USERS)
+        .replace(
+          "name: varchar('name', { length: 255 }),",
+          "name: varchar('name', { length: 255 }),\n  nickname: varchar('nickname', { length: 40 }).notNull(),",
+        ),
+    );
+    try {
+      const before = await snapshotRows(db.url);
+      const run = ws.dbKit(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stdout).toMatch(/REFUSED truncate table "users" cascade/i);
+      expect(run.stderr).toMatch(/push will not run .*CASCADE empties every table that references it/);
+      expect(run.stdout).not.toMatch(/Pushing/); // nothing announced that did not happen
+      expect(await snapshotRows(db.url)).toEqual(before);
+      expect(before.teamd_projects).toHaveLength(1);
+    } finally {
+      ws.write(USERS, ws.read(USERS).replace("\n  nickname: varchar('nickname', { length: 40 }).notNull(),", ''));
+    }
+  });
+
+  it('with --force on a database that is not local, --yes is not enough: --confirm-name is required', async () => {
+    await query(db.url, 'create table teamd_scratch (id int); insert into teamd_scratch values (1)');
+    const remote = { DATABASE_URL: db.url, DB_KIT_LOCAL_HOSTS: 'none' };
+    const refused = ws.dbKit(['push', '--package', 'teamd', '--yes', '--force'], remote);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--confirm-name/);
+    expect(refused.stdout).not.toMatch(/Pushing/);
+    expect(await query(db.url, 'select * from teamd_scratch')).toHaveLength(1);
+
+    const named = ws.dbKit(['push', '--package', 'teamd', '--yes', '--force', '--confirm-name', db.name], remote);
+    expect(named.code, named.stderr).toBe(0);
+    expect(await query(db.url, "select to_regclass('teamd_scratch') as t")).toEqual([{ t: null }]);
+  });
+});

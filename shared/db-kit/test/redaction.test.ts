@@ -31,6 +31,7 @@ const RUNS: Record<string, string[][]> = {
   server: [['up'], ['status'], ['psql']],
   promote: [['--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']],
   rollback: [['--package', 'teamd', '--steps', '1', '--yes']],
+  down: [['--backfill', '--package', 'teamd']],
   'new-team': [['teamz', '--no-install']],
 };
 // Commands that need no database, or hand the terminal to another program: checked for the

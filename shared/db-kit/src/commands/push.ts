@@ -1,7 +1,8 @@
 import type { Command } from '../context';
 import { loadSchemas } from '../schema/load';
 import { applyPush, planPush, type PushStatement } from '../schema/push';
-import { confirmAction } from '../safety/confirm';
+import { DbKitError } from '../errors';
+import { confirmAction, confirmDatabaseName } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
 import { scriptFor } from '../scripts';
 import { packageOptions, parse, plural, selectPackages, type Options } from './common';
@@ -10,6 +11,7 @@ const options = {
   ...packageOptions,
   yes: { type: 'boolean', short: 'y' },
   force: { type: 'boolean' },
+  'confirm-name': { type: 'string' },
   'dry-run': { type: 'boolean' },
 } satisfies Options;
 
@@ -27,7 +29,13 @@ Options:
       --all               every package
   -y, --yes               run statements that lose data without asking (required without a terminal)
       --dry-run           print the statements; change nothing
-      --force             allow a DATABASE_URL that is not local (127.0.0.1, localhost, ::1)
+      --force             allow a DATABASE_URL that is not local (127.0.0.1, localhost, ::1);
+                          you then type the database's name
+      --confirm-name <db> that name, for --force without a terminal
+
+Never run: TRUNCATE ... CASCADE (drizzle-kit's way to add a NOT NULL column to a table with
+rows; it would empty every table that references it, other packages' included), and CASCADE
+is taken off every DROP, so an object of another package that depends on it stops the push.
 
 Exit: 0 pushed, nothing to do, or declined at the prompt ("Nothing changed."); 2 refused,
 usage or connection error.`,
@@ -53,17 +61,31 @@ usage or connection error.`,
         return 0;
       }
       ctx.out.print(
-        `${values['dry-run'] ? 'Would run' : 'Pushing'} ${plural(plan.statements.length, 'statement')} for ${names} ` +
+        `${values['dry-run'] ? 'Would run' : 'Plan:'} ${plural(plan.statements.length, 'statement')} for ${names} ` +
           `on ${target.redacted}:`,
       );
       for (const s of plan.statements) ctx.out.print(`  ${s.dataLoss ? 'DATA LOSS ' : ''}${oneLine(s)}`);
+      for (const s of plan.refused) ctx.out.print(`  REFUSED ${oneLine(s)}`);
+      if (plan.refused.length) {
+        throw new DbKitError(
+          `push will not run ${oneLine(plan.refused[0]!).slice(0, 80)}: CASCADE empties every table that references ` +
+            "it, other packages' included. Nothing changed.",
+          'Give the new NOT NULL column a default, or add it nullable, fill it, then make it NOT NULL ' +
+            `(${scriptFor(ws, 'generate', scope[0]!)} --name <what_changed> writes that as a migration).`,
+          'refused',
+        );
+      }
       if (values['dry-run']) return 0;
       const losing = plan.statements.filter((s) => s.dataLoss);
-      if (losing.length)
+      // Off a local database (--force), the README's promise: the database's name typed, always.
+      if (!target.local)
+        await confirmDatabaseName(ctx.terminal, target, values['confirm-name'], `Push ${names}'s schema`);
+      else if (losing.length)
         await confirmAction(ctx.terminal, {
           question: `${losing.length === 1 ? 'The statement marked DATA LOSS loses' : `The ${losing.length} statements marked DATA LOSS lose`} data. Run ${losing.length === 1 ? 'it' : 'them'}`,
           yes: values.yes,
         });
+      ctx.out.print(`Pushing ${plural(plan.statements.length, 'statement')}...`);
       await applyPush(sql, plan);
       ctx.out.print(
         `Pushed ${names}. Run \`${scriptFor(ws, 'generate', scope[0]!)} --name <what_changed>\` before you commit, ` +

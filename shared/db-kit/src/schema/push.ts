@@ -20,6 +20,8 @@ export interface PushPlan {
   statements: PushStatement[];
   /** Differences on objects of other packages (or of nobody): reported, never run. */
   leftAlone: PushStatement[];
+  /** Statements whose effect would reach other packages' objects (TRUNCATE ... CASCADE): push stops. */
+  refused: PushStatement[];
 }
 
 /**
@@ -47,8 +49,14 @@ export async function planPush(
   const result = await quietUnlessInteractive(interactive, () =>
     pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters),
   );
-  const plan: PushPlan = { statements: [], leftAlone: [] };
-  for (const text of result.statementsToExecute) {
+  const plan: PushPlan = { statements: [], leftAlone: [], refused: [] };
+  for (const raw of result.statementsToExecute) {
+    // CASCADE on a DROP would remove other packages' foreign keys and views with it: without it,
+    // PostgreSQL stops the push instead, naming what depends on the object.
+    const text = raw.replace(
+      /^(\s*DROP\s+(?:TABLE|TYPE|SEQUENCE|VIEW|SCHEMA)\b[\s\S]*?)\s+CASCADE\s*(;?)\s*$/i,
+      '$1$2',
+    );
     const target = statementTarget(text);
     const owner = target ? ownerOf(objects, packages, target.kind, target.name) : undefined;
     const statement: PushStatement = {
@@ -58,7 +66,9 @@ export async function planPush(
       dataLoss: DATA_LOSS.test(text),
     };
     const creatingSchema = /^\s*CREATE\s+SCHEMA\b/i.test(text);
-    (creatingSchema || (owner && scope.includes(owner)) ? plan.statements : plan.leftAlone).push(statement);
+    const inScope = creatingSchema || Boolean(owner && scope.includes(owner));
+    if (inScope && /^\s*TRUNCATE\b[\s\S]*\bCASCADE\b/i.test(text)) plan.refused.push(statement);
+    else (inScope ? plan.statements : plan.leftAlone).push(statement);
   }
   return plan;
 }
