@@ -3,6 +3,7 @@ import type { Command, Context } from '../context';
 import { DbKitError, UsageError, describeError } from '../errors';
 import { downPath, readDownFile } from '../migrations/down';
 import { generateMigration, toSlug } from '../migrations/generate';
+import { missingReferences } from '../migrations/references';
 import { applyUndo, assertNotApplied, planUndo } from '../migrations/undo';
 import type { SchemaPackage } from '../workspace';
 import { rememberChanges } from '../schema/unrecorded';
@@ -90,6 +91,7 @@ refused (applied, or no database to tell).`,
       return 0;
     }
     ctx.out.print(`Wrote ${ws.relative(written)}`);
+    warnMissingReferences(ctx, pkg);
     const down = readDownFile(pkg, basename(written, '.sql'));
     if (down) {
       const note = down.irreversible.length ? ` (partial: ${down.irreversible.join('; ')})` : '';
@@ -107,6 +109,22 @@ refused (applied, or no database to tell).`,
     return 1;
   },
 };
+
+/** The packages this one builds on lack what its schema references: their generate was forgotten. */
+function warnMissingReferences(ctx: Context, pkg: SchemaPackage): void {
+  const ws = ctx.workspace;
+  for (const m of missingReferences(ws, pkg)) {
+    const from = m.from.map((p) => p.name).join(' or ');
+    ctx.out.warn(
+      `warning: ${pkg.name} references ${m.missing} (${m.reference}), which the latest snapshot of ${from} lacks: ` +
+        'this migration fails on migrate until that package has a migration creating it.',
+    );
+    ctx.out.warn(
+      `  next: ${m.from.map((p) => `${scriptFor(ws, 'generate', p)} --name <what_changed>`).join(' or ')}, ` +
+        'then migrate; commit both migrations together.',
+    );
+  }
+}
 
 /** generate --undo: the newest migration goes, unless a database we can reach has applied it. */
 async function undoNewest(ctx: Context, pkg: SchemaPackage): Promise<number> {
