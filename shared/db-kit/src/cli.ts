@@ -104,8 +104,26 @@ export async function runCli(argv: string[], options: ContextOptions = {}): Prom
     return await command.run(rest, createContext({ ...options, reporter: out, json }));
   } catch (error) {
     if (error instanceof Declined) return reportDeclined(error, out, json);
+    if (error instanceof DbKitError && error.name === 'UnexpectedArgument')
+      return reportError(await withScriptHint(error, name, options), out, json, options.env ?? process.env);
     return reportError(error, out, json, options.env ?? process.env);
   }
+}
+
+/**
+ * `pnpm db:migrate teamd` must not quietly migrate shared: when the stray word names a package,
+ * the hint names the script that does what was meant (`pnpm teamd:db:migrate`).
+ */
+async function withScriptHint(error: DbKitError, command: string, options: ContextOptions): Promise<DbKitError> {
+  const argument = (error as DbKitError & { argument?: string }).argument;
+  try {
+    const { Workspace } = await import('./workspace');
+    const { scriptFor } = await import('./scripts');
+    const ws = Workspace.find(options.cwd ?? process.cwd());
+    const pkg = ws.packages.find((p) => p.alias === argument || p.name === argument);
+    if (pkg) return new DbKitError(error.message, `For ${pkg.alias}, run ${scriptFor(ws, command, pkg)}.`, 'usage');
+  } catch {}
+  return error;
 }
 
 /** A "no" at a prompt: nothing ran, which is not a failure (exit 0, so pnpm stays quiet). */

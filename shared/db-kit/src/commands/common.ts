@@ -9,8 +9,33 @@ export const packageOptions = {
   all: { type: 'boolean' },
 } satisfies Options;
 
-export function parse<O extends Options>(argv: string[], options: O) {
-  return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+/** A word on the command line that is no flag, given to a command that takes none (`db:migrate teamd`). */
+export class UnexpectedArgument extends UsageError {
+  constructor(readonly argument: string) {
+    super(`Unexpected argument "${argument}": this command takes flags only.`);
+    this.name = 'UnexpectedArgument';
+  }
+}
+
+/** Parses flags; a positional argument is refused unless the command takes some (restore's file). */
+export function parse<O extends Options>(argv: string[], options: O, takes: { positionals?: boolean } = {}) {
+  const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  if (!takes.positionals && parsed.positionals.length) throw new UnexpectedArgument(parsed.positionals[0]!);
+  return parsed;
+}
+
+/** The numeric value of a seconds flag, within what PostgreSQL's timeouts take (up to 2147483 s). */
+export function secondsFlag(value: string | undefined, flag: string, fallback: number): number;
+export function secondsFlag(value: string | undefined, flag: string, fallback?: number): number | undefined;
+export function secondsFlag(value: string | undefined, flag: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds * 1000 > 2_147_483_647)
+    throw new UsageError(
+      `${flag} takes seconds from 0 to 2147483, got "${value}".`,
+      `For example ${flag} 30. Run with --help to see the options.`,
+    );
+  return seconds;
 }
 
 /** The package named by --package, or all of them with --all. */

@@ -15,7 +15,7 @@ import {
 } from '../migrations/runner';
 import { cachedUnrecordedChanges, describeUnrecorded, type UnrecordedChange } from '../schema/unrecorded';
 import { scriptFor } from '../scripts';
-import { packageOptions, parse, plural, selectPackages, type Options } from './common';
+import { packageOptions, parse, secondsFlag, plural, selectPackages, type Options } from './common';
 
 const options = {
   ...packageOptions,
@@ -126,14 +126,8 @@ function runSettings(values: {
   'lock-timeout'?: string;
   'lock-timeout-statement'?: string;
 }): MigrateOptions {
-  const lockTimeout =
-    values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
-  if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
-    throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
-  const statementTimeout =
-    values['lock-timeout-statement'] === undefined ? undefined : Number(values['lock-timeout-statement']);
-  if (statementTimeout !== undefined && (!Number.isFinite(statementTimeout) || statementTimeout < 0))
-    throw new UsageError(`--lock-timeout-statement takes seconds, got "${values['lock-timeout-statement']}".`);
+  const lockTimeout = secondsFlag(values['lock-timeout'], '--lock-timeout', DEFAULT_LOCK_TIMEOUT_MS / 1000);
+  const statementTimeout = secondsFlag(values['lock-timeout-statement'], '--lock-timeout-statement');
   return {
     dryRun: values['dry-run'],
     strictOrder: values['strict-order'],

@@ -25,7 +25,7 @@ Options:
 Exit: 0 created; 2 invalid or taken name, or pnpm install failed.`,
 
   async run(argv, ctx) {
-    const { values, positionals } = parse(argv, options);
+    const { values, positionals } = parse(argv, options, { positionals: true });
     const [name, ...extra] = positionals;
     if (!name || extra.length)
       throw new UsageError('Give one team name: db-kit new-team <name>.', 'Example: pnpm db:new-team teamx');

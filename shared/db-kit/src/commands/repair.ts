@@ -3,7 +3,7 @@ import { UsageError } from '../errors';
 import { REPAIR_LOG_TABLE, Repairer } from '../migrations/repair';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../migrations/runner';
 import type { Command } from '../context';
-import { packageOptions, parse, plural, selectPackages, type Options } from './common';
+import { packageOptions, parse, plural, secondsFlag, selectPackages, type Options } from './common';
 
 const options = {
   ...packageOptions,
@@ -46,10 +46,7 @@ Exit: 0 repaired or nothing to repair; 2 usage or connection error.`,
         'The reason is stored in the audit table, with your database and OS user.',
       );
     }
-    const lockTimeout =
-      values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
-    if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
-      throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
+    const lockTimeout = secondsFlag(values['lock-timeout'], '--lock-timeout', DEFAULT_LOCK_TIMEOUT_MS / 1000);
     return ctx.withConnection(`db-kit repair (${packages.map((p) => p.alias).join(',')})`, async (sql) => {
       const repairs = await new Repairer(sql, packages).repair({
         reason,

@@ -34,7 +34,7 @@ Exit: 0 restored, or declined at the prompt ("Nothing changed."); 2 refused, usa
 connection error.`,
 
   async run(argv, ctx) {
-    const { values, positionals } = parse(argv, options);
+    const { values, positionals } = parse(argv, options, { positionals: true });
     const file = positionals[0];
     if (!file || positionals.length > 1)
       throw new UsageError(

@@ -8,7 +8,7 @@ import { assertRunnable, planRollback, type RollbackPlan, type RollbackSelection
 import { runRollback } from '../rollback/run';
 import { confirmAction, confirmDatabaseName } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
-import { parse, plural, type Options } from './common';
+import { parse, plural, secondsFlag, type Options } from './common';
 
 const options = {
   package: { type: 'string', short: 'p' },
@@ -63,10 +63,7 @@ or a down failed; 2 usage or connection error.`,
     const { values } = parse(argv, options);
     if (!values.package) throw new UsageError('Say which package: --package <alias>.');
     const selection = readSelection(values);
-    const lockTimeout =
-      values['lock-timeout'] === undefined ? DEFAULT_LOCK_TIMEOUT_MS / 1000 : Number(values['lock-timeout']);
-    if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
-      throw new UsageError(`--lock-timeout takes seconds, got "${values['lock-timeout']}".`);
+    const lockTimeout = secondsFlag(values['lock-timeout'], '--lock-timeout', DEFAULT_LOCK_TIMEOUT_MS / 1000);
     const ws = ctx.workspace;
     const pkg = ws.resolve(values.package);
     const dryRun = Boolean(values['dry-run']);

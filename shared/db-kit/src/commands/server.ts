@@ -26,7 +26,7 @@ const command: Command = {
 DB_ENGINE=url|compose|embedded forces the choice. Exit: 0 ok; 1 not running (status); 2 error.`,
 
   async run(argv, ctx) {
-    const { values, positionals } = parse(argv, options);
+    const { values, positionals } = parse(argv, options, { positionals: true });
     const action = positionals[0];
     switch (action) {
       case 'up':
