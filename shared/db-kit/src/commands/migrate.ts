@@ -1,5 +1,5 @@
 import type { Command, Context } from '../context';
-import { DbKitError, UsageError } from '../errors';
+import { DbKitError } from '../errors';
 import type { Applied } from '../migrations/apply';
 import type { MigrationFile } from '../migrations/files';
 import { clientTag } from '../migrations/lock';
