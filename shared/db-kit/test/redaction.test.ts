@@ -45,6 +45,7 @@ const NO_DATABASE_ERROR = new Set([
   'promote',
   'new-team',
   'pull',
+  'down',
 ]);
 
 describe('no command prints the password of DATABASE_URL', () => {
