@@ -156,6 +156,8 @@ export function assertRunnable(pending: MigrationFile[], settings: RunSettings):
 /** One run's session: applies migrations, cancels on a signal, reports durable results. */
 export class Run {
   private pid = 0;
+  /** The session is gone: nothing more may be sent on it (postgres.js would write to a dropped socket). */
+  sessionLost = false;
   private sessionLockTimeout = '0';
   private inFlight: Pending | undefined;
   private cancelling: Promise<unknown> | undefined;
@@ -271,6 +273,7 @@ export class Run {
     const parts = [...head, ...commands, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'];
     const failure = await this.pipeline(parts);
     if (!failure) return;
+    if (isConnectionLost(failure.error)) throw this.lost(file, failure.error);
     await this.conn.unsafe('rollback').catch(() => {});
     const index = failure.index - head.length;
     throw this.failed(file, index >= 0 && index < commands.length ? index : undefined, failure.error);
@@ -363,7 +366,7 @@ export class Run {
       }
       await this.conn.unsafe('set local synchronous_commit = on; commit').simple();
     } catch (error) {
-      await this.conn.unsafe('rollback').catch(() => {});
+      if (!this.sessionLost) await this.conn.unsafe('rollback').catch(() => {});
       throw error;
     }
     // Reported only now: before the commit, none of them was applied.
@@ -426,6 +429,7 @@ export class Run {
 
   /** A lost session: one line and exit 2, never the driver's stack. */
   private lost(file: MigrationFile | undefined, error: unknown): DbKitError {
+    this.sessionLost = true;
     const e = error as { message?: string; code?: string };
     const what = file ? ` while applying ${file.tag}` : '';
     const unconfirmed = this.unreported.length

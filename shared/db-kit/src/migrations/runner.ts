@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping, bookkeepingTable } from './bookkeeping';
 import { readMigrationFiles, type MigrationFile } from './files';
-import { type Applied, assertNoDuplicates, assertRunnable, Run } from './apply';
+import { type Applied, assertNoDuplicates, assertRunnable, isConnectionLost, Run } from './apply';
 import { LockWaitAborted, MigrationLock } from './lock';
 import { orderByRequirements, withRequiredMigrations } from './requirements';
 import { assertInOrder, assertIntact, classify, pendingInOrder, type PackageState } from './state';
@@ -162,8 +162,11 @@ export class Migrator {
           pending.map((file) => ({ file, pkg: byName.get(file.packageName)!, outOfOrder: outOfOrder.has(file) })),
         );
         return { applied, adopted, planned: [], plannedOutOfOrder: [] };
+      } catch (error) {
+        if (isConnectionLost(error)) run.sessionLost = true;
+        throw error;
       } finally {
-        await lock.release();
+        if (!run.sessionLost) await lock.release();
       }
     } catch (error) {
       throw withOutcome(run.explain(error), run, pending);

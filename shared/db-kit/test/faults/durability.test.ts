@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, type FixtureWorkspace } from '../../src/testing';
-import { SHARED } from '../helpers';
+import type { FixtureWorkspace } from '../../src/testing';
+import { fixtureWorkspace, SHARED } from '../helpers';
 import { FaultServer } from './server';
 
 let server: FaultServer;
 let ws: FixtureWorkspace;
 beforeAll(async () => {
   server = await FaultServer.start();
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   ws.addMigration(SHARED, '20261201_090000_add_phone', 'ALTER TABLE "users" ADD COLUMN "phone" varchar(32);');
   ws.addMigration(SHARED, '20261201_100000_add_city', 'ALTER TABLE "users" ADD COLUMN "city" text;');
 });

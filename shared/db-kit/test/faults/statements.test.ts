@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../../src/testing';
-import { columnsOf, query, SHARED, tableExists } from '../helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../../src/testing';
+import { columnsOf, fixtureWorkspace, query, SHARED, tableExists } from '../helpers';
 
 // Malformed or unusual migration files: located, refused or run as written, never half-applied.
 let ws: FixtureWorkspace;
 let db: TestDatabase;
 let env: NodeJS.ProcessEnv;
 beforeEach(async () => {
-  ws = copyWorkspace();
+  ws = fixtureWorkspace();
   db = await createTestDatabase({ label: 'faults_sql' });
   env = { DATABASE_URL: db.url };
 });
