@@ -72,6 +72,11 @@ export function copyWorkspace(options: { packages?: string[] } = {}): FixtureWor
   chmodSync(root, 0o755); // the embedded server's postgres user must be able to enter it
   for (const file of ['package.json', 'pnpm-workspace.yaml', 'tsconfig.base.json'])
     cpSync(join(source.root, file), join(root, file));
+  if (wanted)
+    dropScriptsOf(
+      join(root, 'package.json'),
+      source.packages.filter((p) => !wanted.includes(p.dir)),
+    );
   symlinkSync(join(source.root, 'node_modules'), join(root, 'node_modules'));
   for (const pkg of source.packages) {
     if (wanted && !wanted.includes(pkg.dir)) continue;
@@ -118,6 +123,20 @@ export function copyWorkspace(options: { packages?: string[] } = {}): FixtureWor
       if (existsSync(root)) rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Removes the root scripts of packages left out of the copy (`<alias>:db:*`), line by line so the
+ * file keeps its formatting: a team left out is not there at all, and its alias is free.
+ */
+function dropScriptsOf(manifest: string, leftOut: Array<{ alias: string }>): void {
+  if (!leftOut.length) return;
+  const prefixes = leftOut.map((p) => `"${p.alias}:`);
+  const lines = readFileSync(manifest, 'utf8').split('\n');
+  const kept = lines.filter((line) => !prefixes.some((prefix) => line.trimStart().startsWith(prefix)));
+  // A removed last entry leaves a trailing comma before the closing brace.
+  const text = kept.join('\n').replace(/,(\s*\n\s*})/g, '$1');
+  writeFileSync(manifest, text);
 }
 
 /** drizzle-kit's snapshot of an empty PostgreSQL schema. */
