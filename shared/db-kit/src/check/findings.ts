@@ -2,10 +2,50 @@ import type { Workspace } from '../workspace';
 
 export type Severity = 'error' | 'warning';
 
+/** The finding ids of our own rules; squawk's findings carry squawk's rule name (`ban-drop-column`). */
+export type OwnRuleId =
+  // integrity: journal, files and snapshots agree
+  | 'journal-invalid'
+  | 'journal-index'
+  | 'migration-name'
+  | 'missing-sql'
+  | 'missing-snapshot'
+  | 'snapshot-invalid'
+  | 'snapshot-chain'
+  | 'branch-collision'
+  | 'stray-sql'
+  | 'stray-snapshot'
+  | 'timestamp-order'
+  // history: merged migrations stay as merged
+  | 'merged-migration-edited'
+  | 'merged-migration-deleted'
+  // migrations
+  | 'sql-syntax'
+  | 'waiver-without-reason'
+  | 'unused-waiver'
+  // ownership and names
+  | 'foreign-object'
+  | 'shared-references-team'
+  | 'duplicate-name'
+  | 'team-prefix'
+  | 'name-too-long'
+  | 'name-collision'
+  // schema files against the latest snapshot
+  | 'schema-load'
+  | 'schema-without-migration'
+  // down migrations
+  | 'down-missing'
+  | 'down-irreversible';
+
+/** A squawk rule name, as squawk reports it. */
+export type SquawkRuleId = string & { readonly squawk?: never };
+
+export type RuleId = OwnRuleId | SquawkRuleId;
+
 /** One thing `db-kit check` found: what, where, and what to do about it. */
 export interface Finding {
   /** Squawk's rule name (`ban-drop-column`) or one of ours (`branch-collision`, `foreign-object`, ...). */
-  rule: string;
+  rule: RuleId;
   severity: Severity;
   /** Absolute path of the file the finding is about. */
   file: string;

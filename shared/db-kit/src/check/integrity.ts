@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { journalPath, MIGRATION_NAME, type Journal } from '../migrations/files';
 import { snapshotPath } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
-import type { Finding } from './findings';
+import type { Finding, OwnRuleId } from './findings';
 
 const NO_PARENT = '00000000-0000-0000-0000-000000000000';
 const SNAPSHOT_FILE = /^(\d{4})_snapshot\.json$/;
@@ -27,7 +27,7 @@ interface SnapshotFile {
  */
 export function integrityFindings(pkg: SchemaPackage, generateCommand: string): Finding[] {
   const findings: Finding[] = [];
-  const error = (rule: string, file: string, message: string, next: string) =>
+  const error = (rule: OwnRuleId, file: string, message: string, next: string) =>
     findings.push({ rule, severity: 'error', file, message, next });
   const journalFile = journalPath(pkg);
   let journal: Journal = { version: '7', dialect: 'postgresql', entries: [] };
