@@ -1,12 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `unit` (pure functions and in-process commands, no database, no server; seconds)
+// and `db` (real PostgreSQL: every test gets its own database from the global setup's server).
+// `pnpm test` runs both; `pnpm test:unit` only the first.
 export default defineConfig({
   test: {
-    include: ['shared/*/test/**/*.test.ts', 'teams/*/src/database/test/**/*.test.ts'],
-    globalSetup: ['shared/db-kit/src/testing/global-setup.ts'],
-    // Tests spawn the CLI and wait on real PostgreSQL work; they are slow, never flaky by timing.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['shared/*/test/unit/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'db',
+          include: ['shared/*/test/**/*.test.ts', 'teams/*/src/database/test/**/*.test.ts'],
+          exclude: ['shared/*/test/unit/**', '**/node_modules/**'],
+          globalSetup: ['shared/db-kit/src/testing/global-setup.ts'],
+          // Tests spawn the CLI and wait on real PostgreSQL work; they are slow, never flaky by timing.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+    ],
   },
 });
