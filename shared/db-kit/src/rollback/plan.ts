@@ -233,7 +233,7 @@ async function dependents(sql: Queryable, ws: Workspace, pkg: SchemaPackage, ste
     blockers.push(
       `${drop.step.migration} drops ${what}, but ${owner.name}'s foreign key ${fk.conname} (${from}) points at it` +
         (added ? `, added by its migration ${added}` : '') +
-        `. Roll that back first: db-kit rollback --package ${owner.alias} ${added ? `--to <the migration before ${added}>` : '--steps <n>'}.`,
+        `. Roll that back first: ${scriptFor(owner, 'rollback', owner)} ${added ? `--to <the migration before ${added}>` : '--steps <n>'}.`,
     );
   }
   return blockers;

@@ -4,6 +4,7 @@ import type { Finding } from '../check/findings';
 import { type DownMigration, downPath, readDownFile } from '../migrations/down';
 import type { MigrationFile } from '../migrations/files';
 import { Migrator } from '../migrations/runner';
+import { commandFor } from '../scripts';
 import { quoteIdent } from '../sql-text';
 import type { SchemaPackage, Workspace } from '../workspace';
 
@@ -159,7 +160,7 @@ export async function verifyDowns(adminUrl: string, ws: Workspace, packages: Sch
             severity: 'error',
             file: file.path,
             message: `${file.tag} has no down${down?.todo ? ' written yet' : ''}: the round trip stops here (older migrations are not verified).`,
-            next: `Write ${pkg.out}/${file.tag}.down.sql (db-kit down --backfill --package ${pkg.alias} computes one).`,
+            next: `Write ${pkg.out}/${file.tag}.down.sql (${commandFor(pkg, `down --backfill --package ${pkg.alias}`)} computes one).`,
           });
           break;
         }
@@ -213,6 +214,6 @@ function finding(pkg: SchemaPackage, file: MigrationFile, what: string, error: u
     message: `${file.tag}: ${what}: ${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}`,
     next: what.includes('up again')
       ? 'The migration must run again after its down (e.g. ADD VALUE IF NOT EXISTS, CREATE ... IF NOT EXISTS).'
-      : `Fix ${file.tag}.down.sql, then run db-kit check --verify-downs again.`,
+      : `Fix ${file.tag}.down.sql, then run ${commandFor(pkg, 'check --verify-downs')} again.`,
   };
 }

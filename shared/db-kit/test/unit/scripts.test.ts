@@ -32,9 +32,19 @@ describe('hints name what the user can type', () => {
             .split('\n')
             .forEach((line, i) => {
               const code = line.trim();
-              // Doc comments and connection names (`db-kit migrate (teamd)`) are not hints.
-              if (code.startsWith('*') || code.startsWith('/') || /`db-kit \w+ \(\$/.test(code)) return;
-              if (/([Rr]un|\(|`)\s*db-kit (generate|migrate|repair|status|check|push|seed|reset|restore)\b/.test(code))
+              // Doc comments, SQL comments written into files, and connection names (`db-kit migrate (teamd)`) are not hints.
+              if (
+                code.startsWith('*') ||
+                code.startsWith('/') ||
+                code.startsWith("'--") ||
+                /`db-kit \w+ \(\$/.test(code)
+              )
+                return;
+              if (
+                /([Rr]un|\(|`)\s*db-kit (generate|migrate|repair|status|check|push|seed|reset|restore|rollback)\b/.test(
+                  code,
+                )
+              )
                 offenders.push(`${path}:${i + 1}: ${line.trim()}`);
             });
         }
