@@ -78,16 +78,35 @@ function schemaOf(url: string, table?: string): string {
     .join(';\n');
 }
 
+/** The same, blind to column order: the adopt declares a column where the schema does, a history appends it. */
+function schemaLines(url: string, table?: string): string[] {
+  return schemaOf(url, table)
+    .split('\n')
+    .map((l) => l.trim().replace(/,$/, ''))
+    .sort();
+}
+
+/** drizzle-kit's own migrator, as a project without db-kit would run it. */
+function drizzleKitMigrate(ws: FixtureWorkspace, packageDir: string, url: string) {
+  const run = spawnSync(process.execPath, [ws.path(`${TEAMD}/node_modules/drizzle-kit/bin.cjs`), 'migrate'], {
+    cwd: ws.path(packageDir),
+    env: { ...process.env, DATABASE_URL: url },
+    encoding: 'utf8',
+  });
+  return { code: run.status ?? 1, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
+}
+
 describe('promote teamd_projects on databases in every state', () => {
   let ws: FixtureWorkspace;
-  const db: Record<'a' | 'b' | 'c' | 'd', TestDatabase> = {} as never;
+  const db: Record<'a' | 'b' | 'c' | 'd' | 'e' | 'f', TestDatabase> = {} as never;
+  let hashesBefore: string[];
   let rowsBefore: { n: number; hash: string };
   let rowsBeforeC: { n: number; hash: string };
   let promote: ReturnType<FixtureWorkspace['dbKit']>;
 
   beforeAll(async () => {
     ws = gitWorkspace();
-    for (const state of ['a', 'b', 'c', 'd'] as const)
+    for (const state of ['a', 'b', 'c', 'd', 'e', 'f'] as const)
       db[state] = await createTestDatabase({ label: `promote_${state}` });
     // (a) and (c): Team D's first migration applied, with rows; (d) shared only; (b) empty.
     dbKit(ws, ['migrate', '--all'], db.a.url);
@@ -121,6 +140,7 @@ describe('promote teamd_projects on databases in every state', () => {
     rowsBefore = await rowsHash(db.a.url);
     rowsBeforeC = await rowsHash(db.c.url);
 
+    hashesBefore = readMigrationFiles(Workspace.find(ws.root).resolve('teamd')).map((f) => f.hash);
     promote = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
   }, 300_000);
   afterAll(async () => {
@@ -148,9 +168,15 @@ describe('promote teamd_projects on databases in every state', () => {
     const [release] = readMigrationFiles(root.resolve('teamd')).slice(-1);
     expect(adopt!.tag).toMatch(/^\d{8}_\d{6}_adopt_teamd_projects$/);
     expect(release!.tag).toMatch(/^\d{8}_\d{6}_release_teamd_projects$/);
-    expect(adopt!.requires).toEqual([{ packageName: '@teamd/database', tag: release!.tag }]);
+    // Self-contained: it requires none of Team D's history.
+    expect(adopt!.requires).toEqual([]);
     expect(adopt!.statements.join('\n')).toMatch(/CREATE TABLE IF NOT EXISTS "teamd_projects"/);
-    expect(adopt!.statements.join('\n')).not.toMatch(/DROP|INSERT/);
+    expect(adopt!.statements.join('\n')).not.toMatch(/DROP |INSERT INTO "(?!drizzle)/);
+    // Team D's earlier statements on teamd_projects are guarded, and their checksums did not change.
+    const teamFiles = readMigrationFiles(root.resolve('teamd'));
+    expect(teamFiles[0]!.statements.join('\n')).toMatch(/\$db_kit_adopted\$[\s\S]*CREATE TABLE "teamd_projects"/);
+    expect(teamFiles[0]!.statements.join('\n')).toMatch(/^CREATE TABLE "teamd_tasks"/m);
+    expect(teamFiles.slice(0, hashesBefore.length).map((f) => f.hash)).toEqual(hashesBefore);
     expect(release!.statements).toEqual([expect.stringMatching(/SELECT 1;$/)]);
     // db:check reads Team D's history up to the release as Team D's, and the result as shared's.
     const check = ws.dbKit(['check', '--all']);
@@ -170,10 +196,12 @@ describe('promote teamd_projects on databases in every state', () => {
 
   it('(a) a fully migrated database keeps its 1,000 rows unchanged, and shared owns the table', async () => {
     const shared = dbKit(ws, ['migrate', '--package', 'shared'], db.a.url);
-    expect(shared.stdout).toMatch(
-      /applied\s+teamd\s+\d+_\d+_release_teamd_projects[\s\S]*applied\s+shared\s+\d+_\d+_adopt_teamd_projects/,
-    );
-    expect(dbKit(ws, ['migrate', '--package', 'teamd'], db.a.url).stdout).toMatch(/Nothing to migrate/);
+    expect(shared.stdout).toMatch(/applied\s+shared\s+\d+_\d+_adopt_teamd_projects/);
+    expect(shared.stdout).not.toMatch(/release_teamd_projects/);
+    // The rewritten Team D files count as the ones applied: only the release is new.
+    const teamd = dbKit(ws, ['migrate', '--package', 'teamd'], db.a.url);
+    expect(teamd.stdout).toMatch(/applied\s+teamd\s+\d+_\d+_release_teamd_projects/);
+    expect(teamd.stdout).not.toMatch(/_init|add_budget/);
     expect(await rowsHash(db.a.url)).toEqual(rowsBefore);
     expect(rowsBefore.n).toBe(1000);
     const owners = ownership(Workspace.find(ws.root).packages);
@@ -200,15 +228,15 @@ describe('promote teamd_projects on databases in every state', () => {
 
   it('(b) an empty database set up after the promotion ends with the same schema', () => {
     dbKit(ws, ['migrate', '--all'], db.b.url);
-    expect(schemaOf(db.b.url)).toBe(schemaOf(db.a.url));
+    expect(schemaLines(db.b.url)).toEqual(schemaLines(db.a.url));
   });
 
-  it("(c) a database behind on Team D's history runs it before the adopt, even from db:migrate", async () => {
+  it("(c) a database behind on Team D's history: the adopt leaves the table to it, Team D's migrate finishes it", async () => {
     const shared = dbKit(ws, ['migrate', '--package', 'shared'], db.c.url);
-    expect(shared.stdout).toMatch(
-      /applied\s+teamd\s+\d+_\d+_add_budget[\s\S]*release_teamd_projects[\s\S]*applied\s+shared\s+\d+_\d+_adopt_teamd_projects/,
-    );
-    dbKit(ws, ['migrate', '--package', 'teamd'], db.c.url);
+    expect(shared.stdout).toMatch(/applied\s+shared\s+\d+_\d+_adopt_teamd_projects/);
+    expect(shared.stdout).not.toMatch(/add_budget/);
+    const teamd = dbKit(ws, ['migrate', '--package', 'teamd'], db.c.url);
+    expect(teamd.stdout).toMatch(/applied\s+teamd\s+\d+_\d+_add_budget[\s\S]*release_teamd_projects/);
     expect(schemaOf(db.c.url)).toBe(schemaOf(db.a.url));
     const after = await query<{ n: number }>(
       db.c.url,
@@ -217,12 +245,43 @@ describe('promote teamd_projects on databases in every state', () => {
     expect(after[0]!.n).toBe(rowsBeforeC.n);
   });
 
-  it('(d) a database with only shared applied gets Team D later and ends the same', async () => {
+  it('(d) a shared-only database gets the promoted table and nothing else of Team D, then Team D later, and ends the same', async () => {
     dbKit(ws, ['migrate', '--package', 'shared'], db.d.url);
-    const teamd = await query<{ name: string }>(db.d.url, `select name from drizzle.__teamd_migrations order by id`);
-    expect(teamd.map((r) => r.name.replace(/^\d+_\d+_/, ''))).toEqual(['init', 'add_budget', 'release_teamd_projects']);
-    dbKit(ws, ['migrate', '--package', 'teamd'], db.d.url);
-    expect(schemaOf(db.d.url)).toBe(schemaOf(db.a.url));
+    const tables = await query<{ t: string }>(
+      db.d.url,
+      `select table_name as t from information_schema.tables where table_schema = 'public' and table_name like 'teamd%' order by 1`,
+    );
+    expect(tables.map((r) => r.t)).toEqual(['teamd_projects']);
+    const [teamdBookkeeping] = await query<{ t: string | null }>(
+      db.d.url,
+      `select to_regclass('drizzle.__teamd_migrations')::text as t`,
+    );
+    expect(teamdBookkeeping!.t).toBeNull();
+    const teamd = dbKit(ws, ['migrate', '--package', 'teamd'], db.d.url);
+    expect(teamd.stdout).toMatch(/_init[\s\S]*add_budget[\s\S]*release_teamd_projects/);
+    expect(schemaLines(db.d.url)).toEqual(schemaLines(db.a.url));
+    expect(ws.dbKit(['status'], { DATABASE_URL: db.d.url }).code).toBe(0);
+  });
+
+  it("(e) a database migrated by drizzle-kit's own migrate, shared first, converges to the same schema", async () => {
+    for (const dir of ['shared/database', TEAMD]) {
+      const run = drizzleKitMigrate(ws, dir, db.e.url);
+      expect(run.code, `${dir}: ${run.stdout}${run.stderr}`).toBe(0);
+    }
+    // db-kit adopts that database (nothing runs again, its bookkeeping gets our columns), status is clean.
+    expect(dbKit(ws, ['migrate', '--all'], db.e.url).stdout).not.toMatch(/applied /);
+    expect(schemaLines(db.e.url)).toEqual(schemaLines(db.a.url));
+    expect(ws.dbKit(['status'], { DATABASE_URL: db.e.url }).code).toBe(0);
+  });
+
+  it('(f) shared alone still migrates in one transaction (--single-transaction)', async () => {
+    const run = dbKit(ws, ['migrate', '--package', 'shared', '--single-transaction'], db.f.url);
+    expect(run.stdout).toMatch(/adopt_teamd_projects/);
+    const [found] = await query<{ projects: string | null; tasks: string | null }>(
+      db.f.url,
+      `select to_regclass('teamd_projects')::text as projects, to_regclass('teamd_tasks')::text as tasks`,
+    );
+    expect(found).toEqual({ projects: 'teamd_projects', tasks: null });
   });
 
   it('the adopting migration alone, run twice, builds the table as Team D left it (where Team D never ran)', async () => {

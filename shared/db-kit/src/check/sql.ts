@@ -192,6 +192,26 @@ function waiversOf(text: string, statements: SqlStatement[]): Waiver[] {
   return waivers;
 }
 
+/** One statement of a text: its byte range (from its first token, through its `;` if any) and what it touches. */
+export interface StatementSpan {
+  startByte: number;
+  endByte: number;
+  targets: ObjectRef[];
+}
+
+/** The statements of a SQL text with their byte ranges, for rewriting statements in place. Throws on a syntax error. */
+export async function statementSpans(text: string): Promise<StatementSpan[]> {
+  const { parseSync } = await loadParser();
+  const lines = new LineIndex(text);
+  const bytes = Buffer.from(text, 'utf8');
+  return (parseSync(text).stmts ?? []).map((raw) => {
+    const start = raw.stmt_location ?? 0;
+    let end = start + (raw.stmt_len ?? lines.byteLength - start);
+    if (bytes[end] === 0x3b) end++; // the statement's own semicolon
+    return { startByte: firstTokenByte(text, lines, start), endByte: end, targets: targetsOf(raw.stmt) };
+  });
+}
+
 /** The statement covering a 1-based line, if any. */
 export function statementAt(migration: ParsedMigration, line: number): number | undefined {
   const index = migration.statements.findIndex((s) => line >= s.startLine && line <= s.endLine);

@@ -29,8 +29,9 @@ const command: Command = {
 
 Moves stable team tables into the shared package without touching a row: their TypeScript
 (with the enums and helpers they use) goes to the shared schemas, the shared package gets a
-migration that adopts them (creates only what a database lacks) and the team one that releases
-them (changes nothing). Both snapshots are updated, so the next generate writes nothing.
+migration that adopts them, self-contained (builds only what a database lacks), and the team one
+that releases them (changes nothing). The team's earlier statements on those tables skip where
+the adopt built them. Both snapshots are updated, so the next generate writes nothing.
 Without --tables it asks which tables, shows the plan and asks to confirm.
 
 Options:
@@ -162,7 +163,7 @@ function describePlan(ws: Workspace, plan: PromotionPlan): string {
       `  ${move.names.join(', ')}: ${move.from.map((f) => ws.relative(f)).join(', ')} -> ${ws.relative(move.target)}`,
     );
   for (const [pkg, migration, note] of [
-    [plan.shared, plan.adopt, 'creates only what is missing; where the tables exist it changes nothing'],
+    [plan.shared, plan.adopt, 'builds only what is missing; where the tables exist it changes nothing'],
     [plan.team, plan.release, 'changes nothing in the database; records the hand-over'],
   ] as const) {
     lines.push('', `${pkg.name} (${pkg.alias}):`);
@@ -176,10 +177,16 @@ function describePlan(ws: Workspace, plan: PromotionPlan): string {
       '',
       `Stay in ${plan.team.name} and keep their foreign keys to the promoted tables: ${plan.dependents.join(', ')}.`,
     );
+  if (plan.guarded.length)
+    lines.push(
+      '',
+      `${plan.team.name}'s earlier statements on the promoted objects now skip where the adopt built them ` +
+        `(same checksum): ${plan.guarded.map((p) => ws.relative(p)).join(', ')}.`,
+    );
   lines.push(
     '',
-    `Databases: \`migrate\` runs ${plan.team.name}'s history up to ${plan.release.tag} before the adopt, even from ` +
-      `db:migrate; no row is copied or dropped.`,
+    `Databases: the adopt needs none of ${plan.team.name}'s history; every database converges, ` +
+      'whatever it has applied; no row is copied or dropped.',
   );
   return lines.join('\n');
 }

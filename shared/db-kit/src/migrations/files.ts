@@ -118,17 +118,39 @@ export function hashMigration(text: string): string {
   return createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
 }
 
+/**
+ * Where a shared migration that adopts a team's objects (db-kit promote) records, per object,
+ * whether it built it (the object was missing) or found it built by the team's history.
+ */
+export const ADOPTIONS_TABLE = '"drizzle"."db_kit_adoptions"';
+
+/**
+ * The wrapper promote puts around a team statement on an object shared adopted: the statement
+ * skips where the adopt built the object, and runs as before everywhere else. It reads
+ * ADOPTIONS_TABLE dynamically, so it also runs where that table does not exist (yet).
+ */
+export function adoptedGuardStart(objects: string[]): string {
+  const list = objects.map((o) => `''${o.replace(/'/g, "''''")}''`).join(', ');
+  return `DO $db_kit_adopted$ DECLARE skip boolean := false; BEGIN
+IF to_regclass('${ADOPTIONS_TABLE}') IS NOT NULL THEN EXECUTE 'SELECT EXISTS (SELECT 1 FROM ${ADOPTIONS_TABLE} WHERE built AND object IN (${list}))' INTO skip; END IF;
+IF NOT skip THEN`;
+}
+export const ADOPTED_GUARD_END = 'END IF; END $db_kit_adopted$;';
+const ADOPTED_GUARD =
+  /DO \$db_kit_adopted\$ DECLARE skip boolean := false; BEGIN\n[^\n]*\nIF NOT skip THEN\n([\s\S]*?)\nEND IF; END \$db_kit_adopted\$;/g;
+
 /** A whole-line comment that does not steer the run: not a `-- db-kit:` directive, not a statement breakpoint. */
 const PLAIN_COMMENT_LINE = /^[ \t]*--(?!>\s*statement-breakpoint)(?!\s*db-kit:).*(?:\n|$)/gim;
 
 /**
  * The checksum of a migration's statements: sha256 of its text without whole-line comments (waivers,
- * notes), keeping `-- db-kit:` directives and breakpoints. A generated file has no such comment, so
- * its checksum equals drizzle's hash of the text. (A line that starts with `--` inside a multi-line
- * string literal would count as a comment: migrations do not hold such literals.)
+ * notes), keeping `-- db-kit:` directives and breakpoints, and with promote's adopted-object guards
+ * unwrapped (the statement inside is what was applied). A generated file has neither, so its checksum
+ * equals drizzle's hash of the text. (A line that starts with `--` inside a multi-line string literal
+ * would count as a comment: migrations do not hold such literals.)
  */
 export function checksum(text: string): string {
-  return hashMigration(text.replace(PLAIN_COMMENT_LINE, ''));
+  return hashMigration(text.replace(ADOPTED_GUARD, '$1').replace(PLAIN_COMMENT_LINE, ''));
 }
 
 /** Whether a bookkeeping row's hash records this file: the statements' checksum, or drizzle's hash of the text. */

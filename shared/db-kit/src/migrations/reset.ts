@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { Sql } from '../connection';
 import type { SchemaPackage } from '../workspace';
+import { ADOPTIONS_TABLE } from './files';
 import { bookkeepingTable } from './runner';
 import { ownership, readLatestSnapshot } from './snapshots';
 import { quoteIdent } from '../sql-text';
@@ -42,11 +43,11 @@ export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Pro
       ...new Set([...named('table'), ...prefixed.map((r) => r.name as string)]),
     ]);
     const types = await existing(tx, 'to_regtype', named('enum'));
-    const bookkeeping = await existing(
-      tx,
-      'to_regclass',
-      packages.map((p) => bookkeepingTable(p).replace(/"/g, '')),
-    );
+    // The adoption records go with the bookkeeping: they describe what the dropped migrations built.
+    const bookkeeping = await existing(tx, 'to_regclass', [
+      ...packages.map((p) => bookkeepingTable(p).replace(/"/g, '')),
+      ADOPTIONS_TABLE.replace(/"/g, ''),
+    ]);
     if (tables.length) await tx.unsafe(`drop table if exists ${tables.map(quoteQualified).join(', ')} cascade`);
     if (types.length) await tx.unsafe(`drop type if exists ${types.map(quoteQualified).join(', ')} cascade`);
     const sequencesLeft = await existing(tx, 'to_regclass', sequences);

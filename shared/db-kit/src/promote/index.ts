@@ -21,6 +21,8 @@ export interface PromotionPlan {
   moves: CodeMove[];
   release: PackageMigration;
   adopt: PackageMigration;
+  /** Team migrations whose statements on the promoted objects were wrapped to skip where the adopt built them. */
+  guarded: string[];
   changes: FileChange[];
 }
 
@@ -67,6 +69,7 @@ export async function planPromotion(
     moves: code.moves,
     release: migrations.release,
     adopt: migrations.adopt,
+    guarded: migrations.guarded,
     changes: [...code.changes, ...migrations.changes],
   };
 }

@@ -3,6 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbKitError } from '../errors';
 import {
+  ADOPTED_GUARD_END,
+  ADOPTIONS_TABLE,
+  adoptedGuardStart,
   journalPath,
   journalText,
   readJournal,
@@ -10,6 +13,7 @@ import {
   timestampName,
   withEntry,
 } from '../migrations/files';
+import { statementSpans } from '../check/sql';
 import { readLatestSnapshot, snapshotPath, type Snapshot } from '../migrations/snapshots';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage } from '../workspace';
@@ -27,8 +31,10 @@ export interface PackageMigration {
 export interface MigrationPlan {
   /** The team's migration that hands the tables over; changes nothing in the database. */
   release: PackageMigration;
-  /** The shared migration that takes them: creates what is missing, leaves what exists. */
+  /** The shared migration that takes them: builds what is missing, leaves what exists. */
   adopt: PackageMigration;
+  /** The team's earlier migrations whose statements on the adopted objects now skip where the adopt built them. */
+  guarded: string[];
   changes: FileChange[];
 }
 
@@ -81,15 +87,26 @@ export async function planMigrations(
     '',
   ].join('\n');
 
+  const objects = [...keys.map((k) => `table:${k}`), ...enums.map((k) => `enum:${k}`)];
   const statements = await createStatements(teamSnapshot, keys, enums);
   const adoptSql = [
-    `-- db-kit: requires ${team.name} ${releaseTag}`,
-    `-- Adopts ${tables.join(', ')} from ${team.name} (db-kit promote). Ownership moves, rows stay:`,
-    `-- every statement creates only what is missing. Where ${team.name}'s history built the tables,`,
-    '-- this changes nothing; on a database without them, it builds them as that history left them.',
-    statements.map(idempotent).join(`\n${STATEMENT_BREAKPOINT}\n`),
+    `-- Adopts ${tables.join(', ')} from ${team.name} (db-kit promote). Ownership moves, rows stay.`,
+    `-- Self-contained: it needs none of ${team.name}'s history. Where that history built a table, this`,
+    `-- changes nothing for it and ${team.name}'s own migrations finish it. Where the table is missing, this`,
+    `-- builds it as that history left it, records so in ${ADOPTIONS_TABLE}, and ${team.name}'s earlier`,
+    '-- statements on it skip (they read that record). drizzle-kit migrate runs the same SQL: it converges too.',
+    [
+      'CREATE SCHEMA IF NOT EXISTS "drizzle";',
+      `CREATE TABLE IF NOT EXISTS ${ADOPTIONS_TABLE} (adoption text NOT NULL, object text NOT NULL, built boolean NOT NULL, PRIMARY KEY (adoption, object));`,
+      `INSERT INTO ${ADOPTIONS_TABLE} (adoption, object, built) VALUES\n${objects
+        .map((object) => `  (${literal(adoptTag)}, ${literal(object)}, ${missingTest(object)})`)
+        .join(',\n')}\nON CONFLICT (adoption, object) DO NOTHING;`,
+      ...statements.map((statement) => builtOnly(adoptTag, governingObject(statement), idempotent(statement))),
+    ].join(`\n${STATEMENT_BREAKPOINT}\n`),
     '',
   ].join('\n');
+
+  const guarded = await guardTeamHistory(team, objects, teamSnapshot, keys);
 
   const teamNext: Snapshot = { ...structuredClone(teamSnapshot), id: randomUUID(), prevId: teamSnapshot.id };
   for (const key of keys) delete teamNext.tables[key];
@@ -103,7 +120,12 @@ export async function planMigrations(
   return {
     release,
     adopt,
-    changes: [...migrationChanges(release, releaseWhen, teamNext), ...migrationChanges(adopt, adoptWhen, sharedNext)],
+    guarded: guarded.map((change) => change.path),
+    changes: [
+      ...guarded,
+      ...migrationChanges(release, releaseWhen, teamNext),
+      ...migrationChanges(adopt, adoptWhen, sharedNext),
+    ],
   };
 }
 
@@ -179,6 +201,101 @@ export function idempotent(statement: string): string {
       `${statement.split('\n')[0]}`,
     'Promote the table by hand (an adopting migration with IF NOT EXISTS guards), or simplify what it declares.',
   );
+}
+
+/** SQL that is true when the object (`table:public.x`, `enum:public.e`) does not exist yet. */
+function missingTest(object: string): string {
+  const [kind, key] = [object.slice(0, object.indexOf(':')), object.slice(object.indexOf(':') + 1)];
+  const [schema, name] = key.split('.') as [string, string];
+  if (kind === 'table') return `to_regclass(${literal(`"${schema}"."${name}"`)}) IS NULL`;
+  return `NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ${literal(schema)} AND t.typname = ${literal(name)})`;
+}
+
+/** The adopted table or enum a drizzle-kit CREATE statement belongs to. */
+function governingObject(statement: string): string {
+  const table = /^(?:CREATE TABLE|ALTER TABLE|CREATE (?:UNIQUE )?INDEX "[^"]+" ON)\s+("[^"]+"(?:\."[^"]+")?)/.exec(
+    statement,
+  )?.[1];
+  if (table) {
+    const parts = table.replace(/"/g, '').split('.');
+    return `table:${parts.length > 1 ? parts.join('.') : `public.${parts[0]}`}`;
+  }
+  const type = CREATE_TYPE.exec(statement);
+  if (type) return `enum:${type[1]}.${type[2]}`;
+  throw new DbKitError(
+    `promote cannot tell which adopted object this statement builds: ${statement.split('\n')[0]}`,
+    'Promote the table by hand, or simplify what it declares.',
+  );
+}
+
+/** Runs the statement only where this adoption built the object (it was missing when the adopt began). */
+function builtOnly(adoption: string, object: string, statement: string): string {
+  return `DO $db_kit_adopt$ BEGIN\n\tIF EXISTS (SELECT 1 FROM ${ADOPTIONS_TABLE} WHERE adoption = ${literal(adoption)} AND object = ${literal(object)} AND built) THEN\n\t\t${statement.replace(/\n/g, '\n\t\t')}\n\tEND IF;\nEND $db_kit_adopt$;`;
+}
+
+/**
+ * Rewrites the team's migrations so that each statement on an adopted object skips where the adopt
+ * built that object (read from ADOPTIONS_TABLE), and runs as before everywhere else. Only those
+ * statements change, each wrapped whole, so the checksum (which unwraps them) stays what was applied.
+ */
+async function guardTeamHistory(
+  team: SchemaPackage,
+  objects: string[],
+  snapshot: Snapshot,
+  tableKeys: string[],
+): Promise<FileChange[]> {
+  const adopted = new Set(objects);
+  const indexTable = new Map<string, string>();
+  for (const key of tableKeys) {
+    const schema = key.split('.')[0];
+    for (const index of Object.values(snapshot.tables[key]?.indexes ?? {}))
+      indexTable.set(`index:${schema}.${index.name}`, `table:${key}`);
+  }
+  const changes: FileChange[] = [];
+  for (const entry of readJournal(team).entries) {
+    const path = join(team.migrationsDir, `${entry.tag}.sql`);
+    if (!existsSync(path)) continue;
+    const text = readFileSync(path, 'utf8');
+    const bytes = Buffer.from(text, 'utf8');
+    let spans: Awaited<ReturnType<typeof statementSpans>>;
+    try {
+      spans = await statementSpans(text);
+    } catch (error) {
+      throw new DbKitError(
+        `${path} does not parse (${(error as Error).message}), so promote cannot tell which statements build the tables.`,
+        'Fix the file (pnpm db:check shows where), then promote again.',
+      );
+    }
+    const pieces: Buffer[] = [];
+    let at = 0;
+    for (const span of spans) {
+      const touched = new Set<string>();
+      const others: string[] = [];
+      for (const target of span.targets) {
+        if (target.action === 'reference') continue;
+        const key = `${target.kind}:${target.qualifiedName}`;
+        const object = adopted.has(key) ? key : indexTable.get(key);
+        if (object) touched.add(object);
+        else if (target.kind === 'table' || target.kind === 'enum') others.push(key);
+      }
+      if (!touched.size) continue;
+      const statement = bytes.subarray(span.startByte, span.endByte).toString('utf8');
+      if (others.length || /\bCONCURRENTLY\b/i.test(statement)) {
+        throw new DbKitError(
+          `${path}: a statement builds an adopted object together with ${others[0] ?? 'a concurrent index'}: ${statement.split('\n')[0]}`,
+          'Split it in two statements (one per table), commit, then promote again.',
+        );
+      }
+      pieces.push(bytes.subarray(at, span.startByte));
+      const body = statement.trimEnd().endsWith(';') ? statement : `${statement};`;
+      pieces.push(Buffer.from(`${adoptedGuardStart([...touched].sort())}\n${body}\n${ADOPTED_GUARD_END}`, 'utf8'));
+      at = span.endByte;
+    }
+    if (!pieces.length) continue;
+    pieces.push(bytes.subarray(at));
+    changes.push({ path, before: text, after: Buffer.concat(pieces).toString('utf8') });
+  }
+  return changes;
 }
 
 function guarded(existsQuery: string, statement: string): string {
