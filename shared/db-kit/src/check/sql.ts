@@ -208,7 +208,7 @@ export async function statementSpans(text: string): Promise<StatementSpan[]> {
     const start = raw.stmt_location ?? 0;
     let end = start + (raw.stmt_len ?? lines.byteLength - start);
     if (bytes[end] === 0x3b) end++; // the statement's own semicolon
-    return { startByte: firstTokenByte(text, lines, start), endByte: end, targets: targetsOf(raw.stmt) };
+    return { startByte: lines.firstTokenByte(start), endByte: end, targets: targetsOf(raw.stmt) };
   });
 }
 
