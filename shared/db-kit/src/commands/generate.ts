@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { Command, Context } from '../context';
 import { DbKitError, UsageError, describeError } from '../errors';
 import { downPath, readDownFile } from '../migrations/down';
-import { generateMigration, toSlug } from '../migrations/generate';
+import { generateMigration, parseRename, toSlug } from '../migrations/generate';
 import { missingReferences } from '../migrations/references';
 import { applyUndo, assertNotApplied, planUndo } from '../migrations/undo';
 import type { SchemaPackage } from '../workspace';
@@ -15,10 +15,11 @@ const options = {
   name: { type: 'string', short: 'n' },
   custom: { type: 'boolean' },
   undo: { type: 'boolean' },
+  rename: { type: 'string', multiple: true },
 } satisfies Options;
 
 const command: Command = {
-  usage: `Usage: db-kit generate --package <alias> [--name <slug>] [--custom]
+  usage: `Usage: db-kit generate --package <alias> [--name <slug>] [--custom] [--rename old=new ...]
        db-kit generate --package <alias> --undo
 
 Compares the package's schema (the "dbKit.schema" entry) with its latest snapshot and
@@ -37,6 +38,10 @@ Options:
                           snapshot and its journal entry (drizzle-kit drop, for the newest one).
                           Refused when the database DATABASE_URL names has applied it (or
                           cannot be reached to tell); the schema files are left as they are
+      --rename <old=new>  answer drizzle-kit's "created or renamed?" question without a terminal:
+                          old_table=new_table, or table.old_column=table.new_column (the table
+                          as the schema names it now); repeat it for several. The migration
+                          starts with the ALTER TABLE ... RENAME statements
 
 After writing, it reviews the new file with db-kit check's lint and ownership rules and
 prints the findings under the file name. Before running drizzle-kit, it refuses a migration
@@ -70,10 +75,14 @@ refused (applied, or no database to tell).`,
     }
     if (values.custom && !slug)
       throw new UsageError('A custom migration needs a name.', 'Example: --custom --name add_pg_trgm.');
+    const renames = (values.rename ?? []).map(parseRename);
+    if (renames.length && values.custom)
+      throw new UsageError('--rename and --custom do not go together.', 'Run them as two generates.');
     const written = await generateMigration(pkg, {
       name: slug,
       interactive: ctx.terminal.interactive,
       custom: values.custom,
+      renames,
     });
     if (written && values.custom) {
       const migrate = scriptFor(ws, 'migrate', pkg);

@@ -1,10 +1,12 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { runDrizzleKit } from '../drizzle-kit';
 import { DbKitError, UsageError } from '../errors';
 import type { SchemaPackage } from '../workspace';
+import { quoteIdent } from '../sql-text';
 import { customDownText, downPath, writeDown } from './down';
-import { readJournal, timestampName, writeJournal } from './files';
+import { readJournal, STATEMENT_BREAKPOINT, timestampName, writeJournal } from './files';
+import { snapshotPath, type Snapshot } from './snapshots';
 
 /** Lower-case slug: `Add-Budget` -> `add_budget`. */
 export function toSlug(name: string): string {
@@ -37,6 +39,14 @@ export function customMigrationHeader(pkg: SchemaPackage): string {
  */
 export async function generateMigration(
   pkg: SchemaPackage,
+  options: { name?: string; interactive: boolean; custom?: boolean; renames?: Rename[] },
+): Promise<string | undefined> {
+  if (options.renames?.length) return generateWithRenames(pkg, { ...options, renames: options.renames });
+  return runGenerate(pkg, options);
+}
+
+async function runGenerate(
+  pkg: SchemaPackage,
   options: { name?: string; interactive: boolean; custom?: boolean },
 ): Promise<string | undefined> {
   const before = readJournal(pkg).entries.length;
@@ -63,6 +73,13 @@ export async function generateMigration(
   const journal = readJournal(pkg);
   const added = journal.entries.slice(before);
   if (result.code !== 0 || /collision|malformed|Error/.test(result.output)) {
+    if (added.length === 0 && /Interactive prompts require a TTY/i.test(result.output)) {
+      const question = cleanLines(result.output).find((line) => /renamed|created or/i.test(line));
+      throw new DbKitError(
+        `drizzle-kit generate must ask whether something in ${pkg.name} was renamed${question ? ` ("${question}")` : ''}, and there is no terminal to ask (Interactive prompts require a TTY).`,
+        'Declare it: --rename old_table=new_table, or --rename table.old_column=table.new_column (repeatable); or run generate in a terminal.',
+      );
+    }
     if (added.length === 0) {
       throw new DbKitError(
         `drizzle-kit generate failed for ${pkg.name}: ${lastLines(result.output) || `exit code ${result.code}`}`,
@@ -101,12 +118,155 @@ function reapplicableEnumValues(path: string): void {
   if (fixed !== text) writeFileSync(path, fixed);
 }
 
-function lastLines(output: string): string {
+function cleanLines(output: string): string[] {
   return output
-    .replace(/\x1b\[[0-9;]*m/g, '')
+    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
     .split('\n')
     .map((l) => l.trim())
-    .filter(Boolean)
-    .slice(-2)
-    .join(' ');
+    .filter(Boolean);
+}
+
+function lastLines(output: string): string {
+  return cleanLines(output).slice(-2).join(' ');
+}
+
+/** A rename drizzle-kit would ask about: a table (`from`/`to` are table names) or a column of `table`. */
+export type Rename =
+  | { kind: 'table'; from: string; to: string }
+  | { kind: 'column'; table: string; from: string; to: string };
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/**
+ * `old=new` renames a table; `table.old=table.new` a column of the table as the schema names it now.
+ *
+ * @example
+ *   parseRename('teamd_tasks=teamd_todos'); // { kind: 'table', from: 'teamd_tasks', to: 'teamd_todos' }
+ *   parseRename('teamd_tasks.title=teamd_tasks.name'); // { kind: 'column', table: 'teamd_tasks', from: 'title', to: 'name' }
+ */
+export function parseRename(text: string): Rename {
+  const [from = '', to = '', ...extra] = text.split('=').map((s) => s.trim());
+  const usage = new UsageError(
+    `--rename "${text}" is not old=new.`,
+    'Tables: --rename old_table=new_table. Columns: --rename table.old_column=table.new_column.',
+  );
+  if (extra.length || !from || !to) throw usage;
+  const a = from.split('.');
+  const b = to.split('.');
+  if (a.length === 1 && b.length === 1 && IDENT.test(from) && IDENT.test(to)) return { kind: 'table', from, to };
+  if (a.length === 2 && b.length === 2 && a.every((p) => IDENT.test(p)) && b.every((p) => IDENT.test(p))) {
+    if (a[0] !== b[0])
+      throw new UsageError(
+        `--rename "${text}" names two tables: a column rename keeps its table.`,
+        'Rename the table with its own --rename old=new, and name the column by the new table name.',
+      );
+    return { kind: 'column', table: a[0]!, from: a[1]!, to: b[1]! };
+  }
+  throw usage;
+}
+
+/**
+ * generate with renames declared up front, doing what drizzle-kit's prompt does: the latest snapshot
+ * is read as if the renames had happened (names, and every column list and foreign key that names
+ * them), so drizzle-kit sees no created-or-renamed question; the rename statements open the migration.
+ * The snapshot file itself is put back: the chain stays as it was.
+ */
+async function generateWithRenames(
+  pkg: SchemaPackage,
+  options: { name?: string; interactive: boolean; custom?: boolean; renames: Rename[] },
+): Promise<string> {
+  const last = readJournal(pkg).entries.at(-1);
+  if (!last)
+    throw new UsageError(
+      `${pkg.name} has no migration yet, so nothing can have been renamed.`,
+      'Run generate without --rename.',
+    );
+  const file = snapshotPath(pkg, last.idx);
+  const original = readFileSync(file, 'utf8');
+  const renamed = applyRenames(JSON.parse(original) as Snapshot, options.renames, pkg);
+  let written: string | undefined;
+  let onlyRenames = false;
+  writeFileSync(file, JSON.stringify(renamed, null, 2));
+  try {
+    written = await runGenerate(pkg, { ...options, custom: false, interactive: false });
+    // Nothing but the renames changed: an empty migration (its snapshot repeats the renamed one) to hold them.
+    if (!written) {
+      onlyRenames = true;
+      written = await runGenerate(pkg, { ...options, custom: true, interactive: false });
+    }
+  } finally {
+    writeFileSync(file, original);
+  }
+  if (!written) throw new DbKitError(`drizzle-kit generate wrote nothing for ${pkg.name}.`, 'Run generate again.');
+  const statements = options.renames.map((r) =>
+    r.kind === 'table'
+      ? `ALTER TABLE ${quoteIdent(r.from)} RENAME TO ${quoteIdent(r.to)};`
+      : `ALTER TABLE ${quoteIdent(r.table)} RENAME COLUMN ${quoteIdent(r.from)} TO ${quoteIdent(r.to)};`,
+  );
+  const generated = onlyRenames ? '' : readFileSync(written, 'utf8').trim();
+  writeFileSync(written, `${[...statements, ...(generated ? [generated] : [])].join(`\n${STATEMENT_BREAKPOINT}\n`)}\n`);
+  return written;
+}
+
+/** The snapshot as it would read had the renames been made: keys, names, column lists, foreign keys. */
+export function applyRenames(snapshot: Snapshot, renames: Rename[], pkg: SchemaPackage): Snapshot {
+  const next = structuredClone(snapshot);
+  const keyOf = (name: string) => Object.keys(next.tables).find((k) => next.tables[k]!.name === name);
+  for (const r of renames.filter((r) => r.kind === 'table')) {
+    const key = keyOf(r.from);
+    if (!key)
+      throw new UsageError(
+        `--rename ${r.from}=${r.to}: ${pkg.name}'s latest snapshot has no table ${r.from}.`,
+        `Its tables: ${
+          Object.values(next.tables)
+            .map((t) => t.name)
+            .join(', ') || 'none'
+        }.`,
+      );
+    if (keyOf(r.to))
+      throw new UsageError(`--rename ${r.from}=${r.to}: ${r.to} exists already.`, 'Rename into a free name.');
+    const table = next.tables[key]!;
+    delete next.tables[key];
+    table.name = r.to;
+    next.tables[`${table.schema || 'public'}.${r.to}`] = table;
+    for (const t of Object.values(next.tables))
+      for (const fk of Object.values(t.foreignKeys ?? {})) {
+        if (fk.tableFrom === r.from) fk.tableFrom = r.to;
+        if (fk.tableTo === r.from) fk.tableTo = r.to;
+      }
+  }
+  for (const r of renames) {
+    if (r.kind !== 'column') continue;
+    const key = keyOf(r.table);
+    const table = key ? next.tables[key] : undefined;
+    const column = table?.columns[r.from];
+    if (!table || !column)
+      throw new UsageError(
+        `--rename ${r.table}.${r.from}=${r.table}.${r.to}: ${pkg.name}'s latest snapshot has no column ${r.from} in ${r.table}.`,
+        'Name the table as the schema names it now (after a table rename), and the column as it was.',
+      );
+    if (table.columns[r.to])
+      throw new UsageError(
+        `--rename ${r.table}.${r.from}: ${r.table}.${r.to} exists already.`,
+        'Rename into a free name.',
+      );
+    const swap = (names: string[] | undefined) => names?.map((n) => (n === r.from ? r.to : n));
+    table.columns = Object.fromEntries(
+      Object.entries(table.columns).map(([k, c]) => (k === r.from ? [r.to, { ...c, name: r.to }] : [k, c])),
+    );
+    for (const group of [table.compositePrimaryKeys, table.uniqueConstraints] as Array<
+      Record<string, { columns?: string[] }>
+    >)
+      for (const c of Object.values(group ?? {})) c.columns = swap(c.columns);
+    for (const index of Object.values(table.indexes ?? {}) as Array<{
+      columns?: Array<{ expression: string; isExpression?: boolean }>;
+    }>)
+      for (const c of index.columns ?? []) if (!c.isExpression && c.expression === r.from) c.expression = r.to;
+    for (const t of Object.values(next.tables))
+      for (const fk of Object.values(t.foreignKeys ?? {})) {
+        if (fk.tableFrom === r.table) fk.columnsFrom = swap(fk.columnsFrom)!;
+        if (fk.tableTo === r.table) fk.columnsTo = swap(fk.columnsTo)!;
+      }
+  }
+  return next;
 }
