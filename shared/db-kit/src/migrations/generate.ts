@@ -205,6 +205,17 @@ async function generateWithRenames(
   );
   const generated = onlyRenames ? '' : readFileSync(written, 'utf8').trim();
   writeFileSync(written, `${[...statements, ...(generated ? [generated] : [])].join(`\n${STATEMENT_BREAKPOINT}\n`)}\n`);
+  // The down undoes the other changes (computed against the renamed snapshot), then renames back.
+  const undo = [...options.renames]
+    .reverse()
+    .map((r) =>
+      r.kind === 'table'
+        ? `ALTER TABLE ${quoteIdent(r.to)} RENAME TO ${quoteIdent(r.from)};`
+        : `ALTER TABLE ${quoteIdent(r.table)} RENAME COLUMN ${quoteIdent(r.to)} TO ${quoteIdent(r.from)};`,
+    );
+  const down = downPath(pkg, basename(written, '.sql'));
+  const computed = onlyRenames || !existsSync(down) ? '' : readFileSync(down, 'utf8').trim();
+  writeFileSync(down, `${[...(computed ? [computed] : []), ...undo].join(`\n${STATEMENT_BREAKPOINT}\n`)}\n`);
   return written;
 }
 
