@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { cachedUnrecordedChanges } from '../schema/unrecorded';
+import { MalformedFile } from '../migrations/files';
+import { cachedUnrecordedChanges, type UnrecordedChange } from '../schema/unrecorded';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
 import type { Finding } from './findings';
@@ -11,7 +12,19 @@ import type { Finding } from './findings';
  * over unchanged schemas skips loading tsx and drizzle-kit (about a second); any edit misses.
  */
 export async function driftFindings(ws: Workspace, packages: SchemaPackage[]): Promise<Finding[]> {
-  const changes = await cachedUnrecordedChanges(ws, packages);
+  const changes = await cachedUnrecordedChanges(ws, packages).catch(async (error: unknown) => {
+    if (!(error instanceof MalformedFile)) throw error;
+    // A package whose journal or snapshot is malformed has no diff to report: integrity names the file.
+    const readable: UnrecordedChange[] = [];
+    for (const pkg of packages) {
+      try {
+        readable.push(...(await cachedUnrecordedChanges(ws, [pkg])));
+      } catch (e) {
+        if (!(e instanceof MalformedFile)) throw e;
+      }
+    }
+    return readable;
+  });
   return changes.map(({ pkg, statements, needsAnswers, loadError }) => {
     if (loadError) {
       return {

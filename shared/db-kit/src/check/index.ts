@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbKitError } from '../errors';
-import { readJournal } from '../migrations/files';
+import { MalformedFile, readJournal } from '../migrations/files';
+import { readLatestSnapshot } from '../migrations/snapshots';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { CheckReport, type Finding, type OwnRuleId, type RuleId } from './findings';
@@ -37,7 +38,14 @@ export async function runCheck(ws: Workspace, options: CheckOptions): Promise<Ch
   const inScope = migrations.filter(
     (m) => options.packages.includes(m.pkg) && (!scope.files || scope.files.has(m.path)),
   );
-  const input: CheckInput = { ws, selected: options.packages, migrations, inScope, intact: options.packages };
+  const input: CheckInput = {
+    ws,
+    selected: options.packages,
+    migrations,
+    inScope,
+    intact: options.packages,
+    readable: readablePackages(ws),
+  };
   const findings: Finding[] = [];
   for (const rule of RULES) {
     findings.push(...(await rule.run(input)));
@@ -59,7 +67,14 @@ export async function checkWrittenMigration(ws: Workspace, pkg: SchemaPackage, p
   const migrations = await parseAll(ws);
   const written = migrations.filter((m) => m.path === path);
   const report = new CheckReport(`review of ${ws.relative(path)}`);
-  const input: CheckInput = { ws, selected: [pkg], migrations, inScope: written, intact: [pkg] };
+  const input: CheckInput = {
+    ws,
+    selected: [pkg],
+    migrations,
+    inScope: written,
+    intact: [pkg],
+    readable: readablePackages(ws),
+  };
   for (const rule of RULES.filter((r) => r.review)) report.add(...(await rule.run(input)));
   return report;
 }
@@ -78,6 +93,19 @@ const GENERATE_BLOCKERS: ReadonlySet<RuleId> = new Set([
 /** What generate must refuse before drizzle-kit runs: on a collision, drizzle-kit prints it and exits 0. */
 export function generateBlockers(ws: Workspace, pkg: SchemaPackage): Finding[] {
   return integrityFindings(pkg, scriptFor(ws, 'generate', pkg)).filter((f) => GENERATE_BLOCKERS.has(f.rule));
+}
+
+/** The packages whose journal and latest snapshot can be read (see readJsonFile); integrity names the others. */
+function readablePackages(ws: Workspace): SchemaPackage[] {
+  return ws.packages.filter((pkg) => {
+    try {
+      readLatestSnapshot(pkg);
+      return true;
+    } catch (error) {
+      if (error instanceof MalformedFile) return false;
+      throw error;
+    }
+  });
 }
 
 /** Every package's migrations that exist on disk, in journal order; integrity reports the rest. */

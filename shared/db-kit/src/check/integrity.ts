@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { journalPath, MIGRATION_NAME, type Journal } from '../migrations/files';
+import { basename, join, relative } from 'node:path';
+import { journalPath, journalProblem, MIGRATION_NAME, type Journal } from '../migrations/files';
 import { snapshotPath } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
 import type { Finding, OwnRuleId } from './findings';
@@ -39,7 +39,18 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
         'journal-invalid',
         journalFile,
         `not valid JSON (${(e as Error).message}); a merge conflict left in it?`,
-        "Resolve it: keep main's entries, drop your branch's, then run generate again.",
+        `Restore it from git (git checkout -- ${relative(pkg.root, journalFile)}); after a merge keep main's ` +
+          "entries, drop your branch's, then run generate again.",
+      );
+      return findings;
+    }
+    const problem = journalProblem(journal);
+    if (problem) {
+      error(
+        'journal-invalid',
+        journalFile,
+        `${problem}: drizzle-kit and db-kit cannot read it.`,
+        `Restore it from git (git checkout -- ${relative(pkg.root, journalFile)}), or take main's version.`,
       );
       return findings;
     }
@@ -173,7 +184,9 @@ function readSnapshots(pkg: SchemaPackage, journal: Journal, findings: Finding[]
         severity: 'error',
         file,
         message: `not valid JSON (${(e as Error).message}); a merge conflict left in it?`,
-        next: "Take main's version of the file, then regenerate your migration on top of it.",
+        next:
+          `Restore it from git (git checkout -- ${relative(pkg.root, file)}); after a merge take main's version, ` +
+          'then regenerate your migration on top of it.',
       });
       continue;
     }

@@ -24,6 +24,8 @@ export interface CheckInput {
    * The integrity rule narrows it for the rules after it.
    */
   intact: SchemaPackage[];
+  /** Every package whose journal and latest snapshot parse: the rules that read all packages skip the others. */
+  readable: SchemaPackage[];
 }
 
 /**
@@ -47,6 +49,9 @@ const integrity: CheckRule = {
   run(input) {
     const findings: Finding[] = [];
     const intact: SchemaPackage[] = [];
+    // A malformed journal or snapshot outside the selection would stop ownership: name it too.
+    const unreadable = input.ws.packages.filter((p) => !input.readable.includes(p) && !input.selected.includes(p));
+    for (const pkg of unreadable) findings.push(...integrityFindings(pkg, scriptFor(input.ws, 'generate', pkg)));
     for (const pkg of input.selected) {
       const found = integrityFindings(pkg, scriptFor(input.ws, 'generate', pkg));
       if (!found.length) intact.push(pkg);
@@ -101,8 +106,8 @@ const ownership: CheckRule = {
   severity: 'error',
   scope: 'migrations',
   review: true,
-  run: ({ ws, migrations, inScope, selected }) =>
-    ownershipFindings(ws.packages, migrations, new Set(inScope), selected),
+  run: ({ migrations, inScope, selected, readable }) =>
+    ownershipFindings(readable, migrations, new Set(inScope), selected),
 };
 
 const identifiers: CheckRule = {
@@ -126,8 +131,10 @@ const downs: CheckRule = {
   severity: 'warning',
   scope: 'package',
   review: false,
-  run: ({ ws, selected }) =>
-    selected.flatMap((pkg) => downFindings(pkg, commandFor(ws, `down --backfill --package ${pkg.alias}`))),
+  run: ({ ws, selected, readable }) =>
+    selected
+      .filter((pkg) => readable.includes(pkg))
+      .flatMap((pkg) => downFindings(pkg, commandFor(ws, `down --backfill --package ${pkg.alias}`))),
 };
 
 /** Every rule, in the order the report lists their findings. */

@@ -1,7 +1,7 @@
 import type { Command, Context } from '../context';
 import { DbKitError } from '../errors';
 import type { Applied } from '../migrations/apply';
-import type { MigrationFile } from '../migrations/files';
+import { type MigrationFile, MalformedFile } from '../migrations/files';
 import { clientTag } from '../migrations/lock';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
@@ -92,7 +92,10 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
           const log = values.quiet || json ? () => {} : (line: string) => ctx.out.print(line);
           const started = performance.now();
           // Read while the migrations run; a warning only, so a failure to diff costs nothing but the warning.
-          const unrecorded = cachedUnrecordedChanges(ws, packages).catch(() => []);
+          const unrecorded = cachedUnrecordedChanges(ws, packages).catch((error: unknown) => {
+            if (error instanceof MalformedFile) ctx.out.warn(`warning: ${error.message}\n  next: ${error.hint}`);
+            return [];
+          });
           const result = await new Migrator(sql, packages, ws.packages)
             .migrate({ ...settings, signal: cancel.signal, log })
             .catch((error: unknown) => {

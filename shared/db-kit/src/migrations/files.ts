@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { codeOnly } from './statements';
@@ -80,14 +80,43 @@ export function journalPath(pkg: SchemaPackage): string {
 export function readJournal(pkg: SchemaPackage): Journal {
   const file = journalPath(pkg);
   if (!existsSync(file)) return { version: '7', dialect: 'postgresql', entries: [] };
+  const journal = readJsonFile(pkg, file);
+  const problem = journalProblem(journal);
+  if (problem) throw malformedFile(pkg, file, problem);
+  return journal as Journal;
+}
+
+/** What is wrong with a parsed journal's shape (drizzle-kit's: `entries` an array of {idx, tag, when}), if anything. */
+export function journalProblem(journal: unknown): string | undefined {
+  const entries = (journal as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(entries)) return "its 'entries' is not a list";
+  const bad = entries.findIndex(
+    (e) => typeof e !== 'object' || e === null || typeof e.tag !== 'string' || typeof e.idx !== 'number',
+  );
+  return bad === -1 ? undefined : `its entry number ${bad} has no tag or idx`;
+}
+
+/**
+ * A migration-history JSON file (journal, snapshot) parsed, or an error that names it and says how to get it
+ * back: these files are generated, so git holds the good version.
+ */
+export function readJsonFile(pkg: SchemaPackage, file: string): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Journal;
+    return JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new DbKitError(
-      `${file} is not valid JSON: ${(error as Error).message}.`,
-      'Restore it from git (git checkout -- <file>).',
-    );
+    throw malformedFile(pkg, file, `not valid JSON (${(error as Error).message})`);
   }
+}
+
+/** A journal or snapshot that cannot be read: the message names the file, the hint how to get it back. */
+export class MalformedFile extends DbKitError {}
+
+function malformedFile(pkg: SchemaPackage, file: string, problem: string): MalformedFile {
+  const shown = relative(pkg.root, file) || file;
+  return new MalformedFile(
+    `${shown} is malformed: ${problem}.`,
+    `Restore it from git (git checkout -- ${shown}), or after a merge take main's version and run generate again.`,
+  );
 }
 
 /** A journal as drizzle-kit writes it (two-space JSON, no final newline): the one way the engine writes journals. */

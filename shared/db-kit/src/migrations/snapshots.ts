@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SchemaPackage } from '../workspace';
-import { readJournal } from './files';
+import { readJournal, readJsonFile } from './files';
 
 /** The parts of a drizzle-kit (v7) postgres snapshot we read. Keys are `schema.name`. */
 export interface Snapshot {
@@ -50,7 +50,7 @@ export function readLatestSnapshot(pkg: SchemaPackage): Snapshot | undefined {
 export function readSnapshotAt(pkg: SchemaPackage, idx: number): Snapshot | undefined {
   for (let i = idx; i >= 0; i--) {
     const file = snapshotPath(pkg, i);
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+    if (existsSync(file)) return readJsonFile(pkg, file) as Snapshot;
   }
   return undefined;
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DbKitError } from '../errors';
+import { MalformedFile } from '../migrations/files';
 import { readLatestSnapshot, type Snapshot } from '../migrations/snapshots';
 import type { SchemaPackage, Workspace } from '../workspace';
 
@@ -52,6 +53,7 @@ export async function unrecordedChanges(packages: SchemaPackage[]): Promise<Unre
       try {
         changes.push(await diff(api, pkg, (await loadSchemas([pkg]))[0]!.exports));
       } catch (error) {
+        if (error instanceof MalformedFile) throw error;
         const reason = error instanceof DbKitError ? error.message : String(error);
         changes.push({ pkg, statements: [], needsAnswers: false, loadError: reason });
       }
