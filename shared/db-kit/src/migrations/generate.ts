@@ -1,12 +1,23 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { runDrizzleKit } from '../drizzle-kit';
 import { DbKitError, UsageError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { quoteIdent } from '../sql-text';
 import { customDownText, downPath, writeDown } from './down';
-import { readJournal, STATEMENT_BREAKPOINT, timestampName, writeJournal } from './files';
+import {
+  type Journal,
+  type JournalEntry,
+  journalPath,
+  readJournal,
+  STATEMENT_BREAKPOINT,
+  timestampName,
+  writeJournal,
+} from './files';
 import { snapshotPath, type Snapshot } from './snapshots';
+
+/** The longest slug: `<timestamp>_<slug>.down.sql` stays far below a file name's 255 bytes. */
+const MAX_NAME = 100;
 
 /** Lower-case slug: `Add-Budget` -> `add_budget`. */
 export function toSlug(name: string): string {
@@ -19,6 +30,11 @@ export function toSlug(name: string): string {
     throw new UsageError(
       `--name "${name}" has no letters or digits.`,
       'Use a short description such as --name add_budget.',
+    );
+  if (slug.length > MAX_NAME)
+    throw new UsageError(
+      `--name is ${slug.length} characters; a migration name has at most ${MAX_NAME} (file names stop at 255 bytes).`,
+      'Use a short description such as --name add_budget; say the rest in a comment in the migration.',
     );
   return slug;
 }
@@ -50,6 +66,7 @@ async function runGenerate(
   options: { name?: string; interactive: boolean; custom?: boolean },
 ): Promise<string | undefined> {
   const before = readJournal(pkg).entries.length;
+  const journalBefore = existsSync(journalPath(pkg)) ? readFileSync(journalPath(pkg), 'utf8') : undefined;
   // drizzle-kit wants paths relative to its working directory.
   const args = [
     'generate',
@@ -88,6 +105,31 @@ async function runGenerate(
     }
   }
   if (added.length === 0) return undefined;
+  const drizzleTags = added.map((entry) => entry.tag);
+  try {
+    return await nameMigrations(pkg, journal, added, Boolean(options.custom));
+  } catch (error) {
+    // Half a migration (a journal entry and a snapshot without their .sql) would hide the change from
+    // the next generate ("No schema changes"): put the folder back as it was, whatever failed.
+    added.forEach((entry, i) => {
+      const renamed = entry.tag !== drizzleTags[i]; // only then are the timestamped files ours to remove
+      const files = [join(pkg.migrationsDir, `${drizzleTags[i]}.sql`), snapshotPath(pkg, entry.idx)];
+      if (renamed) files.push(join(pkg.migrationsDir, `${entry.tag}.sql`), downPath(pkg, entry.tag));
+      for (const file of files) rmSync(file, { force: true });
+    });
+    if (journalBefore === undefined) rmSync(journalPath(pkg), { force: true });
+    else writeFileSync(journalPath(pkg), journalBefore);
+    throw error;
+  }
+}
+
+/** Gives drizzle-kit's new files their timestamped names, then writes the journal and the downs. */
+async function nameMigrations(
+  pkg: SchemaPackage,
+  journal: Journal,
+  added: JournalEntry[],
+  custom: boolean,
+): Promise<string | undefined> {
   let path: string | undefined;
   for (const entry of added) {
     const slug = entry.tag.replace(/^\d+_/, '');
@@ -95,14 +137,14 @@ async function runGenerate(
     path = join(pkg.migrationsDir, `${tag}.sql`);
     if (existsSync(path)) throw new DbKitError(`${path} already exists.`, 'Wait a second and run generate again.');
     renameSync(join(pkg.migrationsDir, `${entry.tag}.sql`), path);
-    if (options.custom) writeFileSync(path, customMigrationHeader(pkg));
-    else reapplicableEnumValues(path);
     entry.tag = tag;
+    if (custom) writeFileSync(path, customMigrationHeader(pkg));
+    else reapplicableEnumValues(path);
   }
   writeJournal(pkg, journal);
   // Each migration gets its down beside it: computed, or for a custom one the reminder to write it.
   for (const entry of added) {
-    if (options.custom) writeFileSync(downPath(pkg, entry.tag), customDownText(entry.tag));
+    if (custom) writeFileSync(downPath(pkg, entry.tag), customDownText(entry.tag));
     else await writeDown(pkg, entry.tag, entry.idx);
   }
   return path;
