@@ -64,3 +64,20 @@ describe('generate leaves nothing half-written (D15)', () => {
     expect(again.stdout).toMatch(/_budget\.sql/);
   });
 });
+
+describe("generate shows drizzle-kit's whole error (D16)", () => {
+  it("a schema that throws: the reason and the schema file's line, not drizzle-kit's last stack frames", () => {
+    ws.write(
+      OVERLAY,
+      ws
+        .read(OVERLAY)
+        .replace("budget: integer('budget'),", "budget: integer('budget').references(() => (undefined as any).id),"),
+    );
+    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'budget']);
+    const out = run.stdout + run.stderr;
+    expect(run.code, out).not.toBe(0);
+    expect(out).toMatch(/Cannot read properties of undefined \(reading 'id'\)/);
+    expect(out).toMatch(/team-specific-tables\.ts:\d+/);
+    expect(out).not.toMatch(/prepareAndMigratePg|Object\.handler|node_modules/);
+  });
+});

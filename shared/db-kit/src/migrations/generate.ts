@@ -99,7 +99,7 @@ async function runGenerate(
     }
     if (added.length === 0) {
       throw new DbKitError(
-        `drizzle-kit generate failed for ${pkg.name}: ${lastLines(result.output) || `exit code ${result.code}`}`,
+        `drizzle-kit generate failed for ${pkg.name}: ${drizzleKitReason(result.output) || `exit code ${result.code}`}`,
         'Fix the schema error above, then run generate again.',
       );
     }
@@ -168,8 +168,32 @@ function cleanLines(output: string): string[] {
     .filter(Boolean);
 }
 
-function lastLines(output: string): string {
-  return cleanLines(output).slice(-2).join(' ');
+/** drizzle-kit's own chatter around an error: config banners, progress lines, its stack frames. */
+const DRIZZLE_NOISE = [
+  /^No config path provided/,
+  /^Reading config file/,
+  /^Using '[^']*' driver/,
+  /^\[[^\]]{1,2}\] /, // [✓] Your SQL migration file..., [⣷] Pulling schema...
+  /^at .*node_modules/, // frames inside drizzle-kit/drizzle-orm; frames in the schema files stay
+  /^at .*\(node:/,
+  /^at (async )?\S*\s*\(?<anonymous>\)?$/,
+  /^Node\.js v\d/,
+];
+
+/**
+ * The part of drizzle-kit's output that says what went wrong, whole (the error and where in the schema
+ * files it was thrown), without its banners and progress lines or its own stack frames.
+ *
+ * @example
+ *   drizzleKitReason("Reading config file '/x/drizzle.config.ts'\nTypeError: boom\n    at f (bin.cjs:1)")
+ *   // 'TypeError: boom' (when bin.cjs lives under node_modules)
+ */
+export function drizzleKitReason(output: string): string {
+  const lines = cleanLines(output).filter((line) => !DRIZZLE_NOISE.some((noise) => noise.test(line)));
+  const shown = lines.slice(0, 12);
+  return [...shown, ...(lines.length > shown.length ? [`(+${lines.length - shown.length} more lines)`] : [])].join(
+    '\n  ',
+  );
 }
 
 /** A rename drizzle-kit would ask about: a table (`from`/`to` are table names) or a column of `table`. */
