@@ -120,14 +120,15 @@ describe('two teams migrating the same database', () => {
     });
   });
 
-  it('migrate --all interleaves the teams by timestamp and still files each row with its team', async () => {
+  it('migrate --all applies the teams in dependency order, each by timestamp, and files each row with its team', async () => {
     const url = await freshDatabase('iso_all');
     const run = ws.dbKit(['migrate', '--all'], { DATABASE_URL: url });
     expect(run.code, run.stderr).toBe(0);
     const order = [...run.stdout.matchAll(/applied\s+(\w+)\s+(\S+)/g)]
       .map((m) => `${m[1]} ${m[2]}`)
       .filter((line) => /2026112[5]/.test(line));
-    expect(order).toEqual([`teamx ${teamx[0]}`, 'teamd 20261125_100000_add_budget', `teamx ${teamx[1]}`]);
+    // Teams build on shared only, so they come in alias order: every teamd migration before teamx's.
+    expect(order).toEqual(['teamd 20261125_100000_add_budget', `teamx ${teamx[0]}`, `teamx ${teamx[1]}`]);
     expect(await bookkeeping(url)).toEqual({
       __drizzle_migrations: shared,
       __teamd_migrations: teamd,

@@ -99,8 +99,12 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
     const run = ws.dbKit(['generate', '--package', 'teamx', '--name', 'init']);
     expect(run.code, run.stderr).toBe(0);
     const files = readdirSync(ws.path(`${TEAMX}/drizzle`)).filter((f) => f.endsWith('.sql'));
-    expect(files).toEqual([expect.stringMatching(/^\d{8}_\d{6}_init\.sql$/)]);
-    const text = ws.read(`${TEAMX}/drizzle/${files[0]}`);
+    expect(files.sort()).toEqual([
+      expect.stringMatching(/^\d{8}_\d{6}_init\.down\.sql$/),
+      expect.stringMatching(/^\d{8}_\d{6}_init\.sql$/),
+    ]);
+    expect(ws.read(`${TEAMX}/drizzle/${files[0]}`)).toMatch(/DROP TABLE "teamx_items"/);
+    const text = ws.read(`${TEAMX}/drizzle/${files[1]}`);
     expect(text).toMatch(/CREATE TABLE "teamx_items"/);
     expect(text).toMatch(/CREATE TABLE "teamx_user_settings"/);
     expect(text).not.toMatch(/CREATE TABLE "users"/);
