@@ -112,6 +112,22 @@ describe('a schema change without a generate', () => {
     expect(after.stdout).toMatch(/Schema files vs migrations\n {2}every change is in a migration/);
   });
 
+  it('remembers a schema entry that does not load, so the next runs do not load it again', () => {
+    ws.write(USERS, `${pristine.users}\nexport const broken = ;\n`);
+    const first = ws.dbKit(['status'], env);
+    expect(first.stdout).toMatch(/@large-event\/database: its schema does not load/);
+    const cacheFile = join(ws.root, '.db', 'schema-changes.json');
+    const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as {
+      entries: Record<string, { key: string; loadError?: string }>;
+    };
+    const entry = cache.entries['@large-event/database'];
+    expect(entry?.loadError).toBeTruthy();
+    // Planted under the current key and believed: the broken entry was not loaded a second time.
+    entry!.loadError = 'planted load error';
+    writeFileSync(cacheFile, JSON.stringify(cache));
+    expect(ws.dbKit(['migrate', '--package', 'shared'], env).stderr).toMatch(/its schema does not load: planted/);
+  });
+
   it('is gone once generated and migrated', () => {
     forgetToGenerate(ws);
     expect(ws.dbKit(['generate', '--package', 'shared', '--name', 'nickname'], env).code).toBe(0);

@@ -98,6 +98,8 @@ interface CacheEntry {
   key: string;
   statements: string[];
   needsAnswers: boolean;
+  /** The entry did not load under this key: retried only once an input changes. */
+  loadError?: string;
 }
 
 const CACHE_VERSION = 1;
@@ -194,14 +196,14 @@ export function rememberChanges(ws: Workspace, found: UnrecordedChange[], checke
   const entries = readCache(ws);
   for (const pkg of checked) {
     const change = found.find((c) => c.pkg === pkg);
-    if (change?.loadError) {
-      delete entries[pkg.name]; // a load error is worth retrying after the next edit, and cheap to hit again
-      continue;
-    }
+    // A load error is remembered too: its key changes with the next edit, and retrying it on every
+    // run would load tsx each time (a no-op migrate went from ~0.3 s to ~3 s on a workspace whose
+    // schema entry is missing).
     entries[pkg.name] = {
       key: schemaKey(ws, pkg),
       statements: change?.statements ?? [],
       needsAnswers: change?.needsAnswers ?? false,
+      ...(change?.loadError ? { loadError: change.loadError } : {}),
     };
   }
   writeCache(ws, entries);
@@ -219,7 +221,9 @@ export async function cachedUnrecordedChanges(ws: Workspace, packages: SchemaPac
   for (const pkg of packages) {
     const entry = entries[pkg.name];
     if (entry && entry.key === schemaKey(ws, pkg)) {
-      if (entry.statements.length) known.push({ pkg, statements: entry.statements, needsAnswers: entry.needsAnswers });
+      const { statements, needsAnswers, loadError } = entry;
+      if (statements.length || loadError)
+        known.push({ pkg, statements, needsAnswers, ...(loadError ? { loadError } : {}) });
     } else stale.push(pkg);
   }
   if (!stale.length) return known;
