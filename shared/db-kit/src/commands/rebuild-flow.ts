@@ -1,5 +1,6 @@
 import type { Context } from '../context';
 import { type RebuildStep, rebuildDatabase } from '../migrations/rebuild';
+import { dependentViews } from '../migrations/reset';
 import { confirmDestructive } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
 import { describeSeeding, type SeedOptions } from '../seed/seed';
@@ -24,8 +25,15 @@ export async function runRebuild(
   const question =
     `Drop every table of ${aliases.join(', ')} in "${target.database}" and ` +
     `migrate${seed ? ' and seed' : ''} again`;
+  // CASCADE takes the views built on our tables with them; those no migration creates are gone for good.
+  const views = await ctx.withConnection('db-kit reset (views)', (sql) => dependentViews(sql, packages));
+  const viewList = views.map((v) => `${v.name} (${v.kind})`).join(', ');
+  const lost = views.length
+    ? `, which also drops ${plural(views.length, 'view')} that no migration recreates: ${viewList}`
+    : '';
   const confirmName = values['confirm-name'];
-  await confirmDestructive(ctx.terminal, target, { question, yes: values.yes, confirmName });
+  await confirmDestructive(ctx.terminal, target, { question: question + lost, yes: values.yes, confirmName });
+  if (views.length) ctx.out.warn(`Dropping ${plural(views.length, 'view')} no migration recreates: ${viewList}.`);
   const describe = (step: RebuildStep): string => {
     switch (step.step) {
       case 'backup': {
