@@ -1,7 +1,7 @@
 import type { Command } from '../context';
 import { loadSchemas } from '../schema/load';
 import { applyPush, planPush, type PushStatement } from '../schema/push';
-import { DbKitError } from '../errors';
+import { DbKitError, describeError } from '../errors';
 import { confirmAction, confirmDatabaseName } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
 import { scriptFor } from '../scripts';
@@ -37,6 +37,10 @@ Never run: TRUNCATE ... CASCADE (drizzle-kit's way to add a NOT NULL column to a
 rows; it would empty every table that references it, other packages' included), and CASCADE
 is taken off every DROP, so an object of another package that depends on it stops the push.
 
+A database with a composite primary key (which drizzle-kit's pushSchema cannot read) is diffed
+against what the applied migrations built (their snapshots) instead; if the pushed package's
+objects differ from those, push stops and names the difference.
+
 Exit: 0 pushed, nothing to do, or declined at the prompt ("Nothing changed."); 2 refused,
 usage or connection error.`,
 
@@ -46,14 +50,21 @@ usage or connection error.`,
     const scope = selectPackages(ws, values);
     const target = assertDevelopmentDatabase(ctx.database, { action: 'push schema changes', force: values.force });
     return ctx.withConnection(`db-kit push (${scope.map((p) => p.alias).join(',')})`, async (sql) => {
-      const plan = await planPush(
-        sql,
-        await loadSchemas(ws.allInOrder()),
-        ws.packages,
-        scope,
-        ctx.terminal.interactive,
-      );
       const names = scope.map((p) => p.alias).join(' + ');
+      const loaded = await loadSchemas(ws.allInOrder());
+      const plan = await planPush(sql, loaded, ws.packages, scope, ctx.terminal.interactive).catch((error) => {
+        if (error instanceof DbKitError) throw error;
+        const reason = describeError(error).split('\n')[0];
+        const failure = new DbKitError(
+          `push could not plan ${names}'s change: ${reason}. Nothing changed.`,
+          `Write it as a migration instead: ${scriptFor(ws, 'generate', scope[0]!)} --name <what_changed>, then ` +
+            `${scriptFor(ws, 'migrate', scope[0]!)} (DEBUG=1 shows the details).`,
+          'internal',
+        );
+        // DEBUG=1 prints drizzle-kit's own stack, not this wrapper's.
+        if (error instanceof Error && error.stack) failure.stack = error.stack;
+        throw failure;
+      });
       for (const s of plan.leftAlone)
         ctx.out.print(`  left alone (${s.owner ? `owned by ${s.owner.alias}` : 'owned by no package'}): ${oneLine(s)}`);
       if (!plan.statements.length) {

@@ -4,7 +4,13 @@ import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
 import { unionOf } from './load';
-import { ownerOf, schemaObjects } from './objects';
+import { ownerOf, type SchemaObjects, schemaObjects } from './objects';
+import { expectedSchema, findDrift } from './drift';
+import { readLiveSchema } from './live';
+import { inspectPackages } from '../migrations/runner';
+import { readSnapshotAt, type Snapshot } from '../migrations/snapshots';
+import { plural } from '../commands/common';
+import { commandFor, scriptFor } from '../scripts';
 
 export interface PushStatement {
   sql: string;
@@ -42,15 +48,11 @@ export async function planPush(
   interactive: boolean,
 ): Promise<PushPlan> {
   const objects = schemaObjects(loaded, packages);
-  const { pushSchema } = await import('drizzle-kit/api');
-  const db = drizzle(sql);
-  // drizzle-kit's api expects node-postgres results ({ rows }); postgres.js returns the rows.
-  const adapter = { execute: async (query: Parameters<typeof db.execute>[0]) => ({ rows: await db.execute(query) }) };
-  const result = await quietUnlessInteractive(interactive, () =>
-    pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters),
+  const statements = await quietUnlessInteractive(interactive, () =>
+    pushStatements(sql, loaded, packages, scope, objects),
   );
   const plan: PushPlan = { statements: [], leftAlone: [], refused: [] };
-  for (const raw of result.statementsToExecute) {
+  for (const raw of statements) {
     // CASCADE on a DROP would remove other packages' foreign keys and views with it: without it,
     // PostgreSQL stops the push instead, naming what depends on the object.
     const text = raw.replace(
@@ -71,6 +73,84 @@ export async function planPush(
     else (inScope ? plan.statements : plan.leftAlone).push(statement);
   }
   return plan;
+}
+
+/**
+ * The raw statements that make the database match the union of the schemas. drizzle-kit's
+ * pushSchema reads the live database, but its reader drops query parameters, so any composite
+ * primary key in the database fails it ("there is no parameter $1", drizzle-orm #5557). Such a
+ * database is detected up front (and that failure is caught too) and planned by snapshotDiff.
+ */
+async function pushStatements(
+  sql: Sql,
+  loaded: LoadedSchema[],
+  packages: SchemaPackage[],
+  scope: SchemaPackage[],
+  objects: SchemaObjects,
+): Promise<string[]> {
+  if (await hasCompositePrimaryKey(sql, objects.schemas)) return snapshotDiff(sql, loaded, packages, scope);
+  const { pushSchema } = await import('drizzle-kit/api');
+  const db = drizzle(sql);
+  // drizzle-kit's api expects node-postgres results ({ rows }); postgres.js returns the rows.
+  const adapter = { execute: async (query: Parameters<typeof db.execute>[0]) => ({ rows: await db.execute(query) }) };
+  try {
+    const result = await pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters);
+    return result.statementsToExecute;
+  } catch (error) {
+    if (!/there is no parameter \$\d/.test((error as Error).message ?? '')) throw error;
+    return snapshotDiff(sql, loaded, packages, scope);
+  }
+}
+
+async function hasCompositePrimaryKey(sql: Sql, schemas: string[]): Promise<boolean> {
+  const rows = await sql`
+    select 1 from pg_constraint c join pg_namespace n on n.oid = c.connamespace
+    where c.contype = 'p' and array_length(c.conkey, 1) > 1 and n.nspname = any(${schemas}) limit 1`;
+  return rows.length > 0;
+}
+
+/**
+ * Push's own path: the "current" side is what the applied migrations built, i.e. the union of
+ * every package's snapshot after its newest applied migration (status's expected schema), the
+ * "desired" side is the union of the schema files; drizzle-kit's generateMigration diffs the two.
+ * The snapshots only stand for the database if it really matches them, so the live catalog is
+ * compared first: a difference on a pushed package's object (an earlier push, a manual change)
+ * stops the push, since the diff would not see it.
+ */
+async function snapshotDiff(
+  sql: Sql,
+  loaded: LoadedSchema[],
+  packages: SchemaPackage[],
+  scope: SchemaPackage[],
+): Promise<string[]> {
+  const states = await inspectPackages(sql, packages);
+  const expected = expectedSchema(states);
+  const inScope = new Set(scope.map((p) => p.name));
+  const differences = findDrift(await readLiveSchema(sql), expected).filter((d) => d.owner && inScope.has(d.owner));
+  if (differences.length) {
+    const first = differences[0]!;
+    const names = scope.map((p) => p.alias).join(' + ');
+    throw new DbKitError(
+      `push cannot plan ${names}: the database has a composite primary key, so push diffs against what the ` +
+        `migrations built, and the database differs from that (${plural(differences.length, 'difference')}, ` +
+        `first: ${first.object} ${first.problem}). Nothing changed.`,
+      `See them with ${scriptFor(scope[0]!, 'status', scope[0]!)}; ${commandFor(scope[0]!, 'reset')} ` +
+        'rebuilds the database from the migrations, then push again.',
+      'refused',
+    );
+  }
+  const { generateDrizzleJson, generateMigration } = await import('drizzle-kit/api');
+  const empty = generateDrizzleJson({}) as unknown as Snapshot;
+  const current: Snapshot = { ...empty, tables: {}, enums: {}, schemas: {}, sequences: {}, views: {} };
+  for (const state of states) {
+    const newestApplied = Math.max(-1, ...[...state.applied, ...state.changed].map((a) => a.file.idx));
+    const snapshot = newestApplied < 0 ? undefined : readSnapshotAt(state.pkg, newestApplied);
+    if (!snapshot) continue;
+    for (const key of ['tables', 'enums', 'schemas', 'sequences', 'views', 'roles', 'policies'] as const)
+      current[key] = { ...(current[key] as object), ...((snapshot[key] as object | undefined) ?? {}) };
+  }
+  const desired = generateDrizzleJson(unionOf(loaded), current.id);
+  return generateMigration(current as never, desired);
 }
 
 const DATA_LOSS = /\b(DROP\s+(TABLE|COLUMN|TYPE|SEQUENCE|SCHEMA|VIEW)|TRUNCATE|SET\s+DATA\s+TYPE|DELETE\s+FROM)\b/i;

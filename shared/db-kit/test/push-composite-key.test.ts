@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { columnsOf, fixtureWorkspace, query, snapshotRows } from './helpers';
+
+const OVERLAY = 'teams/teamD/src/database/src/overlays/team-specific-tables.ts';
+const USERS = 'shared/database/src/schemas/users.ts';
+const MEMBERS = `
+
+/** Who works on a Team D project: one row per (project, user), a composite primary key. */
+export const teamdMembers = pgTable(
+  'teamd_members',
+  {
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => teamdProjects.id),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.userId] })],
+);
+`;
+
+// drizzle-kit's pushSchema fails on any composite primary key in the database ("there is no
+// parameter $1", drizzle-orm #5557): push then diffs against what the migrations built.
+describe('push on a database where a team table has a composite primary key', () => {
+  let ws: FixtureWorkspace;
+  let db: TestDatabase;
+  beforeAll(async () => {
+    ws = fixtureWorkspace();
+    ws.write(OVERLAY, ws.read(OVERLAY).replace('serial, text', 'primaryKey, serial, text') + MEMBERS);
+    const generated = ws.dbKit(['generate', '--package', 'teamd', '--name', 'members']);
+    expect(generated.code, generated.stdout + generated.stderr).toBe(0);
+    db = await createTestDatabase({ label: 'push_composite' });
+    const migrated = ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url });
+    expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
+    await query(
+      db.url,
+      `insert into users (email) values ('ada@example.com'), ('bob@example.com');
+       insert into teamd_projects (name, lead_id) values ('apollo', 1);
+       insert into teamd_members (project_id, user_id) values (1, 1), (1, 2);`,
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await db?.drop();
+    ws?.remove();
+  });
+
+  it("teamd push --dry-run then --yes adds Team D's column; no other table loses a row", async () => {
+    ws.write(
+      OVERLAY,
+      ws.read(OVERLAY).replace("userId: integer('user_id')", "role: text('role'),\n    userId: integer('user_id')"),
+    );
+    const before = await snapshotRows(db.url);
+    const dry = ws.dbKit(['push', '--package', 'teamd', '--dry-run'], { DATABASE_URL: db.url });
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/Would run 1 statement .*\n {2}ALTER TABLE "teamd_members" ADD COLUMN "role" text/);
+    expect(await columnsOf(db.url, 'teamd_members')).not.toContain('role');
+
+    const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await columnsOf(db.url, 'teamd_members')).toContain('role');
+    const after = await snapshotRows(db.url);
+    for (const table of ['users', 'events', 'teamd_projects']) expect(after[table], table).toEqual(before[table]);
+    expect(after.teamd_members).toHaveLength(2);
+  });
+
+  it("shared push --dry-run then --yes adds a users column; Team D's rows stay, its change is left alone", async () => {
+    ws.write(
+      USERS,
+      ws
+        .read(USERS)
+        .replace(
+          "name: varchar('name', { length: 255 }),",
+          "name: varchar('name', { length: 255 }),\n  nickname: varchar('nickname', { length: 40 }),",
+        ),
+    );
+    const dry = ws.dbKit(['push', '--package', 'shared', '--dry-run'], { DATABASE_URL: db.url });
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/ALTER TABLE "users" ADD COLUMN "nickname" varchar\(40\)/);
+    expect(dry.stdout).toMatch(/left alone \(owned by teamd\): ALTER TABLE "teamd_members" ADD COLUMN "role"/);
+
+    const run = ws.dbKit(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await columnsOf(db.url, 'users')).toContain('nickname');
+    const rows = await snapshotRows(db.url);
+    expect(rows.teamd_members).toHaveLength(2);
+    expect(rows.teamd_projects).toHaveLength(1);
+    expect(await columnsOf(db.url, 'teamd_members')).toContain('role'); // Team D's push is not undone
+  });
+
+  it('stops, naming the difference, when the database differs from what the migrations built', async () => {
+    await query(db.url, 'alter table teamd_tasks add column scratch int');
+    const run = ws.dbKit(['push', '--package', 'teamd', '--dry-run'], { DATABASE_URL: db.url });
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/push cannot plan teamd: .*composite primary key.*differs/);
+    expect(run.stderr).toMatch(/pnpm teamd:db:status.*pnpm db:reset/);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // one line and a hint, no stack
+  });
+});
