@@ -39,6 +39,7 @@ describe('two checkouts, one port', () => {
       const run = ws.dbKit([...step], env);
       if (run.code !== 0 && !(step[0] === 'backup')) throw new Error(`${step.join(' ')}: ${run.stderr}`);
     }
+    a.write('backups/none.dump', 'x'); // restore looks for the file first, then connects
   }, 120_000);
 
   afterAll(() => {
