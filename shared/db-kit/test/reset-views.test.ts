@@ -1,6 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { fixtureWorkspace, query } from './helpers';
+import { fixtureWorkspace, query, TEAMD } from './helpers';
 
 let ws: FixtureWorkspace;
 let db: TestDatabase;
@@ -46,5 +47,23 @@ describe('reset and the views CASCADE would take with it (D21)', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout + run.stderr).toMatch(/public\.my_project_names/);
     expect(await views()).toEqual(['unrelated']);
+  });
+
+  it("a view a package's migration creates is not asked about: migrating again brings it back", async () => {
+    await query(db.url, 'drop view my_on_a_view; drop view my_project_names; drop materialized view my_user_count;');
+    const custom = ws.dbKit(['generate', '--package', 'teamd', '--custom', '--name', 'project_names_view']);
+    expect(custom.code, custom.stderr).toBe(0);
+    const name = readdirSync(ws.path(`${TEAMD}/drizzle`)).find((f) => f.endsWith('_project_names_view.sql'))!;
+    ws.write(
+      `${TEAMD}/drizzle/${name}`,
+      `${ws.read(`${TEAMD}/drizzle/${name}`)}CREATE VIEW teamd_project_names AS SELECT name FROM teamd_projects;\n`,
+    );
+    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    const run = ws.dbKit(['reset', '--no-backup'], env);
+    expect(run.stderr).not.toContain('teamd_project_names');
+    const yes = ws.dbKit(['reset', '--yes', '--no-backup'], env);
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(yes.stderr).not.toMatch(/Dropping .*view/);
+    expect(await views()).toEqual(['teamd_project_names', 'unrelated']);
   });
 });
