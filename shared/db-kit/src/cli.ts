@@ -69,7 +69,8 @@ function mainUsage(): string {
     'Commands:',
     ...Object.entries(commands).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`),
     '',
-    "Run `pnpm exec db-kit <command> --help` (or a pnpm script with --help) for a command's options. DATABASE_URL comes from the environment, else from .env.",
+    "Run `pnpm exec db-kit <command> --help` (or a pnpm script with --help) for a command's options. " +
+      'DATABASE_URL comes from the environment, else from .env.',
   ].join('\n');
 }
 

@@ -80,7 +80,8 @@ export function probePostgres(target: DatabaseTarget, timeoutMs = CONNECT_TIMEOU
       cannotConnect(
         target,
         `${what}: that port is not a PostgreSQL server`,
-        'Check the port in DATABASE_URL (PostgreSQL listens on 5432 unless told otherwise); ./scripts/db-workflow.sh status shows ours.',
+        'Check the port in DATABASE_URL (PostgreSQL listens on 5432 unless told otherwise); ' +
+          './scripts/db-workflow.sh status shows ours.',
       );
     const timer = setTimeout(
       () => finish(cannotConnect(target, `no answer within ${Math.round(timeoutMs / 1000)} s`)),

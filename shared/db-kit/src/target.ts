@@ -76,7 +76,9 @@ export function parseDatabaseTarget(
   const invalid = (why: string) => {
     rememberSecret(url);
     return new DbKitError(
-      `DATABASE_URL (${source === 'setup' ? 'written by setup' : `from ${source === '.env' ? '.env' : 'the environment'}`}) is not a usable postgresql:// URL: ${why}.`,
+      `DATABASE_URL (` +
+        `${source === 'setup' ? 'written by setup' : `from ${source === '.env' ? '.env' : 'the environment'}`}` +
+        `) is not a usable postgresql:// URL: ${why}.`,
       'Expected postgresql://user:password@host:port/database (encode special characters of the password with %XX).',
       'environment',
     );

@@ -30,7 +30,9 @@ export interface BackupResult {
   removed: string[];
 }
 
-/** How many backups per database `backups/` keeps: DB_KIT_KEEP_BACKUPS (environment or .env), default 10; 0 keeps all. */
+/**
+ * How many backups per database `backups/` keeps: DB_KIT_KEEP_BACKUPS (environment or .env), default 10; 0 keeps all.
+ */
 export function keepBackups(root: string): number {
   const raw = process.env.DB_KIT_KEEP_BACKUPS || readDotenv(root).DB_KIT_KEEP_BACKUPS || undefined;
   if (raw === undefined) return 10;

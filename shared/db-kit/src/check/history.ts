@@ -45,7 +45,9 @@ export function historyFindings(ws: Workspace, packages: SchemaPackage[]): Findi
       rule: 'merged-migration-edited',
       severity: 'error',
       file: path,
-      message: `this migration is on ${mainRef} and was edited since: databases that applied it will refuse to migrate (its checksum changed).`,
+      message:
+        `this migration is on ${mainRef} and was edited since: ` +
+        `databases that applied it will refuse to migrate (its checksum changed).`,
       next: `Restore it (git checkout ${mainRef} -- ${file}) and put the change in a new migration (pnpm db:generate).`,
     });
   }
@@ -54,7 +56,9 @@ export function historyFindings(ws: Workspace, packages: SchemaPackage[]): Findi
       rule: 'merged-migration-deleted',
       severity: 'error',
       file: join(ws.root, file),
-      message: `this migration is on ${mainRef} and was deleted or renamed since (checksum ${hash.slice(0, 12)}): databases that applied it will refuse to migrate.`,
+      message:
+        `this migration is on ${mainRef} and was deleted or renamed since ` +
+        `(checksum ${hash.slice(0, 12)}): databases that applied it will refuse to migrate.`,
       next: `Restore it (git checkout ${mainRef} -- ${file}); undo a schema change with a new migration instead.`,
     });
   }

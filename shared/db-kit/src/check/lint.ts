@@ -148,7 +148,9 @@ function applyWaivers(
       file: migration.path,
       line,
       column: v.column + 1,
-      message: `${errorRule ? `${errorRule.kind}: ` : ''}${v.message.replace(/\.$/, '')}${statement ? ` (${statement.firstLine.slice(0, 80)})` : ''}.`,
+      message:
+        `${errorRule ? `${errorRule.kind}: ` : ''}${v.message.replace(/\.$/, '')}` +
+        `${statement ? ` (${statement.firstLine.slice(0, 80)})` : ''}.`,
       next: errorRule
         ? `${errorRule.next}; ${WAIVE_HOW.replace('<rule>', v.rule_name)}.`
         : `${v.help ?? 'See the rule'}: https://squawkhq.com/docs/${v.rule_name}`,

@@ -156,7 +156,8 @@ export function ownershipFindings(
                 ? `${name} is created by the shared package, which every team builds on: remove this CREATE EXTENSION.`
                 : `Create ${name} once, in a shared custom migration (pnpm db:generate --custom --name ` +
                   `add_${name}), and remove it from the teams.`
-              : `Rename it in ${d.pkg.name}${d.pkg.tablePrefix ? ` (with the prefix ${d.pkg.tablePrefix})` : ''} and run generate again.`,
+              : `Rename it in ${d.pkg.name}` +
+                `${d.pkg.tablePrefix ? ` (with the prefix ${d.pkg.tablePrefix})` : ''} and run generate again.`,
         });
       }
     }
@@ -173,7 +174,10 @@ export function ownershipFindings(
         severity: 'error',
         file: d.file,
         line: d.line,
-        message: `${what} ${name}${d.table ? ` (on ${d.table})` : ''} does not start with ${prefix}, the prefix of ${d.pkg.name} ("dbKit.tablePrefix"): every name a team defines carries it, constraint names included.`,
+        message:
+          `${what} ${name}${d.table ? ` (on ${d.table})` : ''} ` +
+          `does not start with ${prefix}, the prefix of ${d.pkg.name} ("dbKit.tablePrefix"): ` +
+          `every name a team defines carries it, constraint names included.`,
         next: renameHint(kind, d.constraintType, name, `${prefix}${name}`),
       });
     }

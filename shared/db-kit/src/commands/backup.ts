@@ -33,7 +33,8 @@ Exit: 0 written; 2 no client tools, connection or dump error.`,
       ctx.out.print(`Backed up ${target.redacted} to ${ws.relative(result.file)} (${size}, ${result.where}).`);
       if (removed.length)
         ctx.out.print(
-          `Removed ${removed.length} older backup${removed.length === 1 ? '' : 's'} of ${target.database}, keeping the last ${keepBackups(ws.root)} (DB_KIT_KEEP_BACKUPS).`,
+          `Removed ${removed.length} older backup${removed.length === 1 ? '' : 's'} of ${target.database}, ` +
+            `keeping the last ${keepBackups(ws.root)} (DB_KIT_KEEP_BACKUPS).`,
         );
     }
     return 0;

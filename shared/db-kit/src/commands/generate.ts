@@ -148,7 +148,9 @@ async function undoNewest(ctx: Context, pkg: SchemaPackage): Promise<number> {
           sql,
           plan,
           where,
-          `Write a new migration that changes it instead (edit the schema, then ${scriptFor(ws, 'generate', pkg)} --name <what_changed>), or roll it back first (${scriptFor(ws, 'rollback', pkg)} --steps 1).`,
+          `Write a new migration that changes it instead (edit the schema, then ` +
+            `${scriptFor(ws, 'generate', pkg)} --name <what_changed>), ` +
+            `or roll it back first (${scriptFor(ws, 'rollback', pkg)} --steps 1).`,
         ),
       );
     } catch (error) {

@@ -29,7 +29,8 @@ const options = {
 } satisfies Options;
 
 const command: Command = {
-  usage: `Usage: db-kit migrate (--package <alias> | --all) [options]
+  usage:
+    `Usage: db-kit migrate (--package <alias> | --all) [options]
 
 Applies the package's pending migrations and those of the packages it builds on
 in dependency order: every pending migration of the packages a package builds on
@@ -37,7 +38,8 @@ first (a team's migrate applies pending shared ones before its own), each packag
 by timestamp. The one exception is a "-- db-kit: requires <package> <tag>" header
 (written by promote): the required migrations run before it. All in one run, under
 one database-wide lock; each migration commits with its record. A pending migration
-older than an applied one (merged late) is applied and reported as out of order. A file starting with "-- db-kit: no-transaction" runs outside a transaction,
+older than an applied one (merged late) is applied and reported as out of order. ` +
+    `A file starting with "-- db-kit: no-transaction" runs outside a transaction,
 statement by statement. An applied file that changed or vanished stops the run before
 anything executes (see db-kit repair).
 

@@ -9,14 +9,16 @@ const options = {
 } satisfies Options;
 
 const command: Command = {
-  usage: `Usage: db-kit new-team <name> [--no-install]
+  usage:
+    `Usage: db-kit new-team <name> [--no-install]
 
 Scaffolds teams/<name>/src/database, a team's overlay package: an example table and a
 1:1 side table of users, the typed client factory, drizzle config, a test on a template
 test database, and an empty drizzle/ folder. Adds the root scripts
 <alias>:db:generate|migrate|studio|promote|check|push|status|repair, adds the package to
 pnpm-lock.yaml with the resolutions the lockfile already has (nothing else changes), then links
-it with pnpm install --offline (no registry or metadata cache needed). The alias is the lower-cased name; tables start with <alias>_;
+it with pnpm install --offline (no registry or metadata cache needed). ` +
+    `The alias is the lower-cased name; tables start with <alias>_;
 bookkeeping goes to drizzle.__<alias>_migrations.
 
 Options:
@@ -45,7 +47,8 @@ Exit: 0 created; 2 invalid or taken name, or pnpm install failed.`,
       const install = spawnSync('pnpm', ['install', '--offline'], { cwd: ws.root, stdio: 'inherit' });
       if (install.status !== 0) {
         throw new DbKitError(
-          `${plan.packageName} is scaffolded, but pnpm install --offline failed${install.error ? ` (${install.error.message})` : ''}, so it is not linked yet.`,
+          `${plan.packageName} is scaffolded, but pnpm install --offline ` +
+            `failed${install.error ? ` (${install.error.message})` : ''}, so it is not linked yet.`,
           `Run \`pnpm install\` (online), then pnpm ${plan.alias}:db:generate --name init.`,
         );
       }

@@ -25,7 +25,8 @@ const options = {
 } satisfies Options;
 
 const command: Command = {
-  usage: `Usage: db-kit promote --package <team> [--tables a,b] [--yes] [--dry-run] [--force]
+  usage:
+    `Usage: db-kit promote --package <team> [--tables a,b] [--yes] [--dry-run] [--force]
 
 Moves stable team tables into the shared package without touching a row: their TypeScript
 (with the enums and helpers they use) goes to the shared schemas, the shared package gets a
@@ -42,7 +43,8 @@ Options:
       --force             go ahead although files it changes have uncommitted edits
       --json              with --dry-run: the plan as JSON
 
-Exit: 0 promoted, planned, or declined at a prompt ("Nothing changed."); 1 the result failed its check (files restored); 2 usage error, refused.`,
+Exit: 0 promoted, planned, or declined at a prompt ("Nothing changed."); ` +
+    `1 the result failed its check (files restored); 2 usage error, refused.`,
 
   async run(argv, ctx) {
     const { values } = parse(argv, options);
@@ -154,7 +156,8 @@ async function offerDependencies(terminal: Terminal, graph: TableGraph, tables: 
 
 function describePlan(ws: Workspace, plan: PromotionPlan): string {
   const lines = [
-    `Promote ${plan.tables.join(', ')} from ${plan.team.name} to ${plan.shared.name}${plan.enums.length ? ` (with enum ${plan.enums.join(', ')})` : ''}.`,
+    `Promote ${plan.tables.join(', ')} from ${plan.team.name} to ${plan.shared.name}` +
+      `${plan.enums.length ? ` (with enum ${plan.enums.join(', ')})` : ''}.`,
     '',
   ];
   lines.push('Code moves (ts-morph):');

@@ -93,7 +93,9 @@ usage or connection error.`,
         await confirmDatabaseName(ctx.terminal, target, values['confirm-name'], `Push ${names}'s schema`);
       else if (losing.length)
         await confirmAction(ctx.terminal, {
-          question: `${losing.length === 1 ? 'The statement marked DATA LOSS loses' : `The ${losing.length} statements marked DATA LOSS lose`} data. Run ${losing.length === 1 ? 'it' : 'them'}`,
+          question:
+            `${losing.length === 1 ? 'The statement' : `The ${losing.length} statements`} marked DATA LOSS ` +
+            `${losing.length === 1 ? 'loses' : 'lose'} data. Run ${losing.length === 1 ? 'it' : 'them'}`,
           yes: values.yes,
         });
       ctx.out.print(`Pushing ${plural(plan.statements.length, 'statement')}...`);

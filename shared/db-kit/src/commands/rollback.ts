@@ -143,13 +143,15 @@ export function formatPlan(plan: RollbackPlan, database: string): string {
           ? `partial: ${step.down.irreversible.join('; ')}`
           : '';
     out.push(
-      `  down  ${step.migration}${step.missingFile ? '  (file gone)' : ''}${source ? `  from ${source}` : ''}${state ? `  [${state}]` : ''}`,
+      `  down  ${step.migration}${step.missingFile ? '  (file gone)' : ''}` +
+        `${source ? `  from ${source}` : ''}${state ? `  [${state}]` : ''}`,
     );
   }
   out.push('Pre-checks:');
   for (const d of plan.atStake)
     out.push(
-      `  drops ${d.kind} ${d.object}: ${d.rows.toLocaleString('en-US')} ${d.kind === 'table' ? (d.rows === 1 ? 'row' : 'rows') : d.rows === 1 ? 'non-null value' : 'non-null values'}`,
+      `  drops ${d.kind} ${d.object}: ${d.rows.toLocaleString('en-US')} ` +
+        `${d.kind === 'table' ? (d.rows === 1 ? 'row' : 'rows') : d.rows === 1 ? 'non-null value' : 'non-null values'}`,
     );
   if (!plan.atStake.length) out.push('  drops no table or column with data');
   return out.join('\n');

@@ -311,7 +311,9 @@ export class Run {
     const invalid = await this.invalidIndexesOf(file);
     if (invalid.length) {
       throw new DbKitError(
-        `${file.path}: migration ${file.tag} left ${invalid.map((n) => `index ${n}`).join(', ')} INVALID (a concurrent build failed or was skipped by IF NOT EXISTS); it is not recorded as applied.`,
+        `${file.path}: migration ${file.tag} left ${invalid.map((n) => `index ${n}`).join(', ')} ` +
+          `INVALID (a concurrent build failed or was skipped by IF NOT EXISTS); ` +
+          `it is not recorded as applied.`,
         `Drop it (DROP INDEX CONCURRENTLY ${invalid[0]}), then run migrate again (pnpm db:migrate:all).`,
         'failure',
       );
@@ -442,8 +444,11 @@ export class Run {
         : 'nothing of it was kept (it commits with its record)';
     return markLost(
       new DbKitError(
-        `Lost the connection to the database${what}: ${e.message ?? String(error)}${e.code && !/^[A-Z_]+$/.test(e.code) ? ` [${e.code}]` : ''}.${unconfirmed}`,
-        `${file ? `${kept[0]!.toUpperCase()}${kept.slice(1)}. ` : ''}Check the server (./scripts/db-workflow.sh status), see what was kept with pnpm db:status, then run migrate again.`,
+        `Lost the connection to the database${what}: ${e.message ?? String(error)}` +
+          `${e.code && !/^[A-Z_]+$/.test(e.code) ? ` [${e.code}]` : ''}.${unconfirmed}`,
+        `${file ? `${kept[0]!.toUpperCase()}${kept.slice(1)}. ` : ''}` +
+          `Check the server (./scripts/db-workflow.sh status), ` +
+          `see what was kept with pnpm db:status, then run migrate again.`,
         'environment',
       ),
     );
@@ -521,7 +526,8 @@ function migrationFailure(file: MigrationFile, index: number | undefined, error:
     which = ` at statement ${index + 1} of ${commands.length} (${firstCodeLine(statement.text).slice(0, 100)})`;
   } else if ((error as { code?: string }).code) which = ' at commit';
   return new DbKitError(
-    `${where}: migration ${file.tag} failed${which}: ${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}${pg.detail ? ` ${pg.detail}` : ''}`,
+    `${where}: migration ${file.tag} failed${which}: ${pg.message ?? String(error)}` +
+      `${pg.code ? ` [${pg.code}]` : ''}${pg.detail ? ` ${pg.detail}` : ''}`,
     hintFor(error, file),
     'failure',
   );

@@ -160,9 +160,13 @@ export const ADOPTIONS_TABLE = '"drizzle"."db_kit_adoptions"';
  */
 export function adoptedGuardStart(objects: string[]): string {
   const list = objects.map((o) => `''${o.replace(/'/g, "''''")}''`).join(', ');
-  return `DO $db_kit_adopted$ DECLARE skip boolean := false; BEGIN
-IF to_regclass('${ADOPTIONS_TABLE}') IS NOT NULL THEN EXECUTE 'SELECT EXISTS (SELECT 1 FROM ${ADOPTIONS_TABLE} WHERE built AND object IN (${list}))' INTO skip; END IF;
-IF NOT skip THEN`;
+  return (
+    `DO $db_kit_adopted$ DECLARE skip boolean := false; BEGIN
+IF to_regclass('${ADOPTIONS_TABLE}') IS NOT NULL THEN ` +
+    `EXECUTE 'SELECT EXISTS (SELECT 1 FROM ${ADOPTIONS_TABLE} WHERE built AND object IN (${list}))' ` +
+    `INTO skip; END IF;
+IF NOT skip THEN`
+  );
 }
 export const ADOPTED_GUARD_END = 'END IF; END $db_kit_adopted$;';
 const ADOPTED_GUARD =
@@ -190,7 +194,10 @@ export function recordsFile(recordedHash: string, file: Pick<MigrationFile, 'has
 /** `YYYYMMDD_HHMMSS` for a moment, in UTC. */
 export function timestampName(date: Date): string {
   const iso = date.toISOString(); // 2026-11-24T08:15:00.000Z
-  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+  return (
+    `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}` +
+    `_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`
+  );
 }
 
 function orderKeyOf(tag: string, when: number): string {

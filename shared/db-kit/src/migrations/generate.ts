@@ -93,8 +93,11 @@ async function runGenerate(
     if (added.length === 0 && /Interactive prompts require a TTY/i.test(result.output)) {
       const question = cleanLines(result.output).find((line) => /renamed|created or/i.test(line));
       throw new DbKitError(
-        `drizzle-kit generate must ask whether something in ${pkg.name} was renamed${question ? ` ("${question}")` : ''}, and there is no terminal to ask (Interactive prompts require a TTY).`,
-        'Declare it: --rename old_table=new_table, or --rename table.old_column=table.new_column (repeatable); or run generate in a terminal.',
+        `drizzle-kit generate must ask whether something in ${pkg.name} was renamed` +
+          `${question ? ` ("${question}")` : ''}, ` +
+          `and there is no terminal to ask (Interactive prompts require a TTY).`,
+        'Declare it: --rename old_table=new_table, ' +
+          'or --rename table.old_column=table.new_column (repeatable); or run generate in a terminal.',
       );
     }
     if (added.length === 0) {
@@ -208,7 +211,8 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_$]*$/;
  *
  * @example
  *   parseRename('teamd_tasks=teamd_todos'); // { kind: 'table', from: 'teamd_tasks', to: 'teamd_todos' }
- *   parseRename('teamd_tasks.title=teamd_tasks.name'); // { kind: 'column', table: 'teamd_tasks', from: 'title', to: 'name' }
+ *   parseRename('teamd_tasks.title=teamd_tasks.name');
+ *   // { kind: 'column', table: 'teamd_tasks', from: 'title', to: 'name' }
  */
 export function parseRename(text: string): Rename {
   const [from = '', to = '', ...extra] = text.split('=').map((s) => s.trim());
@@ -319,7 +323,8 @@ export function applyRenames(snapshot: Snapshot, renames: Rename[], pkg: SchemaP
     const column = table?.columns[r.from];
     if (!table || !column)
       throw new UsageError(
-        `--rename ${r.table}.${r.from}=${r.table}.${r.to}: ${pkg.name}'s latest snapshot has no column ${r.from} in ${r.table}.`,
+        `--rename ${r.table}.${r.from}=${r.table}.${r.to}: ` +
+          `${pkg.name}'s latest snapshot has no column ${r.from} in ${r.table}.`,
         'Name the table as the schema names it now (after a table rename), and the column as it was.',
       );
     if (table.columns[r.to])

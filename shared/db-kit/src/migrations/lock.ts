@@ -38,7 +38,9 @@ export class MigrationLock {
     prelude?: string;
     signal?: AbortSignal;
   }): Promise<void> {
-    const attempt = `${options.prelude ? `${options.prelude};\n` : ''}select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`;
+    const attempt =
+      `${options.prelude ? `${options.prelude};\n` : ''}` +
+      `select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`;
     const results = (await this.conn.unsafe(attempt).simple()) as unknown as
       | Array<{ locked?: boolean }>
       | Array<Array<{ locked?: boolean }>>;

@@ -139,7 +139,8 @@ export class Repairer {
               await conn.unsafe(`update ${table} set name = $1 where id = $2`, [r.tag!, r.rowId]);
             else await conn.unsafe(`delete from ${table} where id = $1`, [r.rowId]);
             await conn.unsafe(
-              `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, migration, action, old_hash, new_hash, reason)
+              `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, ` +
+                `migration, action, old_hash, new_hash, reason)
                values ($1, $2, $3, $4, $5, $6, $7, $8)`,
               [options.osUser, r.pkg.name, table, r.migration, r.action, r.oldHash, r.newHash, options.reason],
             );

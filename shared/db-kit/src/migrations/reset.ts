@@ -58,7 +58,8 @@ async function droppedRelations(
   const prefixes = packages.map((p) => p.tablePrefix).filter((p): p is string => Boolean(p));
   const prefixed = prefixes.length
     ? await tx.unsafe(
-        `select schemaname || '.' || tablename as name from pg_tables where schemaname <> 'drizzle' and (${prefixes.map((_, i) => `starts_with(tablename, $${i + 1})`).join(' or ')})`,
+        `select schemaname || '.' || tablename as name from pg_tables where schemaname <> 'drizzle' and ` +
+          `(${prefixes.map((_, i) => `starts_with(tablename, $${i + 1})`).join(' or ')})`,
         prefixes,
       )
     : [];

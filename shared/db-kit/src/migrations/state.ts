@@ -126,7 +126,9 @@ export function assertIntact(states: PackageState[]): void {
       // Every problem is a migration applied on another branch whose down is stored: roll it back.
       throw new DbKitError(
         `Refusing to migrate: ${problems.join(' ')}`,
-        `Applied on another branch? Their downs are stored: ${phantoms.map((s) => `${scriptFor(s.pkg, 'rollback', s.pkg)} --missing`).join(', then ')} (or switch back to that branch).`,
+        `Applied on another branch? Their downs are stored: ` +
+          `${phantoms.map((s) => `${scriptFor(s.pkg, 'rollback', s.pkg)} --missing`).join(', then ')}` +
+          ` (or switch back to that branch).`,
         'failure',
       );
     }

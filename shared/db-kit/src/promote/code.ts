@@ -460,7 +460,8 @@ function composeFile(
             'Import the names you use instead, then promote again.',
           );
         namespaceOrDefault.add(
-          `import ${typeOnly ? 'type ' : ''}${Node.isNamespaceImport(ref.node) ? `* as ${ref.localName}` : ref.localName} from '${module}';`,
+          `import ${typeOnly ? 'type ' : ''}` +
+            `${Node.isNamespaceImport(ref.node) ? `* as ${ref.localName}` : ref.localName} from '${module}';`,
         );
         continue;
       }
@@ -486,10 +487,12 @@ function composeFile(
   );
   const importLines = [
     ...namespaceOrDefault,
-    ...modules.map(
-      (module) =>
-        `import { ${[...imports.get(module)!.values()].sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, ''))).join(', ')} } from '${module}';`,
-    ),
+    ...modules.map((module) => {
+      const names = [...imports.get(module)!.values()]
+        .sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, '')))
+        .join(', ');
+      return `import { ${names} } from '${module}';`;
+    }),
   ];
   const body = members.map((m) => {
     const text = m.statement.getFullText().replace(/^\s+/, '');

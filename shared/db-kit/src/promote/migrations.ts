@@ -97,7 +97,8 @@ export async function planMigrations(
     '-- statements on it skip (they read that record). drizzle-kit migrate runs the same SQL: it converges too.',
     [
       'CREATE SCHEMA IF NOT EXISTS "drizzle";',
-      `CREATE TABLE IF NOT EXISTS ${ADOPTIONS_TABLE} (adoption text NOT NULL, object text NOT NULL, built boolean NOT NULL, PRIMARY KEY (adoption, object));`,
+      `CREATE TABLE IF NOT EXISTS ${ADOPTIONS_TABLE} (adoption text NOT NULL, object text NOT NULL, ` +
+        `built boolean NOT NULL, PRIMARY KEY (adoption, object));`,
       `INSERT INTO ${ADOPTIONS_TABLE} (adoption, object, built) VALUES\n${objects
         .map((object) => `  (${literal(adoptTag)}, ${literal(object)}, ${missingTest(object)})`)
         .join(',\n')}\nON CONFLICT (adoption, object) DO NOTHING;`,
@@ -208,7 +209,10 @@ function missingTest(object: string): string {
   const [kind, key] = [object.slice(0, object.indexOf(':')), object.slice(object.indexOf(':') + 1)];
   const [schema, name] = key.split('.') as [string, string];
   if (kind === 'table') return `to_regclass(${literal(`"${schema}"."${name}"`)}) IS NULL`;
-  return `NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ${literal(schema)} AND t.typname = ${literal(name)})`;
+  return (
+    `NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace ` +
+    `WHERE n.nspname = ${literal(schema)} AND t.typname = ${literal(name)})`
+  );
 }
 
 /** The adopted table or enum a drizzle-kit CREATE statement belongs to. */
@@ -230,7 +234,11 @@ function governingObject(statement: string): string {
 
 /** Runs the statement only where this adoption built the object (it was missing when the adopt began). */
 function builtOnly(adoption: string, object: string, statement: string): string {
-  return `DO $db_kit_adopt$ BEGIN\n\tIF EXISTS (SELECT 1 FROM ${ADOPTIONS_TABLE} WHERE adoption = ${literal(adoption)} AND object = ${literal(object)} AND built) THEN\n\t\t${statement.replace(/\n/g, '\n\t\t')}\n\tEND IF;\nEND $db_kit_adopt$;`;
+  return (
+    `DO $db_kit_adopt$ BEGIN\n\tIF EXISTS (SELECT 1 FROM ${ADOPTIONS_TABLE} WHERE adoption = ${literal(adoption)} ` +
+    `AND object = ${literal(object)} AND built) THEN` +
+    `\n\t\t${statement.replace(/\n/g, '\n\t\t')}\n\tEND IF;\nEND $db_kit_adopt$;`
+  );
 }
 
 /**
@@ -262,7 +270,8 @@ async function guardTeamHistory(
       spans = await statementSpans(text);
     } catch (error) {
       throw new DbKitError(
-        `${path} does not parse (${(error as Error).message}), so promote cannot tell which statements build the tables.`,
+        `${path} does not parse (${(error as Error).message}), ` +
+          `so promote cannot tell which statements build the tables.`,
         'Fix the file (pnpm db:check shows where), then promote again.',
       );
     }
@@ -282,7 +291,8 @@ async function guardTeamHistory(
       const statement = bytes.subarray(span.startByte, span.endByte).toString('utf8');
       if (others.length || /\bCONCURRENTLY\b/i.test(statement)) {
         throw new DbKitError(
-          `${path}: a statement builds an adopted object together with ${others[0] ?? 'a concurrent index'}: ${statement.split('\n')[0]}`,
+          `${path}: a statement builds an adopted object together with ` +
+            `${others[0] ?? 'a concurrent index'}: ${statement.split('\n')[0]}`,
           'Split it in two statements (one per table), commit, then promote again.',
         );
       }

@@ -88,7 +88,9 @@ export class TableGraph {
     const missing = this.missingDependencies(selected);
     if (!missing.length) return;
     throw new DbKitError(
-      `Cannot promote ${missing.map((m) => `${m.table} without ${m.needs}`).join(', ')}: ${missing.map((m) => `${m.table} has a foreign key to ${m.needs}`).join('; ')}, which would stay in ${this.pkg.name}.`,
+      `Cannot promote ${missing.map((m) => `${m.table} without ${m.needs}`).join(', ')}: ` +
+        `${missing.map((m) => `${m.table} has a foreign key to ${m.needs}`).join('; ')}` +
+        `, which would stay in ${this.pkg.name}.`,
       `Promote them together: --tables ${[...new Set([...selected, ...missing.map((m) => m.needs)])].join(',')}.`,
     );
   }

@@ -208,7 +208,8 @@ async function dependents(sql: Queryable, ws: Workspace, pkg: SchemaPackage, ste
   const rows = await sql.unsafe(
     `select c.conname, src_ns.nspname || '.' || src.relname as from_table,
             dst_ns.nspname || '.' || dst.relname as to_table,
-            array(select attname from pg_attribute where attrelid = c.confrelid and attnum = any(c.confkey)) as to_columns
+            array(select attname from pg_attribute where attrelid = c.confrelid ` +
+      `and attnum = any(c.confkey)) as to_columns
        from pg_constraint c
        join pg_class src on src.oid = c.conrelid join pg_namespace src_ns on src_ns.oid = src.relnamespace
        join pg_class dst on dst.oid = c.confrelid join pg_namespace dst_ns on dst_ns.oid = dst.relnamespace
@@ -233,7 +234,8 @@ async function dependents(sql: Queryable, ws: Workspace, pkg: SchemaPackage, ste
     blockers.push(
       `${drop.step.migration} drops ${what}, but ${owner.name}'s foreign key ${fk.conname} (${from}) points at it` +
         (added ? `, added by its migration ${added}` : '') +
-        `. Roll that back first: ${scriptFor(owner, 'rollback', owner)} ${added ? `--to <the migration before ${added}>` : '--steps <n>'}.`,
+        `. Roll that back first: ${scriptFor(owner, 'rollback', owner)} ` +
+        `${added ? `--to <the migration before ${added}>` : '--steps <n>'}.`,
     );
   }
   return blockers;
@@ -258,9 +260,8 @@ export function assertRunnable(plan: RollbackPlan, options: { force?: boolean; r
     );
   if (plan.drift.length)
     throw new DbKitError(
-      `Refusing to roll back: the database differs from what the migrations built, on the tables the down touches: ${plan.drift
-        .map(describeDrift)
-        .join('; ')}.`,
+      `Refusing to roll back: the database differs from what the migrations built, ` +
+        `on the tables the down touches: ${plan.drift.map(describeDrift).join('; ')}.`,
       'Someone changed them by hand. Undo that (pnpm db:status shows the drift), or write a migration for it, then ' +
         'roll back.',
       'failure',

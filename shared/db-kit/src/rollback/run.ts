@@ -76,9 +76,11 @@ async function runStep(conn: postgres.ReservedSql, step: RollbackStep, options: 
   const reason = options.reason?.trim() || options.asked;
   const bookkeeping = [
     `delete from ${bookkeepingTable(step.pkg)} where id = ${step.rowId}`,
-    `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, migration, action, old_hash, new_hash, reason)
+    `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, ` +
+      `migration, action, old_hash, new_hash, reason)
      values (${literal(options.osUser)}, ${literal(step.pkg.name)}, ${literal(bookkeepingTable(step.pkg))},
-             ${literal(step.migration)}, ${literal(forced ? 'rollback-forced' : 'rollback')}, ${literal(step.hash)}, null,
+             ${literal(step.migration)}, ${literal(forced ? 'rollback-forced' : 'rollback')}, ` +
+      `${literal(step.hash)}, null,
              ${literal(reason)})`,
   ];
   const statements = step.down?.todo ? [] : (step.down?.statements ?? []);
@@ -129,7 +131,8 @@ function failure(
       ? ''
       : ` at statement ${index + 1} of ${statements.length} (${statements[index]!.split('\n')[0]!.slice(0, 100)})`;
   return new DbKitError(
-    `The down of ${step.pkg.alias} ${step.migration} failed${which}: ${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}`,
+    `The down of ${step.pkg.alias} ${step.migration} failed${which}: ` +
+      `${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}`,
     transactional
       ? 'Nothing of this down was kept (newer downs stay rolled back). Fix its .down.sql, then run the rollback again.'
       : 'This down runs without a transaction: statements before the failing one stay done. Fix it and run again.',

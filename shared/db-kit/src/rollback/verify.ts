@@ -159,8 +159,12 @@ export async function verifyDowns(adminUrl: string, ws: Workspace, packages: Sch
             rule: 'down-roundtrip',
             severity: 'error',
             file: file.path,
-            message: `${file.tag} has no down${down?.todo ? ' written yet' : ''}: the round trip stops here (older migrations are not verified).`,
-            next: `Write ${pkg.out}/${file.tag}.down.sql (${commandFor(pkg, `down --backfill --package ${pkg.alias}`)} computes one).`,
+            message:
+              `${file.tag} has no down${down?.todo ? ' written yet' : ''}: ` +
+              `the round trip stops here (older migrations are not verified).`,
+            next:
+              `Write ${pkg.out}/${file.tag}.down.sql ` +
+              `(${commandFor(pkg, `down --backfill --package ${pkg.alias}`)} computes one).`,
           });
           break;
         }
@@ -185,7 +189,9 @@ export async function verifyDowns(adminUrl: string, ws: Workspace, packages: Sch
               rule: 'down-roundtrip',
               severity: 'error',
               file: downPath(pkg, file.tag),
-              message: `${file.tag}, ${phase}: ${diff.slice(0, 5).join('; ')}${diff.length > 5 ? ` (+${diff.length - 5} more)` : ''}`,
+              message:
+                `${file.tag}, ${phase}: ${diff.slice(0, 5).join('; ')}` +
+                `${diff.length > 5 ? ` (+${diff.length - 5} more)` : ''}`,
               next: `Fix ${file.tag}.down.sql so that it undoes exactly what the migration does.`,
             });
             failed = true;

@@ -15,7 +15,8 @@ export interface GuardOptions {
 export function assertDevelopmentDatabase(target: DatabaseTarget, options: GuardOptions): DatabaseTarget {
   if (!target.local && !options.force) {
     throw new DbKitError(
-      `Refusing to ${options.action} on ${target.redacted}: ${describeHost(target)} is not a local development database.`,
+      `Refusing to ${options.action} on ${target.redacted}: ` +
+        `${describeHost(target)} is not a local development database.`,
       'Point DATABASE_URL at your local database (./scripts/db-workflow.sh setup), or pass --force if you really ' +
         'mean that server.',
       'refused',

@@ -63,11 +63,12 @@ export function teamPackageFiles(input: TeamTemplateInput): Record<string, strin
     dependencies: input.dependencies,
     devDependencies: input.devDependencies,
   };
+  const tsconfig = { extends: input.baseTsconfig, include: ['src', 'scripts', 'test', '*.ts'] };
 
   return {
     'package.json': `${JSON.stringify(packageJson, null, 2)}\n`,
 
-    'tsconfig.json': `${JSON.stringify({ extends: input.baseTsconfig, include: ['src', 'scripts', 'test', '*.ts'] }, null, 2)}\n`,
+    'tsconfig.json': `${JSON.stringify(tsconfig, null, 2)}\n`,
 
     'drizzle.config.ts': `// For drizzle-kit's own commands (check, studio). The engine reads the same settings
 // from the "dbKit" field of package.json; keep the two in step.
@@ -122,12 +123,15 @@ export const ${extension} = pgTable('${alias}_user_settings', {
 export type ${Alias}UserSettings = typeof ${extension}.$inferSelect;
 `,
 
-    'src/overlays/index.ts': `// ${ownerOf} own tables. The engine generates ${ownerOf} migrations from what this file exports.
+    'src/overlays/index.ts':
+      `// ${ownerOf} own tables. ` +
+      `The engine generates ${ownerOf} migrations from what this file exports.
 export * from './team-specific-tables';
 export * from './extensions';
 `,
 
-    'src/index.ts': `import * as sharedTables from '${sharedSchemaImport}';
+    'src/index.ts':
+      `import * as sharedTables from '${sharedSchemaImport}';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as overlays from './overlays';
@@ -146,7 +150,8 @@ export type ${Alias}Database = PostgresJsDatabase<${Alias}Schema> & { $client: p
  *   const db = create${Alias}Database(process.env.DATABASE_URL!);
  *   const [item] = await db.insert(${items}).values({ name: 'First' }).returning();
  */
-export function create${Alias}Database(url: string, options: postgres.Options<Record<string, never>> = {}): ${Alias}Database {
+export function create${Alias}Database(url: string, ` +
+      `options: postgres.Options<Record<string, never>> = {}): ${Alias}Database {
   const client = postgres(url, { max: 5, onnotice: () => {}, ...options });
   return drizzle(client, { schema: ${alias}Schema });
 }
@@ -158,7 +163,8 @@ import { runCli } from '@large-event/db-kit';
 process.exitCode = await runCli(['promote', '--package', '${packageName}', ...process.argv.slice(2)]);
 `,
 
-    'test/overlay.test.ts': `import { readdirSync } from 'node:fs';
+    'test/overlay.test.ts':
+      `import { readdirSync } from 'node:fs';
 import { createTestDatabase, type TestDatabase } from '@large-event/db-kit/testing';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,12 +187,14 @@ describe('${packageName}', () => {
 
   it('migrates into its own bookkeeping table, next to the shared tables', async () => {
     const [row] = await db.execute<{ bookkeeping: string | null; core: string | null }>(
-      sql\`select to_regclass('drizzle.${migrationsTable}')::text as bookkeeping, to_regclass('public.users')::text as core\`,
+      sql\`select to_regclass('drizzle.${migrationsTable}')::text as bookkeeping, ` +
+      `to_regclass('public.users')::text as core\`,
     );
     expect(row).toEqual({ bookkeeping: 'drizzle.${migrationsTable}', core: 'users' });
   });
 
-  it.runIf(hasMigrations)('stores an item owned by a shared user and reads it back through one typed client', async () => {
+  it.runIf(hasMigrations)('stores an item owned by a shared user and ` +
+      `reads it back through one typed client', async () => {
     const [owner] = await db.insert(users).values({ email: 'ada@example.com' }).returning();
     await db.insert(${items}).values({ name: 'First', ownerId: owner!.id });
     await db.insert(${extension}).values({ userId: owner!.id, displayName: 'Ada L.' });

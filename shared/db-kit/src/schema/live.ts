@@ -73,7 +73,8 @@ export async function readLiveSchema(sql: Queryable): Promise<LiveSchema> {
          from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid
          join pg_namespace n on n.oid = i.relnamespace
         where ${USER_SCHEMAS} and c.relkind in ('r', 'p') and ${NOT_FROM_EXTENSION('c.oid')}
-          and not exists (select 1 from pg_constraint k where k.conindid = x.indexrelid and k.contype in ('p', 'u', 'x'))`,
+          and not exists (select 1 from pg_constraint k where k.conindid = x.indexrelid ` +
+        `and k.contype in ('p', 'u', 'x'))`,
     ),
     sql.unsafe(
       `select n.nspname || '.' || c.relname || '.' || k.conname as name

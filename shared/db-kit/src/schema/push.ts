@@ -164,7 +164,8 @@ const TARGETS: Array<[RegExp, string]> = [
   [new RegExp(String.raw`^TRUNCATE\s+(?:TABLE\s+)?${NAME}`, 'i'), 'table'],
   [
     new RegExp(
-      String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"[^"]+"\s+ON\s+(?:ONLY\s+)?${NAME}`,
+      String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?` +
+        String.raw`(?:IF\s+NOT\s+EXISTS\s+)?"[^"]+"\s+ON\s+(?:ONLY\s+)?${NAME}`,
       'i',
     ),
     'table',
@@ -197,7 +198,8 @@ export async function applyPush(sql: Sql, plan: PushPlan): Promise<void> {
     const statement = plan.statements[index]?.sql.split('\n')[0]?.slice(0, 100) ?? '';
     const pg = error as { message?: string; code?: string };
     throw new DbKitError(
-      `Push failed at statement ${index + 1} of ${plan.statements.length} (${statement}): ${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}. Nothing was changed.`,
+      `Push failed at statement ${index + 1} of ${plan.statements.length} (${statement}): ` +
+        `${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}. Nothing was changed.`,
       'A package this one builds on may be behind: run its migrate (pnpm db:migrate) first, then push again.',
     );
   }

@@ -196,6 +196,7 @@ export async function lockedTablesError(sql: postgres.Sql, waitedMs: number): Pr
   return new DbKitError(
     `status waited ${waitedMs / 1000} s for a lock on ` +
       `${holders.length ? holders.join(', ') : 'a table another session holds'}.`,
-    `Run pnpm db:status again once that transaction ends${rows[0] ? ` (or end it: SELECT pg_terminate_backend(${rows[0].pid}))` : ''}.`,
+    `Run pnpm db:status again once that transaction ends` +
+      `${rows[0] ? ` (or end it: SELECT pg_terminate_backend(${rows[0].pid}))` : ''}.`,
   );
 }

@@ -44,8 +44,8 @@ export type PgTool = 'pg_dump' | 'pg_restore' | 'psql';
 export interface PgTools {
   where: string;
   /**
-   * Runs a tool against the target (through PG* variables) (or, `offline`, on files only: `pg_restore --list`); stdout/stdin
-   * go to/from `file` when given. Returns stderr.
+   * Runs a tool against the target (through PG* variables) (or, `offline`, on files only: `pg_restore --list`);
+   * stdout/stdin go to/from `file` when given. Returns stderr.
    */
   run(
     tool: PgTool,

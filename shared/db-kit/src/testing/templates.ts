@@ -250,7 +250,8 @@ export class TemplateDatabases {
       [`${TEMPLATE_PREFIX}${keep.alias}\\_%`, keep.name],
     );
     for (const row of rows) {
-      if (!new RegExp(`^${TEMPLATE_PREFIX}${keep.alias}_[0-9a-f]{12}$`).test(row.name)) continue; // another alias sharing our prefix
+      // another alias sharing our prefix
+      if (!new RegExp(`^${TEMPLATE_PREFIX}${keep.alias}_[0-9a-f]{12}$`).test(row.name)) continue;
       if (row.ready) {
         const [, readyAt, checkout] = READY_COMMENT.exec(row.comment ?? '') ?? [];
         const age = Date.now() - Date.parse(readyAt ?? '');
