@@ -161,10 +161,13 @@ function describePlan(ws: Workspace, plan: PromotionPlan): string {
     '',
   ];
   lines.push('Code moves (ts-morph):');
-  for (const move of plan.moves)
+  for (const move of plan.moves) {
     lines.push(
       `  ${move.names.join(', ')}: ${move.from.map((f) => ws.relative(f)).join(', ')} -> ${ws.relative(move.target)}`,
     );
+    if (move.copied.length)
+      lines.push(`    copied, unexported (the team still uses them, and keeps them): ${move.copied.join(', ')}`);
+  }
   for (const [pkg, migration, note] of [
     [plan.shared, plan.adopt, 'builds only what is missing; where the tables exist it changes nothing'],
     [plan.team, plan.release, 'changes nothing in the database; records the hand-over'],

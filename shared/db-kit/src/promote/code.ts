@@ -23,6 +23,8 @@ export interface CodeMove {
   table: string;
   /** Declarations moved into it (the table, its enums and helpers, types derived from it). */
   names: string[];
+  /** Helpers the team keeps using: they stay, and the target gets a private (unexported) copy. */
+  copied: string[];
   from: string[];
 }
 
@@ -41,6 +43,8 @@ interface Moved {
   wasExported: boolean;
   /** Needs `export` in its new file: it was exported, or another file uses it. */
   exported: boolean;
+  /** A private copy: the original stays in the team, which still uses it. */
+  copy?: boolean;
 }
 
 /** What a statement refers to outside itself: a top-level statement of the team package, or an import. */
@@ -148,16 +152,16 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
     return { statement, target, names: declaredNames(statement), wasExported, exported: wasExported };
   };
 
-  // The closure of each table, in order: what a table needs goes into the table's file.
-  const moved = new Map<Statement, Moved>();
+  // The closure of each table: what a table needs goes into the table's file.
   const targetOf = (table: string) => join(schemasDir, `${table.replace(/_/g, '-')}.ts`);
   const refusals: string[] = [];
+  const closure = new Set<Statement>();
   for (const table of tables) {
     const queue = [tableStatements.get(table)!];
     while (queue.length) {
       const statement = queue.shift()!;
-      if (moved.has(statement)) continue;
-      moved.set(statement, movedEntry(statement, targetOf(table)));
+      if (closure.has(statement)) continue;
+      closure.add(statement);
       for (const ref of teamRefs(statement)) {
         const other = tableOf.get(ref.statement);
         if (other && !tables.includes(other))
@@ -173,6 +177,55 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
         `${[...new Set([...tables, ...refusals.map((r) => r.split(' ')[2]!)])].join(',')}.`,
     );
   }
+  // A helper that team code staying behind also uses is not the promoted tables' to take: it stays in the team,
+  // and each shared file that needs it gets a private copy. Database objects (enums, tables...) are never copied.
+  const stays = new Set<Statement>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const sf of teamFiles) {
+      for (const statement of sf.getStatements()) {
+        if (Node.isImportDeclaration(statement) || Node.isExportDeclaration(statement)) continue;
+        if (closure.has(statement) && !stays.has(statement)) continue;
+        for (const ref of teamRefs(statement)) {
+          if (!closure.has(ref.statement) || stays.has(ref.statement) || isDatabaseObject(ref.statement)) continue;
+          stays.add(ref.statement);
+          grew = true;
+        }
+      }
+    }
+  }
+  const uncopyable = [...stays].filter((s) => !isCopyable(s));
+  if (uncopyable.length) {
+    const names = uncopyable.flatMap(declaredNames);
+    throw new DbKitError(
+      `Cannot promote ${tables.join(', ')}: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} also used by ` +
+        `${team.name} code that stays, and promote copies only functions, consts and types.`,
+      `Move ${names.join(', ')} into ${shared.name} (exported) and import ${names.length === 1 ? 'it' : 'them'} from ` +
+        'there, then promote again.',
+    );
+  }
+  const moved = new Map<Statement, Moved>();
+  const copies = new Map<string, Map<Statement, Moved>>(); // target -> private copies in it
+  for (const table of tables) {
+    const target = targetOf(table);
+    const queue = [tableStatements.get(table)!];
+    const seen = new Set<Statement>();
+    while (queue.length) {
+      const statement = queue.shift()!;
+      if (seen.has(statement)) continue;
+      seen.add(statement);
+      if (stays.has(statement)) {
+        if (!copies.has(target)) copies.set(target, new Map());
+        const copy = { ...movedEntry(statement, target), exported: false, copy: true };
+        copies.get(target)!.set(statement, copy);
+      } else if (moved.has(statement)) continue;
+      else moved.set(statement, movedEntry(statement, target));
+      for (const ref of teamRefs(statement)) queue.push(ref.statement);
+    }
+  }
+  /** The entry a statement of `target`'s file refers to for `statement`: its copy there, or where it moved. */
+  const entryFor = (statement: Statement, target: string): Moved | undefined =>
+    copies.get(target)?.get(statement) ?? moved.get(statement);
   // Types derived only from moved declarations (`typeof teamdProjects.$inferSelect`) move too.
   for (let grew = true; grew; ) {
     grew = false;
@@ -234,10 +287,13 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
   }
   // Moved statements that use each other across new files need exports too.
   const newFiles = new Map<string, Moved[]>();
-  for (const m of moved.values()) newFiles.set(m.target, [...(newFiles.get(m.target) ?? []), m]);
-  for (const m of moved.values()) {
-    for (const ref of teamRefs(m.statement))
-      if (moved.get(ref.statement)!.target !== m.target) moved.get(ref.statement)!.exported = true;
+  const entries = [...moved.values(), ...[...copies.values()].flatMap((c) => [...c.values()])];
+  for (const m of entries) newFiles.set(m.target, [...(newFiles.get(m.target) ?? []), m]);
+  for (const m of entries) {
+    for (const ref of teamRefs(m.statement)) {
+      const dep = entryFor(ref.statement, m.target)!;
+      if (dep.target !== m.target) dep.exported = true;
+    }
   }
 
   // Compose the new shared files before the team's statements are removed.
@@ -250,11 +306,15 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
       );
     texts.set(
       target,
-      composeFile(target, order(members, referencesOf, moved), referencesOf, moved, shared, project, team),
+      composeFile(target, order(members, referencesOf, entryFor), referencesOf, entryFor, shared, project, team),
     );
   }
 
-  // Now edit.
+  // Now edit. Statements that were neighbours before keep the gap they had: only where one was removed between two
+  // may a blank line be put back.
+  const originalIndex = new Map<Statement, number>();
+  for (const sf of teamFiles)
+    for (const [i, statement] of sf.getStatements().entries()) originalIndex.set(statement, i);
   for (const edit of specifierEdits) edit();
   const touched = new Set<SourceFile>(sharedImports.keys());
   for (const m of moved.values()) touched.add(m.statement.getSourceFile());
@@ -282,7 +342,11 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
     if (emptied.includes(from) && !declaration.wasForgotten() && !emptied.includes(declaration.getSourceFile()))
       declaration.remove();
   }
-  for (const sf of touched) if (!emptied.includes(sf)) separateStatements(sf);
+  const wereNeighbours = (previous: Statement, next: Statement) => {
+    const [a, b] = [originalIndex.get(previous), originalIndex.get(next)];
+    return a !== undefined && b === a + 1;
+  };
+  for (const sf of touched) if (!emptied.includes(sf)) separateStatements(sf, wereNeighbours);
   for (const target of newFiles.keys())
     sharedEntry.addExportDeclaration({ moduleSpecifier: `./${basename(target, '.ts')}` });
 
@@ -325,7 +389,8 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
   const moves: CodeMove[] = [...newFiles].map(([target, members]) => ({
     target,
     table: tables.find((t) => targetOf(t) === target)!,
-    names: members.flatMap((m) => m.names),
+    names: members.filter((m) => !m.copy).flatMap((m) => m.names),
+    copied: members.filter((m) => m.copy).flatMap((m) => m.names),
     from: [...new Set(members.map((m) => m.statement.getSourceFile().getFilePath() as string))],
   }));
   return { moves, changes: changes.sort((a, b) => a.path.localeCompare(b.path)) };
@@ -384,6 +449,42 @@ function findTables(schemaEntry: SourceFile, team: SchemaPackage): Map<string, S
   return found;
 }
 
+/** `statement`'s text with its leading comments, minus its `export` keyword. */
+function withoutExport(statement: Statement): string {
+  const keyword =
+    statement.getFirstChildByKind(SyntaxKind.SyntaxList)?.getFirstChildByKind(SyntaxKind.ExportKeyword) ??
+    statement.getFirstDescendantByKind(SyntaxKind.ExportKeyword);
+  const full = statement.getFullText();
+  if (!keyword) return full.replace(/^\s+/, '');
+  const start = keyword.getStart() - statement.getPos();
+  const end = keyword.getEnd() - statement.getPos();
+  return (full.slice(0, start) + full.slice(end).replace(/^[ \t]+/, '')).replace(/^\s+/, '');
+}
+
+/** A call that declares a database object (`pgEnum(...)`, `pgTable(...)`, `schema.table(...)`...), not a helper. */
+function isDatabaseObject(statement: Statement): boolean {
+  if (!Node.isVariableStatement(statement)) return false;
+  return statement.getDeclarations().some((d) => {
+    let expression = d.getInitializer();
+    while (expression && (Node.isCallExpression(expression) || Node.isPropertyAccessExpression(expression))) {
+      if (Node.isCallExpression(expression)) {
+        const callee = expression.getExpression();
+        const name = Node.isPropertyAccessExpression(callee) ? callee.getName() : callee.getText();
+        if (/^(pg)?(table|enum|schema|sequence|view|materializedview|role|policy)$/i.test(name)) return true;
+        expression = callee;
+      } else expression = expression.getExpression();
+    }
+    return false;
+  });
+}
+
+/** A declaration whose copy behaves like the original: a function, a `const`, a type. */
+function isCopyable(statement: Statement): boolean {
+  if (Node.isFunctionDeclaration(statement) || Node.isTypeAliasDeclaration(statement)) return true;
+  if (Node.isInterfaceDeclaration(statement)) return true;
+  return Node.isVariableStatement(statement) && statement.getDeclarationKind() === 'const';
+}
+
 /** The top-level statement that `declaration` declares (a const, function, type...), if it is one. */
 function topLevelStatement(declaration: Node): Statement | undefined {
   const statement = Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : declaration;
@@ -404,13 +505,17 @@ function declaredNames(statement: Statement): string[] {
 }
 
 /** Dependencies before dependents (a table after the enum it calls), else the original order. */
-function order(members: Moved[], referencesOf: (s: Statement) => Reference[], moved: Map<Statement, Moved>): Moved[] {
+function order(
+  members: Moved[],
+  referencesOf: (s: Statement) => Reference[],
+  entryFor: (s: Statement, target: string) => Moved | undefined,
+): Moved[] {
   const sorted: Moved[] = [];
   const visit = (m: Moved, trail: Set<Moved>) => {
     if (sorted.includes(m) || trail.has(m)) return;
     trail.add(m);
     for (const ref of referencesOf(m.statement)) {
-      const dep = ref.kind === 'team' ? moved.get(ref.statement) : undefined;
+      const dep = ref.kind === 'team' ? entryFor(ref.statement, m.target) : undefined;
       if (dep && members.includes(dep)) visit(dep, trail);
     }
     sorted.push(m);
@@ -426,7 +531,7 @@ function composeFile(
   target: string,
   members: Moved[],
   referencesOf: (s: Statement) => Reference[],
-  moved: Map<Statement, Moved>,
+  entryFor: (s: Statement, target: string) => Moved | undefined,
   shared: SchemaPackage,
   project: Project,
   team: SchemaPackage,
@@ -440,7 +545,7 @@ function composeFile(
   for (const m of members) {
     for (const ref of referencesOf(m.statement)) {
       if (ref.kind === 'team') {
-        const dep = moved.get(ref.statement)!;
+        const dep = entryFor(ref.statement, target)!;
         if (dep.target !== target)
           addImport(relativeModule(target, dep.target), ref.localName, spec(ref.importedName, ref.localName));
         continue;
@@ -496,7 +601,10 @@ function composeFile(
   ];
   const body = members.map((m) => {
     const text = m.statement.getFullText().replace(/^\s+/, '');
-    return m.exported && !(Node.isExportable(m.statement) && m.statement.isExported()) ? `export ${text}` : text;
+    const isExported = Node.isExportable(m.statement) && m.statement.isExported();
+    if (m.exported && !isExported) return `export ${text}`;
+    if (!m.exported && isExported) return withoutExport(m.statement);
+    return text;
   });
   const sources = [...new Set(members.map((m) => relative(team.dir, m.statement.getSourceFile().getFilePath())))].join(
     ', ',
@@ -512,10 +620,15 @@ function composeFile(
 
 /**
  * Puts back the blank line that removing a statement can take with it (only where a multi-line statement or a doc
- * comment touches its neighbour).
+ * comment touches its neighbour). Statements that were neighbours before the move are left as they were written.
  */
-function separateStatements(sf: SourceFile): void {
-  for (let i = sf.getStatements().length - 1; i > 0; i--) {
+function separateStatements(sf: SourceFile, wereNeighbours: (previous: Statement, next: Statement) => boolean): void {
+  const pairs = sf
+    .getStatements()
+    .map((statement, i, all) => i > 0 && !wereNeighbours(all[i - 1]!, statement))
+    .map((check, i) => (check ? i : -1))
+    .filter((i) => i > 0);
+  for (const i of pairs.reverse()) {
     // insertText forgets every node, so look them up again each time.
     const [previous, next] = [sf.getStatements()[i - 1]!, sf.getStatements()[i]!];
     if (Node.isImportDeclaration(previous) && Node.isImportDeclaration(next)) continue;
