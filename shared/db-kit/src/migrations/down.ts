@@ -251,6 +251,17 @@ export function customDownText(tag: string): string {
 }
 
 /**
+ * promote's adopting migration: it opens with `-- Adopts <tables> from <package> (db-kit promote)`
+ * (an older one also had a `requires` header). Its down hands the tables back and never drops them.
+ */
+export function isAdoptMigration(up: string): boolean {
+  return (
+    /^--\s*Adopts\s.*\(db-kit promote\)/m.test(up) ||
+    ([...up.matchAll(REQUIRES_HEADER)].length > 0 && /^--\s*Adopts\s/m.test(up))
+  );
+}
+
+/**
  * The down of journal entry `idx`: computed from the snapshots before and after it; for promote's
  * hand-over pair a down that gives the ownership back and leaves the table; for a custom migration
  * (SQL but no schema change) the reminder to write one.
@@ -267,7 +278,7 @@ export async function downTextFor(pkg: SchemaPackage, tag: string, idx: number):
       '',
     ].join('\n');
   }
-  if ([...up.matchAll(REQUIRES_HEADER)].length && /^--\s*Adopts\s/m.test(up)) {
+  if (isAdoptMigration(up)) {
     return [
       `-- db-kit: down of ${tag}: gives the adopted tables back; never drops them (their rows stay).`,
       '-- The adopt only created what was missing, so its down removes its bookkeeping row and nothing else.',

@@ -260,8 +260,11 @@ async function guardTeamHistory(
       indexTable.set(`index:${schema}.${index.name}`, `table:${key}`);
   }
   const changes: FileChange[] = [];
-  for (const entry of readJournal(team).entries) {
-    const path = join(team.migrationsDir, `${entry.tag}.sql`);
+  // A down undoes what its migration did, so where the adopt built the object and the migration's
+  // statements skip, the down's statements on that object must skip too.
+  const files = readJournal(team).entries.flatMap((entry) => [`${entry.tag}.sql`, `${entry.tag}.down.sql`]);
+  for (const file of files) {
+    const path = join(team.migrationsDir, file);
     if (!existsSync(path)) continue;
     const text = readFileSync(path, 'utf8');
     const bytes = Buffer.from(text, 'utf8');
