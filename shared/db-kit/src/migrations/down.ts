@@ -9,7 +9,7 @@ import {
   readJournal,
   splitStatements,
 } from './files';
-import { readSnapshotAt, type Snapshot, type SnapshotTable } from './snapshots';
+import { EMPTY_SNAPSHOT, readSnapshotAt, type Snapshot, type SnapshotTable } from './snapshots';
 
 /** `-- db-kit: irreversible <why>`: a part of the migration its down cannot undo. */
 export const IRREVERSIBLE_LINE = /^\s*--\s*db-kit:\s*irreversible\s+(.+)$/gim;
@@ -56,21 +56,6 @@ export function isPartial(down: DownMigration): boolean {
 
 type Json = Parameters<typeof import('drizzle-kit/api').generateMigration>[0];
 
-const EMPTY: Snapshot = {
-  id: '00000000-0000-0000-0000-000000000000',
-  prevId: '',
-  version: '7',
-  dialect: 'postgresql',
-  tables: {},
-  enums: {},
-  schemas: {},
-  sequences: {},
-  roles: {},
-  policies: {},
-  views: {},
-  _meta: { schemas: {}, tables: {}, columns: {} },
-};
-
 export interface ComputedDown {
   statements: string[];
   irreversible: string[];
@@ -85,7 +70,7 @@ export interface ComputedDown {
  */
 export async function computeDown(before: Snapshot | undefined, after: Snapshot): Promise<ComputedDown> {
   const { generateMigration } = await import('drizzle-kit/api');
-  const previous = structuredClone(before ?? EMPTY);
+  const previous = structuredClone(before ?? EMPTY_SNAPSHOT);
   const current = structuredClone(after) as Snapshot;
   const renames = reverseRenames(current);
   const irreversible: string[] = [];
@@ -290,7 +275,7 @@ export async function downTextFor(pkg: SchemaPackage, tag: string, idx: number):
   const before = idx > 0 ? readSnapshotAt(pkg, idx - 1) : undefined;
   const custom = !after || (before && sameSchema(before, after));
   if (custom && splitStatements(up).length) return customDownText(tag);
-  return formatDown(tag, await computeDown(before, after ?? EMPTY));
+  return formatDown(tag, await computeDown(before, after ?? EMPTY_SNAPSHOT));
 }
 
 function sameSchema(a: Snapshot, b: Snapshot): boolean {

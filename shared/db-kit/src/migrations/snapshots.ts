@@ -15,6 +15,22 @@ export interface Snapshot {
   [key: string]: unknown;
 }
 
+/** drizzle-kit's snapshot of an empty PostgreSQL schema: the "before" of a package's first migration. */
+export const EMPTY_SNAPSHOT: Snapshot = {
+  id: '00000000-0000-0000-0000-000000000000',
+  prevId: '',
+  version: '7',
+  dialect: 'postgresql',
+  tables: {},
+  enums: {},
+  schemas: {},
+  sequences: {},
+  roles: {},
+  policies: {},
+  views: {},
+  _meta: { schemas: {}, tables: {}, columns: {} },
+};
+
 export interface SnapshotTable {
   name: string;
   schema: string;

@@ -4,7 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DbKitError } from '../errors';
 import { MalformedFile } from '../migrations/files';
-import { readLatestSnapshot, type Snapshot } from '../migrations/snapshots';
+import { EMPTY_SNAPSHOT, readLatestSnapshot, type Snapshot } from '../migrations/snapshots';
 import type { SchemaPackage, Workspace } from '../workspace';
 
 type DrizzleJson = Parameters<typeof import('drizzle-kit/api').generateMigration>[0];
@@ -19,21 +19,6 @@ export interface UnrecordedChange {
   /** The schema entry did not load; `statements` is empty. */
   loadError?: string;
 }
-
-const EMPTY_SNAPSHOT = {
-  id: '00000000-0000-0000-0000-000000000000',
-  prevId: '',
-  version: '7',
-  dialect: 'postgresql',
-  tables: {},
-  enums: {},
-  schemas: {},
-  sequences: {},
-  roles: {},
-  policies: {},
-  views: {},
-  _meta: { schemas: {}, tables: {}, columns: {} },
-};
 
 /**
  * Diffs each package's schema entry (TypeScript, loaded through tsx, all in one namespace) with the

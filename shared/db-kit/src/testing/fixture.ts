@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Journal, journalText, withEntry } from '../migrations/files';
+import { EMPTY_SNAPSHOT } from '../migrations/snapshots';
 import { Workspace, workspacePackageDirs } from '../workspace';
 
 export interface RunOutput {
@@ -138,22 +139,6 @@ function dropScriptsOf(manifest: string, leftOut: Array<{ alias: string }>): voi
   const text = kept.join('\n').replace(/,(\s*\n\s*})/g, '$1');
   writeFileSync(manifest, text);
 }
-
-/** drizzle-kit's snapshot of an empty PostgreSQL schema. */
-const EMPTY_SNAPSHOT = {
-  id: '00000000-0000-0000-0000-000000000000',
-  prevId: '',
-  version: '7',
-  dialect: 'postgresql',
-  tables: {},
-  enums: {},
-  schemas: {},
-  sequences: {},
-  roles: {},
-  policies: {},
-  views: {},
-  _meta: { columns: {}, schemas: {}, tables: {} },
-};
 
 function addMigration(packageDir: string, tag: string, sql: string): string {
   const named = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})_/.exec(tag);
