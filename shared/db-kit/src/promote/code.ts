@@ -63,50 +63,106 @@ type Reference =
  *   const { changes } = planCodeMove(ws.resolve('teamd'), ws.shared[0], ['teamd_projects']);
  */
 export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables: string[]): CodePlan {
-  const project = lightProject([team, shared]);
-  project.addSourceFilesAtPaths([join(team.dir, 'src/**/*.ts'), join(shared.dir, 'src/**/*.ts')]);
-  const isTeamFile = (sf: SourceFile) =>
-    isInside(team.dir, sf.getFilePath()) && !sf.getFilePath().includes(`${sep}node_modules${sep}`);
-  const teamFiles = project.getSourceFiles().filter(isTeamFile);
-  const originals = new Map<string, string>(project.getSourceFiles().map((sf) => [sf.getFilePath(), sf.getFullText()]));
-  // Resolved now: a file emptied by the move is no module any more, and its importers must go.
-  const resolvedBefore = new Map<ImportDeclaration | ExportDeclaration, SourceFile>();
-  for (const sf of teamFiles) {
-    for (const declaration of [...sf.getImportDeclarations(), ...sf.getExportDeclarations()]) {
-      const from = declaration.getModuleSpecifierSourceFile();
-      if (from && isTeamFile(from)) resolvedBefore.set(declaration, from);
+  return new CodeMovePlanner(team, shared, tables).plan();
+}
+
+/** The steps of planCodeMove, in order, over one ts-morph project of the team and shared packages. */
+class CodeMovePlanner {
+  private readonly project: Project;
+  private readonly teamFiles: SourceFile[];
+  private readonly originals: Map<string, string>;
+  /** Resolved before any edit: a file emptied by the move is no module any more, and its importers must go. */
+  private readonly resolvedBefore = new Map<ImportDeclaration | ExportDeclaration, SourceFile>();
+  private readonly schemaEntry: SourceFile;
+  private readonly sharedEntry: SourceFile;
+  private readonly schemasDir: string;
+  private readonly tableStatements: Map<string, Statement>;
+  private readonly tableOf: Map<Statement, string>;
+  private readonly referencesCache = new Map<Statement, Reference[]>();
+  private readonly moved = new Map<Statement, Moved>();
+  /** target -> the private copies in it */
+  private readonly copies = new Map<string, Map<Statement, Moved>>();
+  private readonly movedNames = new Map<string, Moved>();
+  /** team file -> local name -> the name it imports from the shared package */
+  private readonly sharedImports = new Map<SourceFile, Map<string, string>>();
+  private readonly specifierEdits: Array<() => void> = [];
+  private readonly newFiles = new Map<string, Moved[]>();
+
+  constructor(
+    private readonly team: SchemaPackage,
+    private readonly shared: SchemaPackage,
+    private readonly tables: string[],
+  ) {
+    this.project = lightProject([team, shared]);
+    this.project.addSourceFilesAtPaths([join(team.dir, 'src/**/*.ts'), join(shared.dir, 'src/**/*.ts')]);
+    this.teamFiles = this.project.getSourceFiles().filter((sf) => this.isTeamFile(sf));
+    this.originals = new Map(this.project.getSourceFiles().map((sf) => [sf.getFilePath(), sf.getFullText()]));
+    for (const sf of this.teamFiles) {
+      for (const declaration of [...sf.getImportDeclarations(), ...sf.getExportDeclarations()]) {
+        const from = declaration.getModuleSpecifierSourceFile();
+        if (from && this.isTeamFile(from)) this.resolvedBefore.set(declaration, from);
+      }
     }
+    this.schemaEntry = this.entryOf(team);
+    this.sharedEntry = this.entryOf(shared);
+    this.schemasDir = dirname(this.sharedEntry.getFilePath());
+    this.tableStatements = this.findPromotedTables();
+    this.tableOf = new Map([...this.tableStatements].map(([name, statement]) => [statement, name]));
   }
 
-  const schemaEntry = project.getSourceFile(join(team.dir, team.schema));
-  const sharedEntry = project.getSourceFile(join(shared.dir, shared.schema));
-  if (!schemaEntry)
-    throw new DbKitError(
-      `${team.name}: its schema entry ${team.schema} does not exist.`,
-      'Fix "dbKit.schema" in its package.json.',
-    );
-  if (!sharedEntry)
-    throw new DbKitError(
-      `${shared.name}: its schema entry ${shared.schema} does not exist.`,
-      'Fix "dbKit.schema" in its package.json.',
-    );
-  const schemasDir = dirname(sharedEntry.getFilePath());
+  plan(): CodePlan {
+    const closure = this.closure();
+    const stays = this.helpersThatStay(closure);
+    this.assignTargets(stays);
+    this.addDerivedTypes();
+    for (const m of this.moved.values()) for (const name of m.names) this.movedNames.set(name, m);
+    this.rewireTeamImports();
+    this.exportAcrossNewFiles();
+    // Compose the new shared files before the team's statements are removed.
+    const texts = this.composeNewFiles();
+    const { touched, emptied } = this.editTeamFiles();
+    for (const [target, text] of texts) this.project.createSourceFile(target, text);
+    this.keepTeamExports(touched);
+    return this.result(texts, touched, emptied);
+  }
 
-  const tableStatements = findTables(schemaEntry, team);
-  for (const table of tables) {
-    if (!tableStatements.has(table)) {
+  private isTeamFile(sf: SourceFile): boolean {
+    return isInside(this.team.dir, sf.getFilePath()) && !sf.getFilePath().includes(`${sep}node_modules${sep}`);
+  }
+
+  private entryOf(pkg: SchemaPackage): SourceFile {
+    const entry = this.project.getSourceFile(join(pkg.dir, pkg.schema));
+    if (!entry)
       throw new DbKitError(
-        `${team.name}: no exported pgTable('${table}') in the schema reachable from ${team.schema}, although its ` +
-          `snapshot has the table.`,
-        `Run ${scriptFor(team, 'generate', team)} so the snapshot matches the code, then promote again.`,
+        `${pkg.name}: its schema entry ${pkg.schema} does not exist.`,
+        'Fix "dbKit.schema" in its package.json.',
       );
-    }
+    return entry;
   }
-  const tableOf = new Map([...tableStatements].map(([name, statement]) => [statement, name]));
 
-  const referencesCache = new Map<Statement, Reference[]>();
-  const referencesOf = (statement: Statement): Reference[] => {
-    const cached = referencesCache.get(statement);
+  private targetOf(table: string): string {
+    return join(this.schemasDir, `${table.replace(/_/g, '-')}.ts`);
+  }
+
+  /** The exported pgTable of each promoted table, by name; a table missing from the code is refused. */
+  private findPromotedTables(): Map<string, Statement> {
+    const { team } = this;
+    const found = findTables(this.schemaEntry, team);
+    for (const table of this.tables) {
+      if (!found.has(table)) {
+        throw new DbKitError(
+          `${team.name}: no exported pgTable('${table}') in the schema reachable from ${team.schema}, although its ` +
+            `snapshot has the table.`,
+          `Run ${scriptFor(team, 'generate', team)} so the snapshot matches the code, then promote again.`,
+        );
+      }
+    }
+    return found;
+  }
+
+  /** What a statement refers to outside itself: team statements (directly or through an import), or imports. */
+  private referencesOf = (statement: Statement): Reference[] => {
+    const cached = this.referencesCache.get(statement);
     if (cached) return cached;
     const refs: Reference[] = [];
     const seen = new Set<string>();
@@ -122,7 +178,8 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
       ) {
         seen.add(localName);
         const target = symbol.getAliasedSymbol()?.getDeclarations()[0];
-        const targetStatement = target && isTeamFile(target.getSourceFile()) ? topLevelStatement(target) : undefined;
+        const targetStatement =
+          target && this.isTeamFile(target.getSourceFile()) ? topLevelStatement(target) : undefined;
         if (targetStatement) {
           const importedName = Node.isImportSpecifier(declaration) ? declaration.getName() : localName;
           refs.push({ kind: 'team', statement: targetStatement, importedName, localName });
@@ -136,234 +193,266 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
         }
         continue;
       }
-      if (!isTeamFile(declaration.getSourceFile())) continue;
+      if (!this.isTeamFile(declaration.getSourceFile())) continue;
       const top = topLevelStatement(declaration);
       if (!top || top === statement || Node.isImportDeclaration(top)) continue;
       seen.add(localName);
       refs.push({ kind: 'team', statement: top, importedName: localName, localName });
     }
-    referencesCache.set(statement, refs);
+    this.referencesCache.set(statement, refs);
     return refs;
   };
-  const teamRefs = (s: Statement) =>
-    referencesOf(s).filter((r): r is Extract<Reference, { kind: 'team' }> => r.kind === 'team');
-  const movedEntry = (statement: Statement, target: string): Moved => {
+
+  private teamRefs(statement: Statement): Array<Extract<Reference, { kind: 'team' }>> {
+    return this.referencesOf(statement).filter((r): r is Extract<Reference, { kind: 'team' }> => r.kind === 'team');
+  }
+
+  private movedEntry(statement: Statement, target: string): Moved {
     const wasExported = Node.isExportable(statement) && statement.isExported();
     return { statement, target, names: declaredNames(statement), wasExported, exported: wasExported };
-  };
+  }
 
-  // The closure of each table: what a table needs goes into the table's file.
-  const targetOf = (table: string) => join(schemasDir, `${table.replace(/_/g, '-')}.ts`);
-  const refusals: string[] = [];
-  const closure = new Set<Statement>();
-  for (const table of tables) {
-    const queue = [tableStatements.get(table)!];
-    while (queue.length) {
-      const statement = queue.shift()!;
-      if (closure.has(statement)) continue;
-      closure.add(statement);
-      for (const ref of teamRefs(statement)) {
-        const other = tableOf.get(ref.statement);
-        if (other && !tables.includes(other))
-          refusals.push(`${table} uses ${other} (${ref.localName}) in its TypeScript`);
-        else queue.push(ref.statement);
+  /** Everything the promoted tables need; a table that needs a table left behind is refused. */
+  private closure(): Set<Statement> {
+    const { tables } = this;
+    const refusals: string[] = [];
+    const closure = new Set<Statement>();
+    for (const table of tables) {
+      const queue = [this.tableStatements.get(table)!];
+      while (queue.length) {
+        const statement = queue.shift()!;
+        if (closure.has(statement)) continue;
+        closure.add(statement);
+        for (const ref of this.teamRefs(statement)) {
+          const other = this.tableOf.get(ref.statement);
+          if (other && !tables.includes(other))
+            refusals.push(`${table} uses ${other} (${ref.localName}) in its TypeScript`);
+          else queue.push(ref.statement);
+        }
+      }
+    }
+    if (refusals.length) {
+      throw new DbKitError(
+        `Cannot promote ${tables.join(', ')} alone: ${refusals.join('; ')}.`,
+        `Promote them together: --tables ` +
+          `${[...new Set([...tables, ...refusals.map((r) => r.split(' ')[2]!)])].join(',')}.`,
+      );
+    }
+    return closure;
+  }
+
+  /**
+   * A helper that team code staying behind also uses is not the promoted tables' to take: it stays in the team,
+   * and each shared file that needs it gets a private copy. Database objects (enums, tables...) are never copied.
+   */
+  private helpersThatStay(closure: Set<Statement>): Set<Statement> {
+    const stays = new Set<Statement>();
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const sf of this.teamFiles) {
+        for (const statement of sf.getStatements()) {
+          if (Node.isImportDeclaration(statement) || Node.isExportDeclaration(statement)) continue;
+          if (closure.has(statement) && !stays.has(statement)) continue;
+          for (const ref of this.teamRefs(statement)) {
+            if (!closure.has(ref.statement) || stays.has(ref.statement) || isDatabaseObject(ref.statement)) continue;
+            stays.add(ref.statement);
+            grew = true;
+          }
+        }
+      }
+    }
+    const uncopyable = [...stays].filter((s) => !isCopyable(s));
+    if (uncopyable.length) {
+      const names = uncopyable.flatMap(declaredNames);
+      const { team, shared, tables } = this;
+      throw new DbKitError(
+        `Cannot promote ${tables.join(', ')}: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} also used ` +
+          `by ${team.name} code that stays, and promote copies only functions, consts and types.`,
+        `Move ${names.join(', ')} into ${shared.name} (exported) and import ${names.length === 1 ? 'it' : 'them'} ` +
+          'from there, then promote again.',
+      );
+    }
+    return stays;
+  }
+
+  /** Each table's file gets what it needs: moved there (first table to need it), or a private copy of a helper. */
+  private assignTargets(stays: Set<Statement>): void {
+    for (const table of this.tables) {
+      const target = this.targetOf(table);
+      const queue = [this.tableStatements.get(table)!];
+      const seen = new Set<Statement>();
+      while (queue.length) {
+        const statement = queue.shift()!;
+        if (seen.has(statement)) continue;
+        seen.add(statement);
+        if (stays.has(statement)) {
+          if (!this.copies.has(target)) this.copies.set(target, new Map());
+          const copy = { ...this.movedEntry(statement, target), exported: false, copy: true };
+          this.copies.get(target)!.set(statement, copy);
+        } else if (this.moved.has(statement)) continue;
+        else this.moved.set(statement, this.movedEntry(statement, target));
+        for (const ref of this.teamRefs(statement)) queue.push(ref.statement);
       }
     }
   }
-  if (refusals.length) {
-    throw new DbKitError(
-      `Cannot promote ${tables.join(', ')} alone: ${refusals.join('; ')}.`,
-      `Promote them together: --tables ` +
-        `${[...new Set([...tables, ...refusals.map((r) => r.split(' ')[2]!)])].join(',')}.`,
-    );
-  }
-  // A helper that team code staying behind also uses is not the promoted tables' to take: it stays in the team,
-  // and each shared file that needs it gets a private copy. Database objects (enums, tables...) are never copied.
-  const stays = new Set<Statement>();
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const sf of teamFiles) {
-      for (const statement of sf.getStatements()) {
-        if (Node.isImportDeclaration(statement) || Node.isExportDeclaration(statement)) continue;
-        if (closure.has(statement) && !stays.has(statement)) continue;
-        for (const ref of teamRefs(statement)) {
-          if (!closure.has(ref.statement) || stays.has(ref.statement) || isDatabaseObject(ref.statement)) continue;
-          stays.add(ref.statement);
+
+  /** The entry a statement of `target`'s file refers to for `statement`: its copy there, or where it moved. */
+  private entryFor = (statement: Statement, target: string): Moved | undefined =>
+    this.copies.get(target)?.get(statement) ?? this.moved.get(statement);
+
+  /** Types derived only from moved declarations (`typeof teamdProjects.$inferSelect`) move too. */
+  private addDerivedTypes(): void {
+    const { moved } = this;
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const sf of new Set([...moved.keys()].map((s) => s.getSourceFile()))) {
+        for (const statement of sf.getStatements()) {
+          if (
+            moved.has(statement) ||
+            !(Node.isTypeAliasDeclaration(statement) || Node.isInterfaceDeclaration(statement))
+          )
+            continue;
+          const refs = this.teamRefs(statement);
+          if (!refs.length || !refs.every((r) => moved.has(r.statement))) continue;
+          moved.set(statement, this.movedEntry(statement, moved.get(refs[0]!.statement)!.target));
           grew = true;
         }
       }
     }
   }
-  const uncopyable = [...stays].filter((s) => !isCopyable(s));
-  if (uncopyable.length) {
-    const names = uncopyable.flatMap(declaredNames);
-    throw new DbKitError(
-      `Cannot promote ${tables.join(', ')}: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} also used by ` +
-        `${team.name} code that stays, and promote copies only functions, consts and types.`,
-      `Move ${names.join(', ')} into ${shared.name} (exported) and import ${names.length === 1 ? 'it' : 'them'} from ` +
-        'there, then promote again.',
-    );
+
+  private addSharedImport(sf: SourceFile, importedName: string, localName: string): void {
+    if (!this.sharedImports.has(sf)) this.sharedImports.set(sf, new Map());
+    this.sharedImports.get(sf)!.set(localName, importedName);
+    this.movedNames.get(importedName)!.exported = true;
   }
-  const moved = new Map<Statement, Moved>();
-  const copies = new Map<string, Map<Statement, Moved>>(); // target -> private copies in it
-  for (const table of tables) {
-    const target = targetOf(table);
-    const queue = [tableStatements.get(table)!];
-    const seen = new Set<Statement>();
-    while (queue.length) {
-      const statement = queue.shift()!;
-      if (seen.has(statement)) continue;
-      seen.add(statement);
-      if (stays.has(statement)) {
-        if (!copies.has(target)) copies.set(target, new Map());
-        const copy = { ...movedEntry(statement, target), exported: false, copy: true };
-        copies.get(target)!.set(statement, copy);
-      } else if (moved.has(statement)) continue;
-      else moved.set(statement, movedEntry(statement, target));
-      for (const ref of teamRefs(statement)) queue.push(ref.statement);
-    }
-  }
-  /** The entry a statement of `target`'s file refers to for `statement`: its copy there, or where it moved. */
-  const entryFor = (statement: Statement, target: string): Moved | undefined =>
-    copies.get(target)?.get(statement) ?? moved.get(statement);
-  // Types derived only from moved declarations (`typeof teamdProjects.$inferSelect`) move too.
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const sf of new Set([...moved.keys()].map((s) => s.getSourceFile()))) {
+
+  /**
+   * Team code that stays and uses a moved name imports it from the shared package afterwards, and relative
+   * imports and re-exports of moved names from team files are planned for removal.
+   */
+  private rewireTeamImports(): void {
+    const { moved, movedNames } = this;
+    for (const sf of this.teamFiles) {
       for (const statement of sf.getStatements()) {
-        if (moved.has(statement) || !(Node.isTypeAliasDeclaration(statement) || Node.isInterfaceDeclaration(statement)))
+        if (moved.has(statement) || Node.isImportDeclaration(statement) || Node.isExportDeclaration(statement))
           continue;
-        const refs = teamRefs(statement);
-        if (!refs.length || !refs.every((r) => moved.has(r.statement))) continue;
-        moved.set(statement, movedEntry(statement, moved.get(refs[0]!.statement)!.target));
-        grew = true;
+        for (const ref of this.teamRefs(statement)) {
+          if (moved.has(ref.statement) && ref.statement.getSourceFile() === sf)
+            this.addSharedImport(sf, ref.importedName, ref.localName);
+        }
+      }
+    }
+    for (const sf of this.teamFiles) {
+      for (const declaration of sf.getImportDeclarations()) {
+        const from = declaration.getModuleSpecifierSourceFile();
+        if (!from || !this.isTeamFile(from)) continue;
+        for (const specifier of declaration.getNamedImports()) {
+          if (movedNames.get(specifier.getName())?.statement.getSourceFile() !== from) continue;
+          this.addSharedImport(sf, specifier.getName(), specifier.getAliasNode()?.getText() ?? specifier.getName());
+          this.specifierEdits.push(() => specifier.remove());
+        }
+      }
+      for (const declaration of sf.getExportDeclarations()) {
+        const from = declaration.getModuleSpecifierSourceFile();
+        if (!from || !this.isTeamFile(from)) continue;
+        for (const specifier of declaration.getNamedExports()) {
+          if (movedNames.get(specifier.getName())?.statement.getSourceFile() === from)
+            this.specifierEdits.push(() => specifier.remove());
+        }
       }
     }
   }
 
-  const movedNames = new Map<string, Moved>();
-  for (const m of moved.values()) for (const name of m.names) movedNames.set(name, m);
-
-  // Team code that stays and uses a moved name: imports it from the shared package afterwards.
-  const sharedImports = new Map<SourceFile, Map<string, string>>(); // file -> local -> imported
-  const addSharedImport = (sf: SourceFile, importedName: string, localName: string) => {
-    if (!sharedImports.has(sf)) sharedImports.set(sf, new Map());
-    sharedImports.get(sf)!.set(localName, importedName);
-    movedNames.get(importedName)!.exported = true;
-  };
-  for (const sf of teamFiles) {
-    for (const statement of sf.getStatements()) {
-      if (moved.has(statement) || Node.isImportDeclaration(statement) || Node.isExportDeclaration(statement)) continue;
-      for (const ref of teamRefs(statement)) {
-        if (moved.has(ref.statement) && ref.statement.getSourceFile() === sf)
-          addSharedImport(sf, ref.importedName, ref.localName);
+  /** Groups the entries by new file; moved statements that use each other across new files need exports too. */
+  private exportAcrossNewFiles(): void {
+    const entries = [...this.moved.values(), ...[...this.copies.values()].flatMap((c) => [...c.values()])];
+    for (const m of entries) this.newFiles.set(m.target, [...(this.newFiles.get(m.target) ?? []), m]);
+    for (const m of entries) {
+      for (const ref of this.teamRefs(m.statement)) {
+        const dep = this.entryFor(ref.statement, m.target)!;
+        if (dep.target !== m.target) dep.exported = true;
       }
-    }
-  }
-  // Relative imports of moved names from team files switch to the shared package.
-  const specifierEdits: Array<() => void> = [];
-  for (const sf of teamFiles) {
-    for (const declaration of sf.getImportDeclarations()) {
-      const from = declaration.getModuleSpecifierSourceFile();
-      if (!from || !isTeamFile(from)) continue;
-      for (const specifier of declaration.getNamedImports()) {
-        if (
-          !movedNames.has(specifier.getName()) ||
-          movedNames.get(specifier.getName())!.statement.getSourceFile() !== from
-        )
-          continue;
-        addSharedImport(sf, specifier.getName(), specifier.getAliasNode()?.getText() ?? specifier.getName());
-        specifierEdits.push(() => specifier.remove());
-      }
-    }
-    for (const declaration of sf.getExportDeclarations()) {
-      const from = declaration.getModuleSpecifierSourceFile();
-      if (!from || !isTeamFile(from)) continue;
-      for (const specifier of declaration.getNamedExports()) {
-        if (movedNames.get(specifier.getName())?.statement.getSourceFile() === from)
-          specifierEdits.push(() => specifier.remove());
-      }
-    }
-  }
-  // Moved statements that use each other across new files need exports too.
-  const newFiles = new Map<string, Moved[]>();
-  const entries = [...moved.values(), ...[...copies.values()].flatMap((c) => [...c.values()])];
-  for (const m of entries) newFiles.set(m.target, [...(newFiles.get(m.target) ?? []), m]);
-  for (const m of entries) {
-    for (const ref of teamRefs(m.statement)) {
-      const dep = entryFor(ref.statement, m.target)!;
-      if (dep.target !== m.target) dep.exported = true;
     }
   }
 
-  // Compose the new shared files before the team's statements are removed.
-  const texts = new Map<string, string>();
-  for (const [target, members] of newFiles) {
-    if (existsSync(target))
-      throw new DbKitError(
-        `${target} already exists.`,
-        `Promote writes one new file per table; move or rename ${basename(target)} first.`,
+  private composeNewFiles(): Map<string, string> {
+    const texts = new Map<string, string>();
+    for (const [target, members] of this.newFiles) {
+      if (existsSync(target))
+        throw new DbKitError(
+          `${target} already exists.`,
+          `Promote writes one new file per table; move or rename ${basename(target)} first.`,
+        );
+      const ordered = order(members, this.referencesOf, this.entryFor);
+      texts.set(
+        target,
+        composeFile(target, ordered, this.referencesOf, this.entryFor, this.shared, this.project, this.team),
       );
-    texts.set(
-      target,
-      composeFile(target, order(members, referencesOf, entryFor), referencesOf, entryFor, shared, project, team),
-    );
+    }
+    return texts;
   }
 
-  // Now edit. Statements that were neighbours before keep the gap they had: only where one was removed between two
-  // may a blank line be put back.
-  const originalIndex = new Map<Statement, number>();
-  for (const sf of teamFiles)
-    for (const [i, statement] of sf.getStatements().entries()) originalIndex.set(statement, i);
-  for (const edit of specifierEdits) edit();
-  const touched = new Set<SourceFile>(sharedImports.keys());
-  for (const m of moved.values()) touched.add(m.statement.getSourceFile());
-  for (const m of moved.values()) m.statement.remove();
-  for (const [sf, names] of sharedImports) addNamedImports(sf, shared.name, names);
-  for (const sf of teamFiles) {
-    for (const declaration of sf.getImportDeclarations()) {
-      if (touched.has(sf)) removeUnusedSpecifiers(declaration);
-      if (
-        !declaration.getDefaultImport() &&
-        !declaration.getNamespaceImport() &&
-        declaration.getNamedImports().length === 0 &&
-        declaration.getImportClause()
-      )
+  /**
+   * Removes what moved from the team's files and imports it from shared instead. Statements that were neighbours
+   * before keep the gap they had: only where one was removed between two may a blank line be put back.
+   */
+  private editTeamFiles(): { touched: Set<SourceFile>; emptied: SourceFile[] } {
+    const originalIndex = new Map<Statement, number>();
+    for (const sf of this.teamFiles)
+      for (const [i, statement] of sf.getStatements().entries()) originalIndex.set(statement, i);
+    for (const edit of this.specifierEdits) edit();
+    const touched = new Set<SourceFile>(this.sharedImports.keys());
+    for (const m of this.moved.values()) touched.add(m.statement.getSourceFile());
+    for (const m of this.moved.values()) m.statement.remove();
+    for (const [sf, names] of this.sharedImports) addNamedImports(sf, this.shared.name, names);
+    for (const sf of this.teamFiles) {
+      for (const declaration of sf.getImportDeclarations()) {
+        if (touched.has(sf)) removeUnusedSpecifiers(declaration);
+        if (
+          !declaration.getDefaultImport() &&
+          !declaration.getNamespaceImport() &&
+          declaration.getNamedImports().length === 0 &&
+          declaration.getImportClause()
+        )
+          declaration.remove();
+      }
+      for (const declaration of sf.getExportDeclarations()) {
+        if (declaration.hasNamedExports() && declaration.getNamedExports().length === 0) declaration.remove();
+      }
+    }
+    const emptied = this.teamFiles.filter(
+      (sf) => touched.has(sf) && sf.getStatements().every((s) => Node.isImportDeclaration(s)),
+    );
+    for (const [declaration, from] of this.resolvedBefore) {
+      if (emptied.includes(from) && !declaration.wasForgotten() && !emptied.includes(declaration.getSourceFile()))
         declaration.remove();
     }
-    for (const declaration of sf.getExportDeclarations()) {
-      if (declaration.hasNamedExports() && declaration.getNamedExports().length === 0) declaration.remove();
-    }
+    const wereNeighbours = (previous: Statement, next: Statement) => {
+      const [a, b] = [originalIndex.get(previous), originalIndex.get(next)];
+      return a !== undefined && b === a + 1;
+    };
+    for (const sf of touched) if (!emptied.includes(sf)) separateStatements(sf, wereNeighbours);
+    for (const target of this.newFiles.keys())
+      this.sharedEntry.addExportDeclaration({ moduleSpecifier: `./${basename(target, '.ts')}` });
+    return { touched, emptied };
   }
-  const emptied = teamFiles.filter(
-    (sf) => touched.has(sf) && sf.getStatements().every((s) => Node.isImportDeclaration(s)),
-  );
-  for (const [declaration, from] of resolvedBefore) {
-    if (emptied.includes(from) && !declaration.wasForgotten() && !emptied.includes(declaration.getSourceFile()))
-      declaration.remove();
-  }
-  const wereNeighbours = (previous: Statement, next: Statement) => {
-    const [a, b] = [originalIndex.get(previous), originalIndex.get(next)];
-    return a !== undefined && b === a + 1;
-  };
-  for (const sf of touched) if (!emptied.includes(sf)) separateStatements(sf, wereNeighbours);
-  for (const target of newFiles.keys())
-    sharedEntry.addExportDeclaration({ moduleSpecifier: `./${basename(target, '.ts')}` });
 
-  // The team's schema entry no longer exports what moved, and its package entry still does.
-  for (const [target, text] of texts) project.createSourceFile(target, text);
-  const stillExported = [...schemaEntry.getExportedDeclarations().keys()].filter((name) => movedNames.has(name));
-  if (stillExported.length) {
-    throw new DbKitError(
-      `${team.schema} would still export ${stillExported.join(', ')} after the move, so the team would keep owning ` +
-        `them.`,
-      `Remove those exports from ${team.schema} by hand, then promote again.`,
-    );
-  }
-  const packageEntry = project.getSourceFile(join(team.dir, packageMain(team)));
-  if (packageEntry && packageEntry !== schemaEntry) {
+  /** The team's schema entry no longer exports what moved, and its package entry still does. */
+  private keepTeamExports(touched: Set<SourceFile>): void {
+    const { team, shared, movedNames } = this;
+    const stillExported = [...this.schemaEntry.getExportedDeclarations().keys()].filter((name) => movedNames.has(name));
+    if (stillExported.length) {
+      throw new DbKitError(
+        `${team.schema} would still export ${stillExported.join(', ')} after the move, so the team would keep ` +
+          `owning them.`,
+        `Remove those exports from ${team.schema} by hand, then promote again.`,
+      );
+    }
+    const packageEntry = this.project.getSourceFile(join(team.dir, packageMain(team)));
+    if (!packageEntry || packageEntry === this.schemaEntry) return;
     const exported = packageEntry.getExportedDeclarations();
-    const missing = [...moved.values()]
+    const missing = [...this.moved.values()]
       .filter((m) => m.wasExported)
       .flatMap((m) => m.names)
       .filter((name) => !exported.has(name));
@@ -373,27 +462,28 @@ export function planCodeMove(team: SchemaPackage, shared: SchemaPackage, tables:
     }
   }
 
-  const changes: FileChange[] = [];
-  for (const sf of new Set([
-    ...touched,
-    ...teamFiles.filter((f) => f.getFullText() !== originals.get(f.getFilePath())),
-    sharedEntry,
-  ])) {
-    const path = sf.getFilePath();
-    const before = originals.get(path) ?? readFileSync(path, 'utf8');
-    const after = emptied.includes(sf) ? undefined : sf.getFullText();
-    if (after !== before) changes.push({ path, before, after });
+  private result(texts: Map<string, string>, touched: Set<SourceFile>, emptied: SourceFile[]): CodePlan {
+    const changes: FileChange[] = [];
+    for (const sf of new Set([
+      ...touched,
+      ...this.teamFiles.filter((f) => f.getFullText() !== this.originals.get(f.getFilePath())),
+      this.sharedEntry,
+    ])) {
+      const path = sf.getFilePath();
+      const before = this.originals.get(path) ?? readFileSync(path, 'utf8');
+      const after = emptied.includes(sf) ? undefined : sf.getFullText();
+      if (after !== before) changes.push({ path, before, after });
+    }
+    for (const [target, text] of texts) changes.push({ path: target, before: undefined, after: text });
+    const moves: CodeMove[] = [...this.newFiles].map(([target, members]) => ({
+      target,
+      table: this.tables.find((t) => this.targetOf(t) === target)!,
+      names: members.filter((m) => !m.copy).flatMap((m) => m.names),
+      copied: members.filter((m) => m.copy).flatMap((m) => m.names),
+      from: [...new Set(members.map((m) => m.statement.getSourceFile().getFilePath() as string))],
+    }));
+    return { moves, changes: changes.sort((a, b) => a.path.localeCompare(b.path)) };
   }
-  for (const [target, text] of texts) changes.push({ path: target, before: undefined, after: text });
-
-  const moves: CodeMove[] = [...newFiles].map(([target, members]) => ({
-    target,
-    table: tables.find((t) => targetOf(t) === target)!,
-    names: members.filter((m) => !m.copy).flatMap((m) => m.names),
-    copied: members.filter((m) => m.copy).flatMap((m) => m.names),
-    from: [...new Set(members.map((m) => m.statement.getSourceFile().getFilePath() as string))],
-  }));
-  return { moves, changes: changes.sort((a, b) => a.path.localeCompare(b.path)) };
 }
 
 /**
