@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMigrationFiles } from '../src/migrations/files';
-import { ownership } from '../src/migrations/snapshots';
+import { ownership } from '../src/migrations/ownership';
 import { applyPromotion, planPromotion, sharedPackage, TableGraph } from '../src/promote';
 import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import { TEST_SERVER_ENV } from '../src/testing/server';

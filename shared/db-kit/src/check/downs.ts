@@ -1,5 +1,5 @@
 import { IRREVERSIBLE_ACCEPTED, downPath, readDownFile } from '../migrations/down';
-import { readJournal } from '../migrations/files';
+import { historyOf } from '../migrations/history';
 import type { SchemaPackage } from '../workspace';
 import type { Finding } from './findings';
 
@@ -9,7 +9,7 @@ import type { Finding } from './findings';
  */
 export function downFindings(pkg: SchemaPackage, backfillCommand: string): Finding[] {
   const findings: Finding[] = [];
-  for (const entry of readJournal(pkg).entries) {
+  for (const entry of historyOf(pkg).entries) {
     const file = downPath(pkg, entry.tag);
     const down = readDownFile(pkg, entry.tag);
     if (!down || down.todo) {

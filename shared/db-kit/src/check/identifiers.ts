@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { MAX_IDENTIFIER_BYTES, pgIdentifier } from '../schema/drift';
 import type { Finding } from './findings';
 import type { ParsedMigration } from './sql';
@@ -18,13 +17,7 @@ export function identifierFindings(all: ParsedMigration[], inScope: ParsedMigrat
   const taken = new Map<string, { migration: ParsedMigration; line: number }>();
   const reviewed = new Set(inScope);
   for (const migration of all) {
-    let text: string;
-    try {
-      text = readFileSync(migration.path, 'utf8');
-    } catch {
-      continue;
-    }
-    const lines = text.split('\n');
+    const lines = migration.text.split('\n');
     // Guarded creation (IF NOT EXISTS, or a DO block: promote's adopt migration) takes over an
     // object that exists already, under its own name: never a second one. It lasts a statement.
     let doBlock: string | undefined;

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { DbKitError } from '../errors';
-import { MalformedFile, readJournal } from '../migrations/files';
-import { readLatestSnapshot } from '../migrations/snapshots';
+import { MalformedFile } from '../migrations/files';
+import { historyOf } from '../migrations/history';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { CheckReport, type Finding, type OwnRuleId, type RuleId } from './findings';
@@ -10,7 +8,7 @@ import { integrityFindings } from './integrity';
 import { type CheckInput, RULES } from './rules';
 import { lintScope } from './scope';
 import { ParseCache } from './parse-cache';
-import { parseMigration, parserIdentity, type ParsedMigration } from './sql';
+import { parserIdentity, type ParsedMigration } from './sql';
 
 export { CheckReport, type Finding } from './findings';
 
@@ -99,7 +97,7 @@ export function generateBlockers(ws: Workspace, pkg: SchemaPackage): Finding[] {
 function readablePackages(ws: Workspace): SchemaPackage[] {
   return ws.packages.filter((pkg) => {
     try {
-      readLatestSnapshot(pkg);
+      historyOf(pkg).latestSnapshot();
       return true;
     } catch (error) {
       if (error instanceof MalformedFile) return false;
@@ -113,17 +111,14 @@ async function parseAll(ws: Workspace): Promise<ParsedMigration[]> {
   const cache = ParseCache.open(ws, parserIdentity());
   const parsed: ParsedMigration[] = [];
   for (const pkg of ws.packages) {
-    let entries: ReturnType<typeof readJournal>['entries'];
+    let history: ReturnType<typeof historyOf>;
     try {
-      entries = readJournal(pkg).entries;
+      history = historyOf(pkg);
     } catch (error) {
       if (error instanceof DbKitError) continue; // journal-invalid, reported by integrity
       throw error;
     }
-    for (const entry of entries) {
-      const path = join(pkg.migrationsDir, `${entry.tag}.sql`);
-      if (existsSync(path)) parsed.push(await parseMigration(pkg, path, cache));
-    }
+    parsed.push(...(await history.parsed(cache)));
   }
   cache.save();
   return parsed;

@@ -1,5 +1,7 @@
-import { RELEASES_HEADER, readJournal } from '../migrations/files';
-import { ownership, readLatestSnapshot, snapshotPath } from '../migrations/snapshots';
+import { RELEASES_HEADER } from '../migrations/files';
+import { historyOf } from '../migrations/history';
+import { ownership } from '../migrations/ownership';
+import { snapshotPath } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
 import type { Finding } from './findings';
 import { TABLE_SCOPED, type ConstraintType, type ObjectKind, type ObjectRef, type ParsedMigration } from './sql';
@@ -48,7 +50,7 @@ export function ownershipFindings(
   };
 
   for (const pkg of packages) {
-    const last = readJournal(pkg).entries.at(-1);
+    const last = historyOf(pkg).entries.at(-1);
     if (!last) continue;
     const constraintTypes = snapshotConstraintTypes(pkg);
     for (const key of ownership([pkg]).keys()) {
@@ -206,7 +208,7 @@ function renameHint(kind: ObjectKind, constraintType: ConstraintType | undefined
 /** `constraint:schema.table.name` -> the constraint's table and type, from the package's latest snapshot. */
 function snapshotConstraintTypes(pkg: SchemaPackage): Map<string, { table: string; constraintType: ConstraintType }> {
   const types = new Map<string, { table: string; constraintType: ConstraintType }>();
-  for (const table of Object.values(readLatestSnapshot(pkg)?.tables ?? {})) {
+  for (const table of Object.values(historyOf(pkg).latestSnapshot()?.tables ?? {})) {
     const schema = table.schema || 'public';
     const groups: Array<[Record<string, { name: string }> | undefined, ConstraintType]> = [
       [table.compositePrimaryKeys, 'primary key'],

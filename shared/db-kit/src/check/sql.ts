@@ -26,7 +26,7 @@ export interface ObjectRef {
   kind: ObjectKind;
   /**
    * `schema.name`; for a constraint, trigger or policy `schema.table.name`; for an extension just
-   * its name (extensions are per database). Like `ownership()` keys.
+   * its name (extensions are per database). Like the keys of `ownership()` (migrations/ownership.ts).
    */
   qualifiedName: string;
   /** The bare name, for messages. */
@@ -119,15 +119,15 @@ export interface ParsedText {
 }
 
 /**
- * Parses one migration file into statements with line ranges, their target objects, and its waivers.
+ * Parses one migration file's text into statements with line ranges, their target objects, and its waivers.
  * `cache` answers for a text parsed before (see parse-cache.ts), so libpg-query loads only on a miss.
  */
 export async function parseMigration(
   pkg: SchemaPackage,
   path: string,
+  text: string,
   cache?: { get(text: string): ParsedText | undefined; set(text: string, parsed: ParsedText): void },
 ): Promise<ParsedMigration> {
-  const text = readFileSync(path, 'utf8');
   let result = cache?.get(text);
   if (!result) {
     result = parseText(text, await loadParser());

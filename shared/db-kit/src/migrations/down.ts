@@ -6,10 +6,10 @@ import {
   RELEASES_HEADER,
   REQUIRES_HEADER,
   STATEMENT_BREAKPOINT,
-  readJournal,
   splitStatements,
 } from './files';
-import { EMPTY_SNAPSHOT, readSnapshotAt, type Snapshot, type SnapshotTable } from './snapshots';
+import { forgetHistory, historyOf } from './history';
+import { EMPTY_SNAPSHOT, type Snapshot, type SnapshotTable } from './snapshots';
 
 /** `-- db-kit: irreversible <why>`: a part of the migration its down cannot undo. */
 export const IRREVERSIBLE_LINE = /^\s*--\s*db-kit:\s*irreversible\s+(.+)$/gim;
@@ -271,8 +271,9 @@ export async function downTextFor(pkg: SchemaPackage, tag: string, idx: number):
       '',
     ].join('\n');
   }
-  const after = readSnapshotAt(pkg, idx);
-  const before = idx > 0 ? readSnapshotAt(pkg, idx - 1) : undefined;
+  const history = historyOf(pkg);
+  const after = history.snapshotAt(idx);
+  const before = idx > 0 ? history.snapshotAt(idx - 1) : undefined;
   const custom = !after || (before && sameSchema(before, after));
   if (custom && splitStatements(up).length) return customDownText(tag);
   return formatDown(tag, await computeDown(before, after ?? EMPTY_SNAPSHOT));
@@ -287,6 +288,7 @@ function sameSchema(a: Snapshot, b: Snapshot): boolean {
 export async function writeDown(pkg: SchemaPackage, tag: string, idx: number): Promise<string> {
   const path = downPath(pkg, tag);
   writeFileSync(path, await downTextFor(pkg, tag, idx));
+  forgetHistory(pkg); // its migration's downSql
   return path;
 }
 
@@ -296,7 +298,7 @@ export async function writeDown(pkg: SchemaPackage, tag: string, idx: number): P
  */
 export async function backfillDowns(pkg: SchemaPackage): Promise<Array<{ tag: string; path: string }>> {
   const written: Array<{ tag: string; path: string }> = [];
-  for (const entry of readJournal(pkg).entries) {
+  for (const entry of [...historyOf(pkg).entries]) {
     if (existsSync(downPath(pkg, entry.tag))) continue;
     written.push({ tag: entry.tag, path: await writeDown(pkg, entry.tag, entry.idx) });
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { codeOnly } from './statements';
@@ -45,6 +45,8 @@ export interface MigrationFile {
   idx: number;
   /** Absolute path of the .sql file. */
   path: string;
+  /** The file's text as read. */
+  text: string;
   /** The journal's `when`: what drizzle's migrator records as created_at. */
   when: number;
   /** Sort key across packages: the UTC timestamp of the name, `YYYYMMDDHHMMSS`. */
@@ -77,7 +79,8 @@ export function journalPath(pkg: SchemaPackage): string {
   return join(pkg.migrationsDir, 'meta', '_journal.json');
 }
 
-export function readJournal(pkg: SchemaPackage): Journal {
+/** The journal on disk, checked for shape. Read it through `historyOf(pkg).journal` (history.ts), which keeps it. */
+export function readJournalFile(pkg: SchemaPackage): Journal {
   const file = journalPath(pkg);
   if (!existsSync(file)) return { version: '7', dialect: 'postgresql', entries: [] };
   const journal = readJsonFile(pkg, file);
@@ -122,11 +125,6 @@ function malformedFile(pkg: SchemaPackage, file: string, problem: string): Malfo
 /** A journal as drizzle-kit writes it (two-space JSON, no final newline): the one way the engine writes journals. */
 export function journalText(journal: Journal): string {
   return JSON.stringify(journal, null, 2);
-}
-
-export function writeJournal(pkg: SchemaPackage, journal: Journal): void {
-  mkdirSync(dirname(journalPath(pkg)), { recursive: true });
-  writeFileSync(journalPath(pkg), journalText(journal));
 }
 
 /** The journal with one more entry, numbered after its last one, as drizzle-kit generate appends it. */
@@ -242,39 +240,46 @@ export function noTransactionHeader(text: string): { declared: boolean; misplace
   return { declared, misplacedLine };
 }
 
-/** The package's migrations in journal order. A journal entry without its file is an error. */
+/** One journal entry's migration file, read and hashed. A journal entry without its file is an error. */
+export function readMigrationFile(pkg: SchemaPackage, entry: JournalEntry): MigrationFile {
+  const path = join(pkg.migrationsDir, `${entry.tag}.sql`);
+  if (!existsSync(path)) {
+    throw new DbKitError(
+      `${pkg.name}: the journal lists ${entry.tag} but ${path} does not exist.`,
+      'Restore the file from git, or regenerate the migration.',
+    );
+  }
+  const text = readFileSync(path, 'utf8');
+  const statements = splitStatementsAt(text);
+  const header = noTransactionHeader(text);
+  // Hashed as the LF text git stores, whatever the checkout's line ends.
+  const lf = text.replace(/\r\n/g, '\n');
+  const rawHash = createHash('sha256').update(text).digest('hex');
+  const downFile = join(pkg.migrationsDir, `${entry.tag}.down.sql`);
+  return {
+    packageName: pkg.name,
+    tag: entry.tag,
+    idx: entry.idx,
+    path,
+    when: entry.when,
+    orderKey: orderKeyOf(entry.tag, entry.when),
+    text,
+    hash: checksum(lf),
+    textHash: hashMigration(lf),
+    ...(rawHash !== hashMigration(lf) && { rawHash }),
+    statements: statements.map((s) => s.text),
+    statementOffsets: statements.map((s) => s.offset),
+    transactional: !header.declared,
+    ...(header.misplacedLine !== undefined && { misplacedNoTransaction: header.misplacedLine }),
+    requires: [...text.matchAll(REQUIRES_HEADER)].map((m) => ({ packageName: m[1]!, tag: m[2]! })),
+    downSql: existsSync(downFile) ? readFileSync(downFile, 'utf8') : undefined,
+  };
+}
+
+/**
+ * The package's migrations in journal order, read now and kept nowhere: for tools outside a Context (bench,
+ * tests). The engine reads them through `historyOf(pkg).files` (history.ts).
+ */
 export function readMigrationFiles(pkg: SchemaPackage): MigrationFile[] {
-  return readJournal(pkg).entries.map((entry) => {
-    const path = join(pkg.migrationsDir, `${entry.tag}.sql`);
-    if (!existsSync(path)) {
-      throw new DbKitError(
-        `${pkg.name}: the journal lists ${entry.tag} but ${path} does not exist.`,
-        'Restore the file from git, or regenerate the migration.',
-      );
-    }
-    const text = readFileSync(path, 'utf8');
-    const statements = splitStatementsAt(text);
-    const header = noTransactionHeader(text);
-    // Hashed as the LF text git stores, whatever the checkout's line ends.
-    const lf = text.replace(/\r\n/g, '\n');
-    const rawHash = createHash('sha256').update(text).digest('hex');
-    const downFile = join(pkg.migrationsDir, `${entry.tag}.down.sql`);
-    return {
-      packageName: pkg.name,
-      tag: entry.tag,
-      idx: entry.idx,
-      path,
-      when: entry.when,
-      orderKey: orderKeyOf(entry.tag, entry.when),
-      hash: checksum(lf),
-      textHash: hashMigration(lf),
-      ...(rawHash !== hashMigration(lf) && { rawHash }),
-      statements: statements.map((s) => s.text),
-      statementOffsets: statements.map((s) => s.offset),
-      transactional: !header.declared,
-      ...(header.misplacedLine !== undefined && { misplacedNoTransaction: header.misplacedLine }),
-      requires: [...text.matchAll(REQUIRES_HEADER)].map((m) => ({ packageName: m[1]!, tag: m[2]! })),
-      downSql: existsSync(downFile) ? readFileSync(downFile, 'utf8') : undefined,
-    };
-  });
+  return readJournalFile(pkg).entries.map((entry) => readMigrationFile(pkg, entry));
 }

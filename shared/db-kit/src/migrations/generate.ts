@@ -5,15 +5,8 @@ import { DbKitError, UsageError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { quoteIdent } from '../sql-text';
 import { customDownText, downPath, writeDown } from './down';
-import {
-  type Journal,
-  type JournalEntry,
-  journalPath,
-  readJournal,
-  STATEMENT_BREAKPOINT,
-  timestampName,
-  writeJournal,
-} from './files';
+import { type Journal, type JournalEntry, journalPath, STATEMENT_BREAKPOINT, timestampName } from './files';
+import { forgetHistory, historyOf, restoreJournal, writeJournal } from './history';
 import { snapshotPath, type Snapshot } from './snapshots';
 
 /** The longest slug: `<timestamp>_<slug>.down.sql` stays far below a file name's 255 bytes. */
@@ -57,15 +50,21 @@ export async function generateMigration(
   pkg: SchemaPackage,
   options: { name?: string; interactive: boolean; custom?: boolean; renames?: Rename[] },
 ): Promise<string | undefined> {
-  if (options.renames?.length) return generateWithRenames(pkg, { ...options, renames: options.renames });
-  return runGenerate(pkg, options);
+  // drizzle-kit writes the journal and snapshots behind the history's back: read them afresh, and forget after.
+  forgetHistory(pkg);
+  try {
+    if (options.renames?.length) return await generateWithRenames(pkg, { ...options, renames: options.renames });
+    return await runGenerate(pkg, options);
+  } finally {
+    forgetHistory(pkg);
+  }
 }
 
 async function runGenerate(
   pkg: SchemaPackage,
   options: { name?: string; interactive: boolean; custom?: boolean },
 ): Promise<string | undefined> {
-  const before = readJournal(pkg).entries.length;
+  const before = historyOf(pkg).entries.length;
   const journalBefore = existsSync(journalPath(pkg)) ? readFileSync(journalPath(pkg), 'utf8') : undefined;
   // drizzle-kit wants paths relative to its working directory.
   const args = [
@@ -87,7 +86,8 @@ async function runGenerate(
     interactive: options.interactive && !options.custom,
     dropLine: 'Your SQL migration file',
   });
-  const journal = readJournal(pkg);
+  forgetHistory(pkg);
+  const journal = structuredClone(historyOf(pkg).journal);
   const added = journal.entries.slice(before);
   if (result.code !== 0 || /collision|malformed|Error/.test(result.output)) {
     if (added.length === 0 && /Interactive prompts require a TTY/i.test(result.output)) {
@@ -120,8 +120,7 @@ async function runGenerate(
       if (renamed) files.push(join(pkg.migrationsDir, `${entry.tag}.sql`), downPath(pkg, entry.tag));
       for (const file of files) rmSync(file, { force: true });
     });
-    if (journalBefore === undefined) rmSync(journalPath(pkg), { force: true });
-    else writeFileSync(journalPath(pkg), journalBefore);
+    restoreJournal(pkg, journalBefore);
     throw error;
   }
 }
@@ -245,7 +244,7 @@ async function generateWithRenames(
   pkg: SchemaPackage,
   options: { name?: string; interactive: boolean; custom?: boolean; renames: Rename[] },
 ): Promise<string> {
-  const last = readJournal(pkg).entries.at(-1);
+  const last = historyOf(pkg).entries.at(-1);
   if (!last)
     throw new UsageError(
       `${pkg.name} has no migration yet, so nothing can have been renamed.`,
@@ -257,6 +256,7 @@ async function generateWithRenames(
   let written: string | undefined;
   let onlyRenames = false;
   writeFileSync(file, JSON.stringify(renamed, null, 2));
+  forgetHistory(pkg);
   try {
     written = await runGenerate(pkg, { ...options, custom: false, interactive: false });
     // Nothing but the renames changed: an empty migration (its snapshot repeats the renamed one) to hold them.
@@ -266,6 +266,7 @@ async function generateWithRenames(
     }
   } finally {
     writeFileSync(file, original);
+    forgetHistory(pkg);
   }
   if (!written) throw new DbKitError(`drizzle-kit generate wrote nothing for ${pkg.name}.`, 'Run generate again.');
   const statements = options.renames.map((r) =>

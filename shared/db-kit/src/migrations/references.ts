@@ -1,5 +1,5 @@
 import type { SchemaPackage, Workspace } from '../workspace';
-import { readLatestSnapshot } from './snapshots';
+import { historyOf } from './history';
 
 /** A reference from a package's schema to an object of a package it builds on. */
 export interface MissingReference {
@@ -20,12 +20,12 @@ export interface MissingReference {
  *   missingReferences(ws, ws.resolve('teamd')); // [{ reference: 'teamd_bookings.venue_id -> venues.id', ... }]
  */
 export function missingReferences(ws: Workspace, pkg: SchemaPackage): MissingReference[] {
-  const own = readLatestSnapshot(pkg);
+  const own = historyOf(pkg).latestSnapshot();
   const below = ws.migrationOrder(pkg).filter((p) => p !== pkg);
   if (!own || !below.length) return [];
   const tables = new Map<string, Set<string>>();
   const enums = new Set<string>();
-  for (const snapshot of [own, ...below.map((p) => readLatestSnapshot(p))]) {
+  for (const snapshot of [own, ...below.map((p) => historyOf(p).latestSnapshot())]) {
     for (const t of Object.values(snapshot?.tables ?? {}))
       tables.set(`${t.schema || 'public'}.${t.name}`, new Set(Object.values(t.columns).map((c) => c.name)));
     for (const e of Object.values(snapshot?.enums ?? {})) enums.add(`${e.schema || 'public'}.${e.name}`);

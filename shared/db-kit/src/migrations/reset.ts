@@ -5,7 +5,8 @@ import type { Sql } from '../connection';
 import type { SchemaPackage } from '../workspace';
 import { ADOPTIONS_TABLE } from './files';
 import { bookkeepingTable } from './runner';
-import { ownership, readLatestSnapshot } from './snapshots';
+import { historyOf } from './history';
+import { ownership } from './ownership';
 import { quoteIdent } from '../sql-text';
 
 export interface DroppedObjects {
@@ -27,9 +28,9 @@ export interface DroppedObjects {
  */
 export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Promise<DroppedObjects> {
   const sequences = packages.flatMap((p) =>
-    Object.values((readLatestSnapshot(p)?.sequences ?? {}) as Record<string, { name: string; schema?: string }>).map(
-      (s) => `${s.schema || 'public'}.${s.name}`,
-    ),
+    Object.values(
+      (historyOf(p).latestSnapshot()?.sequences ?? {}) as Record<string, { name: string; schema?: string }>,
+    ).map((s) => `${s.schema || 'public'}.${s.name}`),
   );
   return sql.begin(async (tx) => {
     const { tables, types } = await droppedRelations(tx, packages);

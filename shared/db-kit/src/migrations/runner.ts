@@ -1,7 +1,8 @@
 import type postgres from 'postgres';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping, bookkeepingTable } from './bookkeeping';
-import { readMigrationFiles, type MigrationFile } from './files';
+import type { MigrationFile } from './files';
+import { historyOf } from './history';
 import { type Applied, assertNoDuplicates, assertRunnable, isConnectionLost, Run } from './apply';
 import { LockWaitAborted, MigrationLock } from './lock';
 import { orderByRequirements, withRequiredMigrations } from './requirements';
@@ -111,7 +112,7 @@ export class Migrator {
 
   async migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
     const log = options.log ?? (() => {});
-    const files = this.packages.map((pkg) => readMigrationFiles(pkg));
+    const files = this.packages.map((pkg) => historyOf(pkg).files);
     assertNoDuplicates(this.packages, files);
     if (options.dryRun) {
       const states = await this.withRequirements(this.sql, await this.inspect(), log);
@@ -218,7 +219,7 @@ export async function inspectPackages(
   packages: SchemaPackage[],
   bookkeeping = new Bookkeeping(packages),
 ): Promise<PackageState[]> {
-  const files = packages.map((pkg) => readMigrationFiles(pkg));
+  const files = packages.map((pkg) => historyOf(pkg).files);
   const rows = await bookkeeping.read(sql);
   return packages.map((pkg, i) => classify(pkg, files[i]!, rows.get(pkg.name) ?? []));
 }

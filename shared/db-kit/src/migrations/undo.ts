@@ -1,10 +1,10 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sql } from '../connection';
 import { DbKitError, UsageError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { downPath } from './down';
-import { journalPath, readJournal } from './files';
+import { forgetHistory, historyOf, writeJournal } from './history';
 import { inspectPackages } from './runner';
 import { snapshotPath } from './snapshots';
 
@@ -21,7 +21,7 @@ export interface UndoPlan {
  * `.down.sql` (when there is one) and its snapshot. Nothing is read from a database here.
  */
 export function planUndo(pkg: SchemaPackage): UndoPlan {
-  const last = readJournal(pkg).entries.at(-1);
+  const last = historyOf(pkg).entries.at(-1);
   if (!last)
     throw new UsageError(`${pkg.name} has no migration: nothing to undo.`, 'generate --undo removes the newest one.');
   const candidates = [join(pkg.migrationsDir, `${last.tag}.sql`), downPath(pkg, last.tag), snapshotPath(pkg, last.idx)];
@@ -45,7 +45,8 @@ export async function assertNotApplied(sql: Sql, plan: UndoPlan, where: string, 
 
 /** Deletes the migration's files and drops its journal entry. */
 export function applyUndo(plan: UndoPlan): void {
-  const journal = readJournal(plan.pkg);
+  forgetHistory(plan.pkg); // the journal as it is now, not as planned
+  const journal = structuredClone(historyOf(plan.pkg).journal);
   const index = journal.entries.findIndex((e) => e.tag === plan.tag);
   if (index !== journal.entries.length - 1)
     throw new DbKitError(
@@ -53,6 +54,7 @@ export function applyUndo(plan: UndoPlan): void {
       'Run generate --undo again.',
     );
   journal.entries.pop();
-  writeFileSync(journalPath(plan.pkg), JSON.stringify(journal, null, 2));
+  writeJournal(plan.pkg, journal);
   for (const file of plan.files) rmSync(file, { force: true });
+  forgetHistory(plan.pkg);
 }

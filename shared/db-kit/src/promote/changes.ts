@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { DbKitError } from '../errors';
+import { forgetHistory } from '../migrations/history';
 
 /** One file a promotion writes: `before` undefined means it is new, `after` undefined that it goes. */
 export interface FileChange {
@@ -25,6 +26,7 @@ export function changeKind(change: FileChange): 'add' | 'update' | 'delete' {
  */
 export function writeChanges(changes: FileChange[]): { restore(): void } {
   const restore = () => {
+    forgetHistory(); // journals, snapshots and migrations of several packages
     for (const change of [...changes].reverse()) {
       if (change.before === undefined) rmSync(change.path, { force: true });
       else {
@@ -39,6 +41,7 @@ export function writeChanges(changes: FileChange[]): { restore(): void } {
     if (now !== change.before)
       throw new DbKitError(`${change.path} changed while promote was planning.`, 'Run promote again.');
   }
+  forgetHistory();
   try {
     for (const change of changes) {
       if (change.after === undefined) rmSync(change.path, { force: true });

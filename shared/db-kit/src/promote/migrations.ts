@@ -8,13 +8,13 @@ import {
   adoptedGuardStart,
   journalPath,
   journalText,
-  readJournal,
   STATEMENT_BREAKPOINT,
   timestampName,
   withEntry,
 } from '../migrations/files';
 import { statementSpans } from '../check/sql';
-import { readLatestSnapshot, snapshotPath, type Snapshot } from '../migrations/snapshots';
+import { historyOf } from '../migrations/history';
+import { snapshotPath, type Snapshot } from '../migrations/snapshots';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage } from '../workspace';
 import type { FileChange } from './changes';
@@ -56,7 +56,7 @@ export async function planMigrations(
   const keys = tables.map((name) => graph.get(name).key);
   const enums = graph.enumsOf(tables);
   const teamSnapshot = graph.snapshot;
-  const sharedSnapshot = readLatestSnapshot(shared);
+  const sharedSnapshot = historyOf(shared).latestSnapshot();
   if (!sharedSnapshot)
     throw new DbKitError(
       `${shared.name} has no migration yet, so there is no schema to promote into.`,
@@ -133,7 +133,7 @@ export async function planMigrations(
 /** The .sql file, the next NNNN_snapshot.json and the journal entry, as drizzle-kit generate writes them. */
 function migrationChanges(migration: PackageMigration, when: number, snapshot: Snapshot): FileChange[] {
   const { pkg } = migration;
-  const { journal: next, idx } = withEntry(readJournal(pkg), { when, tag: migration.tag });
+  const { journal: next, idx } = withEntry(historyOf(pkg).journal, { when, tag: migration.tag });
   const journalFile = journalPath(pkg);
   const snapshotFile = snapshotPath(pkg, idx);
   for (const path of [migration.path, snapshotFile]) {
@@ -262,7 +262,7 @@ async function guardTeamHistory(
   const changes: FileChange[] = [];
   // A down undoes what its migration did, so where the adopt built the object and the migration's
   // statements skip, the down's statements on that object must skip too.
-  const files = readJournal(team).entries.flatMap((entry) => [`${entry.tag}.sql`, `${entry.tag}.down.sql`]);
+  const files = historyOf(team).entries.flatMap((entry) => [`${entry.tag}.sql`, `${entry.tag}.down.sql`]);
   for (const file of files) {
     const path = join(team.migrationsDir, file);
     if (!existsSync(path)) continue;
@@ -319,7 +319,7 @@ function guarded(existsQuery: string, statement: string): string {
 }
 
 function lastWhen(pkg: SchemaPackage): number {
-  return readJournal(pkg).entries.reduce((max, e) => Math.max(max, e.when), 0);
+  return historyOf(pkg).entries.reduce((max, e) => Math.max(max, e.when), 0);
 }
 
 function slugFor(tables: string[]): string {

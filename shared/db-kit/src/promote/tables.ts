@@ -1,5 +1,6 @@
 import { DbKitError, UsageError } from '../errors';
-import { readLatestSnapshot, type Snapshot, type SnapshotTable } from '../migrations/snapshots';
+import { historyOf } from '../migrations/history';
+import type { Snapshot, SnapshotTable } from '../migrations/snapshots';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage } from '../workspace';
 
@@ -33,7 +34,7 @@ export class TableGraph {
   ) {}
 
   static of(pkg: SchemaPackage): TableGraph {
-    const snapshot = readLatestSnapshot(pkg);
+    const snapshot = historyOf(pkg).latestSnapshot();
     if (!snapshot || Object.keys(snapshot.tables).length === 0) {
       throw new UsageError(
         `${pkg.name} owns no tables yet: nothing to promote.`,

@@ -2,9 +2,9 @@ import type postgres from 'postgres';
 import { DbKitError, UsageError } from '../errors';
 import { Bookkeeping, bookkeepingTable } from '../migrations/bookkeeping';
 import { type DownMigration, isPartial, parseDown, readDownFile } from '../migrations/down';
-import { readJournal } from '../migrations/files';
 import { inspectPackages } from '../migrations/runner';
-import { ownership, readSnapshotAt } from '../migrations/snapshots';
+import { historyOf } from '../migrations/history';
+import { ownership } from '../migrations/ownership';
 import { missingName } from '../migrations/state';
 import { expectedSchema, findDrift, type Drift } from '../schema/drift';
 import { readLiveSchema } from '../schema/live';
@@ -243,8 +243,9 @@ async function dependents(sql: Queryable, ws: Workspace, pkg: SchemaPackage, ste
 
 /** The first migration of `pkg` whose snapshot has the constraint `name`. */
 function migrationAdding(pkg: SchemaPackage, name: string): string | undefined {
-  for (const entry of readJournal(pkg).entries) {
-    const snapshot = readSnapshotAt(pkg, entry.idx);
+  const history = historyOf(pkg);
+  for (const entry of history.entries) {
+    const snapshot = history.snapshotAt(entry.idx);
     if (Object.values(snapshot?.tables ?? {}).some((t) => t.foreignKeys?.[name])) return entry.tag;
   }
   return undefined;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import type { Finding } from '../check/findings';
 import { type DownMigration, downPath, isAdoptMigration, readDownFile } from '../migrations/down';
@@ -172,7 +171,7 @@ export async function verifyDowns(adminUrl: string, ws: Workspace, packages: Sch
         for (const o of excusedBy(down)) excused.add(o);
         // An adopt's down hands its tables back and never drops them: where the adopt built them
         // (shared applied before the team), they stay after it, by design, with the adoptions record.
-        if (isAdoptMigration(readFileSync(file.path, 'utf8')))
+        if (isAdoptMigration(file.text))
           for (const table of [...step.touched.tables, ...step.touched.enums]) excused.add(table);
         const phases: Array<[string, string[], boolean, Map<string, string>]> = [
           ['after its down', down.statements, down.transactional, step.before],

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { DbKitError, UsageError } from '../errors';
-import { ownership } from '../migrations/snapshots';
+import { ownership } from '../migrations/ownership';
 import { workspaceGlobs, type SchemaPackage, type Workspace } from '../workspace';
 import { addLockfileImporter } from './lockfile';
 import { teamPackageFiles } from './templates';

@@ -1,5 +1,6 @@
 import type { PackageState } from '../migrations/state';
-import { readSnapshotAt, type Snapshot } from '../migrations/snapshots';
+import { historyOf } from '../migrations/history';
+import type { Snapshot } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
 import type { LiveSchema } from './live';
 
@@ -66,7 +67,7 @@ export function expectedSchema(states: PackageState[]): ExpectedSchema {
   for (const state of states) {
     const newestApplied = Math.max(-1, ...[...state.applied, ...state.changed].map((a) => a.file.idx));
     if (newestApplied < 0) continue;
-    const snapshot = readSnapshotAt(state.pkg, newestApplied);
+    const snapshot = historyOf(state.pkg).snapshotAt(newestApplied);
     if (snapshot) addSnapshot(expected, state.pkg, snapshot);
   }
   return expected;

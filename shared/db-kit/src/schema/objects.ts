@@ -1,6 +1,6 @@
 import { is } from 'drizzle-orm';
 import { getTableConfig, isPgEnum, isPgSequence, PgTable } from 'drizzle-orm/pg-core';
-import { ownership } from '../migrations/snapshots';
+import { ownership } from '../migrations/ownership';
 import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
 

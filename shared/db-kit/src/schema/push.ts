@@ -8,7 +8,8 @@ import { ownerOf, type SchemaObjects, schemaObjects } from './objects';
 import { expectedSchema, findDrift } from './drift';
 import { readLiveSchema } from './live';
 import { inspectPackages } from '../migrations/runner';
-import { readSnapshotAt, type Snapshot } from '../migrations/snapshots';
+import { historyOf } from '../migrations/history';
+import type { Snapshot } from '../migrations/snapshots';
 import { plural } from '../commands/common';
 import { commandFor, scriptFor } from '../scripts';
 
@@ -144,7 +145,7 @@ async function snapshotDiff(
   const current: Snapshot = { ...empty, tables: {}, enums: {}, schemas: {}, sequences: {}, views: {} };
   for (const state of states) {
     const newestApplied = Math.max(-1, ...[...state.applied, ...state.changed].map((a) => a.file.idx));
-    const snapshot = newestApplied < 0 ? undefined : readSnapshotAt(state.pkg, newestApplied);
+    const snapshot = newestApplied < 0 ? undefined : historyOf(state.pkg).snapshotAt(newestApplied);
     if (!snapshot) continue;
     for (const key of ['tables', 'enums', 'schemas', 'sequences', 'views', 'roles', 'policies'] as const)
       current[key] = { ...(current[key] as object), ...((snapshot[key] as object | undefined) ?? {}) };

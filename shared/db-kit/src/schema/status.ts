@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { DbKitError } from '../errors';
 import { bookkeepingTable } from '../migrations/bookkeeping';
 import { inspectPackages } from '../migrations/runner';
-import { ownership } from '../migrations/snapshots';
+import { ownership } from '../migrations/ownership';
 import { missingName, type PackageState } from '../migrations/state';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { expectedSchema, findDrift, type Drift } from './drift';

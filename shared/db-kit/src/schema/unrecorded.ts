@@ -4,7 +4,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DbKitError } from '../errors';
 import { MalformedFile } from '../migrations/files';
-import { EMPTY_SNAPSHOT, readLatestSnapshot, type Snapshot } from '../migrations/snapshots';
+import { historyOf } from '../migrations/history';
+import { EMPTY_SNAPSHOT, type Snapshot } from '../migrations/snapshots';
 import type { SchemaPackage, Workspace } from '../workspace';
 
 type DrizzleJson = Parameters<typeof import('drizzle-kit/api').generateMigration>[0];
@@ -52,7 +53,8 @@ async function diff(
   pkg: SchemaPackage,
   exports: Record<string, unknown>,
 ): Promise<UnrecordedChange> {
-  const previous = (readLatestSnapshot(pkg) ?? EMPTY_SNAPSHOT) as unknown as DrizzleJson;
+  // A copy: drizzle-kit may change what it is given, and the history keeps its snapshots.
+  const previous = structuredClone(historyOf(pkg).latestSnapshot() ?? EMPTY_SNAPSHOT) as unknown as DrizzleJson;
   const current = api.generateDrizzleJson(exports) as unknown as DrizzleJson;
   const ambiguous = renameCandidates(previous as unknown as Snapshot, current as unknown as Snapshot);
   // drizzle-kit asks "renamed or dropped?" when names both vanish and appear; never prompt here.
@@ -104,7 +106,7 @@ function cacheFile(ws: Workspace): string {
 export function schemaKey(ws: Workspace, pkg: SchemaPackage): string {
   const hash = createHash('sha256');
   hash.update(`v${CACHE_VERSION} drizzle-kit ${drizzleKitVersion()}\n`);
-  hash.update(`snapshot ${JSON.stringify(readLatestSnapshot(pkg) ?? null)}\n`);
+  hash.update(`snapshot ${JSON.stringify(historyOf(pkg).latestSnapshot() ?? null)}\n`);
   for (const p of ws.migrationOrder(pkg)) {
     for (const file of sourceFiles(p)) {
       hash.update(`${relative(ws.root, file)}\n`);

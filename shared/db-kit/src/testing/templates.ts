@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { readMigrationFiles } from '../migrations/files';
+import { forgetHistory, historyOf } from '../migrations/history';
 import { Migrator } from '../migrations/runner';
 import type { SchemaPackage, Workspace } from '../workspace';
 
@@ -38,7 +38,9 @@ export function templateKey(ws: Workspace, alias: string): TemplateKey {
   const hash = createHash('sha256').update(TEMPLATE_FORMAT);
   for (const p of packages) {
     hash.update(`\0${p.name}\0${p.migrationsTable}\0`);
-    for (const file of readMigrationFiles(p)) hash.update(`${file.tag}\0${file.hash}\0`);
+    // Templates outlive edits to the files (a test writes a migration, then asks for a database): read them now.
+    forgetHistory(p);
+    for (const file of historyOf(p).files) hash.update(`${file.tag}\0${file.hash}\0`);
   }
   const hex = hash.digest('hex');
   return { name: `${TEMPLATE_PREFIX}${pkg.alias}_${hex.slice(0, 12)}`, alias: pkg.alias, hash: hex, packages };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownership } from '../../src/migrations/snapshots';
+import { ownership } from '../../src/migrations/ownership';
 import { TableGraph } from '../../src/promote/tables';
 import { idempotent } from '../../src/promote/migrations';
 import { Workspace } from '../../src/workspace';

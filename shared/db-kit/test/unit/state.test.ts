@@ -13,6 +13,7 @@ function file(tag: string, text = `create table ${tag} (id int);`): MigrationFil
     tag,
     idx: 0,
     path: `/x/${tag}.sql`,
+    text,
     when: 0,
     orderKey: tag.slice(0, 15).replace('_', ''),
     hash,

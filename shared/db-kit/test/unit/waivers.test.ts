@@ -12,7 +12,7 @@ const pkg = { name: '@t/db', alias: 't' } as SchemaPackage;
 async function parse(text: string) {
   const path = join(dir, `${Math.random().toString(36).slice(2)}.sql`);
   writeFileSync(path, text);
-  return parseMigration(pkg, path);
+  return parseMigration(pkg, path, text);
 }
 
 describe('waivers and statements, parsed by PostgreSQL', () => {
