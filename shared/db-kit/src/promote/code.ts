@@ -384,13 +384,111 @@ class CodeMovePlanner {
           `${target} already exists.`,
           `Promote writes one new file per table; move or rename ${basename(target)} first.`,
         );
-      const ordered = order(members, this.referencesOf, this.entryFor);
-      texts.set(
-        target,
-        composeFile(target, ordered, this.referencesOf, this.entryFor, this.shared, this.project, this.team),
-      );
+      texts.set(target, this.composeFile(target, order(members, this.referencesOf, this.entryFor)));
     }
     return texts;
+  }
+
+  /** A new shared file: where it came from, its imports, then its members in dependency order. */
+  private composeFile(target: string, members: Moved[]): string {
+    const body = members.map((m) => {
+      const text = m.statement.getFullText().replace(/^\s+/, '');
+      const isExported = Node.isExportable(m.statement) && m.statement.isExported();
+      if (m.exported && !isExported) return `export ${text}`;
+      if (!m.exported && isExported) return withoutExport(m.statement);
+      return text;
+    });
+    const sources = [
+      ...new Set(members.map((m) => relative(this.team.dir, m.statement.getSourceFile().getFilePath()))),
+    ].join(', ');
+    return [
+      `// Promoted from ${this.team.name} (${sources}) by db-kit promote.`,
+      ...this.importLinesFor(target, members),
+      '',
+      body.join('\n\n'),
+      '',
+    ].join('\n');
+  }
+
+  /** The import lines a new file needs: other new files, the shared package's own files, and external modules. */
+  private importLinesFor(target: string, members: Moved[]): string[] {
+    const imports = new Map<string, Map<string, string>>(); // module -> local -> "imported as local" text
+    const namespaceOrDefault = new Set<string>();
+    const addImport = (module: string, local: string, text: string) => {
+      if (!imports.has(module)) imports.set(module, new Map());
+      imports.get(module)!.set(local, text);
+    };
+    for (const m of members) {
+      for (const ref of this.referencesOf(m.statement)) {
+        if (ref.kind === 'team') {
+          const dep = this.entryFor(ref.statement, target)!;
+          if (dep.target !== target)
+            addImport(relativeModule(target, dep.target), ref.localName, spec(ref.importedName, ref.localName));
+          continue;
+        }
+        const imported = this.carriedImport(ref, target);
+        if (typeof imported === 'string') namespaceOrDefault.add(imported);
+        else addImport(imported.module, ref.localName, imported.text);
+      }
+    }
+    const modules = [...imports.keys()].sort((a, b) =>
+      a.startsWith('.') === b.startsWith('.') ? a.localeCompare(b) : a.startsWith('.') ? 1 : -1,
+    );
+    return [
+      ...namespaceOrDefault,
+      ...modules.map((module) => {
+        const names = [...imports.get(module)!.values()]
+          .sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, '')))
+          .join(', ');
+        return `import { ${names} } from '${module}';`;
+      }),
+    ];
+  }
+
+  /**
+   * How an import of a moved statement is written in its new file: a whole import line for a namespace or default
+   * import, else the module and the specifier. A name from the shared package is imported from the shared file that
+   * defines it; a name from another team file cannot come along.
+   */
+  private carriedImport(
+    ref: Extract<Reference, { kind: 'import' }>,
+    target: string,
+  ): string | { module: string; text: string } {
+    const { shared, team } = this;
+    const module = ref.declaration.getModuleSpecifierValue();
+    const source = ref.declaration.getModuleSpecifierSourceFile();
+    const typeOnly = ref.declaration.isTypeOnly() || (Node.isImportSpecifier(ref.node) && ref.node.isTypeOnly());
+    const fromShared =
+      module === shared.name ||
+      module.startsWith(`${shared.name}/`) ||
+      (source && isInside(shared.dir, source.getFilePath()));
+    if (Node.isNamespaceImport(ref.node) || Node.isImportClause(ref.node)) {
+      if (fromShared)
+        throw new DbKitError(
+          `${ref.declaration.getSourceFile().getFilePath()}: a default or namespace import from ${module} cannot ` +
+            `be moved into ${shared.name}.`,
+          'Import the names you use instead, then promote again.',
+        );
+      return (
+        `import ${typeOnly ? 'type ' : ''}` +
+        `${Node.isNamespaceImport(ref.node) ? `* as ${ref.localName}` : ref.localName} from '${module}';`
+      );
+    }
+    const importedName = Node.isImportSpecifier(ref.node) ? ref.node.getName() : ref.localName;
+    let targetModule = module;
+    if (fromShared) {
+      const exporter = definingFile(this.project, shared, importedName);
+      if (!exporter)
+        throw new DbKitError(`${shared.name} does not export ${importedName} from a file under ${shared.dir}/src.`);
+      targetModule = relativeModule(target, exporter);
+    } else if (module.startsWith('.')) {
+      throw new DbKitError(
+        `${ref.declaration.getSourceFile().getFilePath()}: ${importedName} comes from ${module}, a ${team.name} ` +
+          `file promote cannot move.`,
+        'Move that helper next to the table, or into the shared package, then promote again.',
+      );
+    }
+    return { module: targetModule, text: `${typeOnly ? 'type ' : ''}${spec(importedName, ref.localName)}` };
   }
 
   /**
@@ -615,97 +713,6 @@ function order(
   );
   for (const m of byPosition) visit(m, new Set());
   return sorted;
-}
-
-function composeFile(
-  target: string,
-  members: Moved[],
-  referencesOf: (s: Statement) => Reference[],
-  entryFor: (s: Statement, target: string) => Moved | undefined,
-  shared: SchemaPackage,
-  project: Project,
-  team: SchemaPackage,
-): string {
-  const imports = new Map<string, Map<string, string>>(); // module -> local -> "imported as local" text
-  const namespaceOrDefault = new Set<string>();
-  const addImport = (module: string, local: string, text: string) => {
-    if (!imports.has(module)) imports.set(module, new Map());
-    imports.get(module)!.set(local, text);
-  };
-  for (const m of members) {
-    for (const ref of referencesOf(m.statement)) {
-      if (ref.kind === 'team') {
-        const dep = entryFor(ref.statement, target)!;
-        if (dep.target !== target)
-          addImport(relativeModule(target, dep.target), ref.localName, spec(ref.importedName, ref.localName));
-        continue;
-      }
-      const module = ref.declaration.getModuleSpecifierValue();
-      const source = ref.declaration.getModuleSpecifierSourceFile();
-      const typeOnly = ref.declaration.isTypeOnly() || (Node.isImportSpecifier(ref.node) && ref.node.isTypeOnly());
-      const fromShared =
-        module === shared.name ||
-        module.startsWith(`${shared.name}/`) ||
-        (source && isInside(shared.dir, source.getFilePath()));
-      if (Node.isNamespaceImport(ref.node) || Node.isImportClause(ref.node)) {
-        if (fromShared)
-          throw new DbKitError(
-            `${ref.declaration.getSourceFile().getFilePath()}: a default or namespace import from ${module} cannot ` +
-              `be moved into ${shared.name}.`,
-            'Import the names you use instead, then promote again.',
-          );
-        namespaceOrDefault.add(
-          `import ${typeOnly ? 'type ' : ''}` +
-            `${Node.isNamespaceImport(ref.node) ? `* as ${ref.localName}` : ref.localName} from '${module}';`,
-        );
-        continue;
-      }
-      const importedName = Node.isImportSpecifier(ref.node) ? ref.node.getName() : ref.localName;
-      let targetModule = module;
-      if (fromShared) {
-        const exporter = definingFile(project, shared, importedName);
-        if (!exporter)
-          throw new DbKitError(`${shared.name} does not export ${importedName} from a file under ${shared.dir}/src.`);
-        targetModule = relativeModule(target, exporter);
-      } else if (module.startsWith('.')) {
-        throw new DbKitError(
-          `${ref.declaration.getSourceFile().getFilePath()}: ${importedName} comes from ${module}, a ${team.name} ` +
-            `file promote cannot move.`,
-          'Move that helper next to the table, or into the shared package, then promote again.',
-        );
-      }
-      addImport(targetModule, ref.localName, `${typeOnly ? 'type ' : ''}${spec(importedName, ref.localName)}`);
-    }
-  }
-  const modules = [...imports.keys()].sort((a, b) =>
-    a.startsWith('.') === b.startsWith('.') ? a.localeCompare(b) : a.startsWith('.') ? 1 : -1,
-  );
-  const importLines = [
-    ...namespaceOrDefault,
-    ...modules.map((module) => {
-      const names = [...imports.get(module)!.values()]
-        .sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, '')))
-        .join(', ');
-      return `import { ${names} } from '${module}';`;
-    }),
-  ];
-  const body = members.map((m) => {
-    const text = m.statement.getFullText().replace(/^\s+/, '');
-    const isExported = Node.isExportable(m.statement) && m.statement.isExported();
-    if (m.exported && !isExported) return `export ${text}`;
-    if (!m.exported && isExported) return withoutExport(m.statement);
-    return text;
-  });
-  const sources = [...new Set(members.map((m) => relative(team.dir, m.statement.getSourceFile().getFilePath())))].join(
-    ', ',
-  );
-  return [
-    `// Promoted from ${team.name} (${sources}) by db-kit promote.`,
-    ...importLines,
-    '',
-    body.join('\n\n'),
-    '',
-  ].join('\n');
 }
 
 /**
