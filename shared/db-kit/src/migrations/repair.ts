@@ -5,7 +5,7 @@ import { MIGRATIONS_SCHEMA, type SchemaPackage } from '../workspace';
 import { Bookkeeping, bookkeepingTable } from './bookkeeping';
 import { MigrationLock } from './lock';
 import { DEFAULT_LOCK_TIMEOUT_MS, inspectPackages } from './runner';
-import { missingName } from './state';
+import { missingName, type PackageState } from './state';
 
 /** Every repair leaves a row here: who, when, which migration, old and new hash, and why. */
 export const REPAIR_LOG_TABLE = `"${MIGRATIONS_SCHEMA}"."db_kit_repairs"`;
@@ -82,74 +82,8 @@ export class Repairer {
         const bookkeeping = new Bookkeeping(this.packages);
         if (!options.dryRun) await bookkeeping.ensure(conn);
         const states = await inspectPackages(conn, this.packages, bookkeeping);
-        let repairs: Array<Repair & { rowId: number; tag?: string }> = states.flatMap((s) => [
-          ...s.changed.map(({ file, row }) => ({
-            pkg: s.pkg,
-            migration: file.tag,
-            tag: file.tag,
-            action: 'accept-changed' as const,
-            oldHash: row.hash,
-            newHash: file.hash,
-            rowId: row.id,
-          })),
-          ...s.missing.map((row) => ({
-            pkg: s.pkg,
-            migration: row.name ?? missingName(row),
-            action: 'forget-missing' as const,
-            oldHash: row.hash,
-            newHash: null,
-            rowId: row.id,
-          })),
-          ...s.renamed.map(({ file, row }) => ({
-            pkg: s.pkg,
-            migration: file.tag,
-            tag: file.tag,
-            action: 'record-rename' as const,
-            oldHash: row.hash,
-            newHash: row.hash,
-            rowId: row.id,
-          })),
-        ]);
-        if (options.migration) {
-          const wanted = options.migration.replace(/\.sql$/, '');
-          repairs = repairs.filter(
-            (r) => r.migration === wanted || (wanted.length >= 8 && r.oldHash.startsWith(wanted)),
-          );
-          if (!repairs.length) {
-            throw new UsageError(
-              `${options.migration} is neither changed nor missing in ` +
-                `${this.packages.map((p) => p.name).join(', ')}: nothing to repair.`,
-              `Run ${commandFor(this.packages[0]!, 'status')} to see which migrations need a repair.`,
-            );
-          }
-        }
-        if (options.dryRun || !repairs.length) return repairs;
-        await conn.unsafe('begin');
-        try {
-          await ensureRepairLog(conn);
-          for (const r of repairs) {
-            const table = bookkeepingTable(r.pkg);
-            if (r.action === 'accept-changed')
-              await conn.unsafe(`update ${table} set hash = $1, name = $2 where id = $3`, [
-                r.newHash!,
-                r.tag!,
-                r.rowId,
-              ]);
-            else if (r.action === 'record-rename')
-              await conn.unsafe(`update ${table} set name = $1 where id = $2`, [r.tag!, r.rowId]);
-            else await conn.unsafe(`delete from ${table} where id = $1`, [r.rowId]);
-            await conn.unsafe(
-              `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, ` +
-                `migration, action, old_hash, new_hash, reason)
-               values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-              [options.osUser, r.pkg.name, table, r.migration, r.action, r.oldHash, r.newHash, options.reason],
-            );
-          }
-          await conn.unsafe('commit');
-        } catch (error) {
-          await conn.unsafe('rollback').catch(() => {});
-          throw error;
-        }
+        const repairs = this.selected(repairsOf(states), options.migration);
+        if (!options.dryRun && repairs.length) await record(conn, repairs, options);
         return repairs;
       } finally {
         await lock.release();
@@ -157,5 +91,82 @@ export class Repairer {
     } finally {
       conn.release();
     }
+  }
+
+  /** The repairs `--migration` names (by tag, or by a hash prefix of 8 or more), else all of them. */
+  private selected(repairs: PlannedRepair[], migration: string | undefined): PlannedRepair[] {
+    if (!migration) return repairs;
+    const wanted = migration.replace(/\.sql$/, '');
+    const chosen = repairs.filter(
+      (r) => r.migration === wanted || (wanted.length >= 8 && r.oldHash.startsWith(wanted)),
+    );
+    if (!chosen.length) {
+      throw new UsageError(
+        `${migration} is neither changed nor missing in ${this.packages.map((p) => p.name).join(', ')}: ` +
+          'nothing to repair.',
+        `Run ${commandFor(this.packages[0]!, 'status')} to see which migrations need a repair.`,
+      );
+    }
+    return chosen;
+  }
+}
+
+type PlannedRepair = Repair & { rowId: number; tag?: string };
+
+/** What each changed, missing or renamed migration needs: accept its new hash, forget its row, record its name. */
+function repairsOf(states: PackageState[]): PlannedRepair[] {
+  return states.flatMap((s) => [
+    ...s.changed.map(({ file, row }) => ({
+      pkg: s.pkg,
+      migration: file.tag,
+      tag: file.tag,
+      action: 'accept-changed' as const,
+      oldHash: row.hash,
+      newHash: file.hash,
+      rowId: row.id,
+    })),
+    ...s.missing.map((row) => ({
+      pkg: s.pkg,
+      migration: row.name ?? missingName(row),
+      action: 'forget-missing' as const,
+      oldHash: row.hash,
+      newHash: null,
+      rowId: row.id,
+    })),
+    ...s.renamed.map(({ file, row }) => ({
+      pkg: s.pkg,
+      migration: file.tag,
+      tag: file.tag,
+      action: 'record-rename' as const,
+      oldHash: row.hash,
+      newHash: row.hash,
+      rowId: row.id,
+    })),
+  ]);
+}
+
+/** Changes the bookkeeping rows and writes the audit rows, all in one transaction. */
+async function record(conn: postgres.ReservedSql, repairs: PlannedRepair[], options: RepairOptions): Promise<void> {
+  await conn.unsafe('begin');
+  try {
+    await ensureRepairLog(conn);
+    for (const r of repairs) {
+      const table = bookkeepingTable(r.pkg);
+      if (r.action === 'accept-changed')
+        await conn.unsafe(`update ${table} set hash = $1, name = $2 where id = $3`, [r.newHash!, r.tag!, r.rowId]);
+      else if (r.action === 'record-rename')
+        await conn.unsafe(`update ${table} set name = $1 where id = $2`, [r.tag!, r.rowId]);
+      else await conn.unsafe(`delete from ${table} where id = $1`, [r.rowId]);
+      await conn.unsafe(
+        `insert into ${REPAIR_LOG_TABLE} (os_user, package, bookkeeping_table, ` +
+          `migration, action, old_hash, new_hash, reason)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [options.osUser, r.pkg.name, table, r.migration, r.action, r.oldHash, r.newHash, options.reason],
+      );
+    }
+    await conn.unsafe('commit');
+  } catch (error) {
+    await conn.unsafe('rollback').catch(() => {});
+    throw error;
   }
 }
