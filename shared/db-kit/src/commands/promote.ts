@@ -1,4 +1,4 @@
-import type { Command, Terminal } from '../context';
+import type { Command, Context, Terminal } from '../context';
 import { DbKitError, UsageError } from '../errors';
 import { Declined } from '../safety/confirm';
 import { commandFor } from '../scripts';
@@ -64,40 +64,19 @@ Exit: 0 promoted, planned, or declined at a prompt ("Nothing changed."); ` +
     const shared = sharedPackage(ws);
     const graph = TableGraph.of(team);
 
-    let tables = values.tables
-      ?.split(',')
-      .map((t) => t.trim())
-      .filter(Boolean);
-    if (!tables?.length) {
-      if (!interactive)
-        throw new UsageError(
-          'Say which tables: --tables a,b.',
-          `${team.name} has: ${graph.tables.map((t) => t.name).join(', ')}.`,
-        );
-      tables = await chooseTables(graph);
-      if (!tables.length) {
-        ctx.out.print('No table chosen: nothing changed.');
-        return 0;
-      }
+    const tables = await selectTables(ctx, graph, values.tables, interactive);
+    if (!tables.length) {
+      ctx.out.print('No table chosen: nothing changed.');
+      return 0;
     }
-    tables = tables.map((t) => graph.get(t).name);
-    if (interactive) tables = await offerDependencies(ctx.terminal, graph, tables);
-    else graph.assertSelfContained(tables);
 
     await assertNothingToGenerate([shared, team], 'before');
     const plan = await planPromotion(graph, shared, tables);
-    if (!dryRun && !values.force) {
-      const dirty = uncommittedEdits(
+    if (!dryRun && !values.force)
+      assertCommitted(
         ws.root,
         plan.changes.map((c) => c.path),
       );
-      if (dirty.length) {
-        throw new DbKitError(
-          `Uncommitted edits in files promote would change: ${dirty.join(', ')}.`,
-          'Commit or stash them first (promote must be easy to review and undo), or pass --force.',
-        );
-      }
-    }
     if (values.json) ctx.out.print(JSON.stringify(planJson(ws, plan), null, 2));
     else ctx.out.print(describePlan(ws, plan));
     if (dryRun) {
@@ -116,6 +95,43 @@ Exit: 0 promoted, planned, or declined at a prompt ("Nothing changed."); ` +
     return 0;
   },
 };
+
+/** The tables named by --tables (canonical names), or chosen at the terminal; with their dependencies settled. */
+async function selectTables(
+  ctx: Context,
+  graph: TableGraph,
+  flag: string | undefined,
+  interactive: boolean,
+): Promise<string[]> {
+  let tables = flag
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (!tables?.length) {
+    if (!interactive)
+      throw new UsageError(
+        'Say which tables: --tables a,b.',
+        `${graph.pkg.name} has: ${graph.tables.map((t) => t.name).join(', ')}.`,
+      );
+    tables = await chooseTables(graph);
+    if (!tables.length) return [];
+  }
+  tables = tables.map((t) => graph.get(t).name);
+  if (interactive) return offerDependencies(ctx.terminal, graph, tables);
+  graph.assertSelfContained(tables);
+  return tables;
+}
+
+/** Promote must be easy to review and undo: it refuses to change a file with uncommitted edits. */
+function assertCommitted(root: string, paths: string[]): void {
+  const dirty = uncommittedEdits(root, paths);
+  if (dirty.length) {
+    throw new DbKitError(
+      `Uncommitted edits in files promote would change: ${dirty.join(', ')}.`,
+      'Commit or stash them first (promote must be easy to review and undo), or pass --force.',
+    );
+  }
+}
 
 async function chooseTables(graph: TableGraph): Promise<string[]> {
   const { checkbox } = await import('@inquirer/prompts');
