@@ -13,6 +13,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { runCli } from '../cli';
+import { captureReporter, type Terminal } from '../context';
 import { type Journal, journalText, withEntry } from '../migrations/files';
 import { EMPTY_SNAPSHOT } from '../migrations/snapshots';
 import { Workspace, workspacePackageDirs } from '../workspace';
@@ -28,7 +30,17 @@ export interface FixtureWorkspace {
   path(relative: string): string;
   read(relative: string): string;
   write(relative: string, text: string): void;
-  /** Runs the engine's CLI in this copy, as `pnpm <script>` would. */
+  /**
+   * Runs a command in this process (`runCli` in this copy, with a captured reporter and no terminal):
+   * the same exit code and output as `dbKit`, without starting Node and loading the engine again.
+   * For tests of what a command does; `dbKit` stays for what a person sees of the process.
+   *
+   * @example
+   *   const run = await ws.run(['migrate', '--all'], { DATABASE_URL: db.url });
+   *   expect(run.code, run.stderr).toBe(0);
+   */
+  run(args: string[], env?: NodeJS.ProcessEnv): Promise<RunOutput>;
+  /** Runs the engine's CLI in this copy as a process, as `pnpm <script>` would. */
   dbKit(args: string[], env?: NodeJS.ProcessEnv): RunOutput;
   /** The same, without blocking: for several CLI processes at once. */
   dbKitAsync(args: string[], env?: NodeJS.ProcessEnv): Promise<RunOutput>;
@@ -106,6 +118,16 @@ export function copyWorkspace(options: { packages?: string[] } = {}): FixtureWor
       mkdirSync(join(file, '..'), { recursive: true });
       writeFileSync(file, text);
     },
+    run: async (args, env = {}) => {
+      const out = captureReporter();
+      const code = await runCli(args, {
+        cwd: root,
+        env: { ...process.env, ...env },
+        reporter: out,
+        terminal: NO_TERMINAL,
+      });
+      return { code, stdout: out.stdout, stderr: out.stderr };
+    },
     dbKit: (args, env) => exec(process.execPath, [bin, ...args], env),
     dbKitAsync: (args, env = {}) =>
       new Promise((resolve, reject) => {
@@ -125,6 +147,13 @@ export function copyWorkspace(options: { packages?: string[] } = {}): FixtureWor
     },
   };
 }
+
+/** What a spawned CLI has with piped stdio: nobody to ask, so commands that would ask refuse instead. */
+const NO_TERMINAL: Terminal = {
+  interactive: false,
+  confirm: () => Promise.reject(new Error('no terminal: nothing may be asked')),
+  input: () => Promise.reject(new Error('no terminal: nothing may be asked')),
+};
 
 /**
  * Removes the root scripts of packages left out of the copy (`<alias>:db:*`), line by line so the
