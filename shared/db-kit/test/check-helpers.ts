@@ -46,8 +46,11 @@ export function nextTag(ws: FixtureWorkspace, pkgDir: string, slug: string): str
   return `${timestampName(new Date(last.when + 60_000))}_${slug}`;
 }
 
-export function checkJson(ws: FixtureWorkspace, args: string[] = []): { code: number; report: JsonReport } {
-  const run = ws.dbKit(['check', '--json', ...args]);
+export async function checkJson(
+  ws: FixtureWorkspace,
+  args: string[] = [],
+): Promise<{ code: number; report: JsonReport }> {
+  const run = await ws.run(['check', '--json', ...args]);
   return { code: run.code, report: JSON.parse(run.stdout) as JsonReport };
 }
 

@@ -13,7 +13,7 @@ describe('db-kit check: integrity', () => {
   });
   afterEach(() => ws.remove());
 
-  it('reports two branches that generated from the same parent, in check and in generate', () => {
+  it('reports two branches that generated from the same parent, in check and in generate', async () => {
     const original = ws.read(TABLES);
     const journalBefore = ws.read(`${META}/_journal.json`);
     // Branch A adds a budget column.
@@ -46,7 +46,7 @@ describe('db-kit check: integrity', () => {
     merged.entries.push({ ...branchA.entry, idx: 2, when: merged.entries.at(-1)!.when + 1000, tag: branchA.entry.tag });
     ws.write(`${META}/_journal.json`, JSON.stringify(merged, null, 2));
 
-    const { code, report } = checkJson(ws, ['--package', 'teamd']);
+    const { code, report } = await checkJson(ws, ['--package', 'teamd']);
     expect(code).toBe(1);
     const collisions = flat(report).filter((f) => f.rule === 'branch-collision');
     expect(collisions).toHaveLength(1);
@@ -62,12 +62,12 @@ describe('db-kit check: integrity', () => {
     expect(sqlFiles(ws, TEAMD).some((f) => f.endsWith('_after_merge.sql'))).toBe(false);
   });
 
-  it('reports a missing snapshot, a stray .sql file and a badly named migration', () => {
+  it('reports a missing snapshot, a stray .sql file and a badly named migration', async () => {
     const badTag = '0001_hand_written';
     addHandWrittenMigration(ws, TEAMD, badTag, 'ALTER TABLE "teamd_projects" ADD COLUMN "x" integer;');
     ws.exec('rm', [ws.path(`${META}/0001_snapshot.json`)]);
     ws.write(`${TEAMD}/drizzle/${nextTag(ws, TEAMD, 'forgotten')}.sql`, 'SELECT 1;');
-    const { code, report } = checkJson(ws, ['--package', 'teamd']);
+    const { code, report } = await checkJson(ws, ['--package', 'teamd']);
     expect(code).toBe(1);
     const rules = flat(report).map((f) => `${f.rule} ${f.file.split('/').pop()}`);
     expect(rules).toEqual(
@@ -79,10 +79,10 @@ describe('db-kit check: integrity', () => {
     );
   });
 
-  it('reports timestamps that go backwards within a folder', () => {
+  it('reports timestamps that go backwards within a folder', async () => {
     const first = journal(ws, TEAMD).entries[0]!.tag;
     addHandWrittenMigration(ws, TEAMD, `20200101_000000_too_old`, 'SELECT 1;');
-    const findings = flat(checkJson(ws, ['--package', 'teamd']).report);
+    const findings = flat((await checkJson(ws, ['--package', 'teamd'])).report);
     expect(findings).toContainEqual(
       expect.objectContaining({
         rule: 'timestamp-order',

@@ -10,14 +10,14 @@ describe('db-kit check: ownership', () => {
   });
   afterEach(() => ws.remove());
 
-  it('reports a hand-written Team D migration that alters the shared users table', () => {
+  it('reports a hand-written Team D migration that alters the shared users table', async () => {
     const file = addHandWrittenMigration(
       ws,
       TEAMD,
       nextTag(ws, TEAMD, 'touch_users'),
       'ALTER TABLE "users" ADD COLUMN "teamd_flag" boolean;',
     );
-    const run = ws.dbKit(['check', '--package', 'teamd']);
+    const run = await ws.run(['check', '--package', 'teamd']);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
       `${file}\n  error   foreign-object: alters table users, owned by @large-event/database (shared)`,
@@ -26,21 +26,23 @@ describe('db-kit check: ownership', () => {
     expect(run.stdout).toMatch(/next: A team never changes a shared object/);
   });
 
-  it('reports a Team D index on a shared table and a drop of one', () => {
+  it('reports a Team D index on a shared table and a drop of one', async () => {
     const file = addHandWrittenMigration(
       ws,
       TEAMD,
       nextTag(ws, TEAMD, 'shared_things'),
       'CREATE INDEX CONCURRENTLY "teamd_events_title_idx" ON "events" ("title");\n--> statement-breakpoint\nDROP TABLE "public"."events";',
     );
-    const findings = flat(checkJson(ws, ['--package', 'teamd']).report).filter((f) => f.rule === 'foreign-object');
+    const findings = flat((await checkJson(ws, ['--package', 'teamd'])).report).filter(
+      (f) => f.rule === 'foreign-object',
+    );
     expect(findings).toEqual([
       expect.objectContaining({ file, line: 1, message: expect.stringMatching(/^alters table events/) }),
       expect.objectContaining({ file, line: 3, message: expect.stringMatching(/^drops table events/) }),
     ]);
   });
 
-  it('reports a team table without the team prefix, in generate and in check', () => {
+  it('reports a team table without the team prefix, in generate and in check', async () => {
     ws.write(
       `${TEAMD}/src/overlays/badges.ts`,
       `import { pgTable, serial, varchar } from 'drizzle-orm/pg-core';
@@ -49,19 +51,19 @@ export const badges = pgTable('badges', { id: serial('id').primaryKey(), label: 
     );
     const index = `${TEAMD}/src/overlays/index.ts`;
     ws.write(index, `${ws.read(index)}export * from './badges';\n`);
-    const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'badges']);
+    const generate = await ws.run(['generate', '--package', 'teamd', '--name', 'badges']);
     const file = `${TEAMD}/drizzle/${sqlFiles(ws, TEAMD).find((f) => f.endsWith('_badges.sql'))}`;
     expect(generate.code, generate.stdout + generate.stderr).toBe(1);
     expect(generate.stdout).toContain(`${file}\n  error   team-prefix: table badges does not start with teamd_`);
 
-    const { code, report } = checkJson(ws);
+    const { code, report } = await checkJson(ws);
     expect(code).toBe(1);
     expect(flat(report)).toEqual([
       expect.objectContaining({ rule: 'team-prefix', file, line: 1, next: expect.stringContaining('teamd_badges') }),
     ]);
   });
 
-  it('reports constraint names without the team prefix, once each, with the exact rename in the schema', () => {
+  it('reports constraint names without the team prefix, once each, with the exact rename in the schema', async () => {
     ws.write(
       `${TEAMD}/src/overlays/badges.ts`,
       `import { sql } from 'drizzle-orm';
@@ -76,12 +78,12 @@ export const teamdBadges = pgTable(
     );
     const index = `${TEAMD}/src/overlays/index.ts`;
     ws.write(index, `${ws.read(index)}export * from './badges';\n`);
-    const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'badges']);
+    const generate = await ws.run(['generate', '--package', 'teamd', '--name', 'badges']);
     expect(generate.code, generate.stdout + generate.stderr).toBe(1);
     expect(generate.stdout).toContain('team-prefix: unique constraint badge_label_unique (on teamd_badges)');
     expect(generate.stdout).toMatch(/constraint names included/);
 
-    const prefix = flat(checkJson(ws).report).filter((f) => f.rule === 'team-prefix');
+    const prefix = flat((await checkJson(ws)).report).filter((f) => f.rule === 'team-prefix');
     expect(prefix).toEqual([
       expect.objectContaining({
         message: expect.stringMatching(/^unique constraint badge_label_unique/),
@@ -94,7 +96,7 @@ export const teamdBadges = pgTable(
     ]);
   });
 
-  it('owns extensions, functions, views, triggers and policies by the package whose SQL creates them', () => {
+  it('owns extensions, functions, views, triggers and policies by the package whose SQL creates them', async () => {
     addHandWrittenMigration(
       ws,
       SHARED,
@@ -120,7 +122,7 @@ export const teamdBadges = pgTable(
       ].join('\n--> statement-breakpoint\n'),
     );
     // Its missing down is a warning of its own (down-missing), not an ownership finding.
-    const findings = flat(checkJson(ws, ['--package', 'teamd']).report).filter(
+    const findings = flat((await checkJson(ws, ['--package', 'teamd'])).report).filter(
       (f) => f.file === file && f.rule !== 'down-missing',
     );
     expect(findings).toEqual(
@@ -153,20 +155,20 @@ export const teamdBadges = pgTable(
     expect(findings).toHaveLength(4);
   });
 
-  it('reports a shared foreign key to a team table', () => {
+  it('reports a shared foreign key to a team table', async () => {
     const file = addHandWrittenMigration(
       ws,
       SHARED,
       nextTag(ws, SHARED, 'event_project'),
       'ALTER TABLE "events" ADD COLUMN "project_id" integer;--> statement-breakpoint\nALTER TABLE "events" ADD CONSTRAINT "events_project_id_fk" FOREIGN KEY ("project_id") REFERENCES "public"."teamd_projects"("id");',
     );
-    const findings = flat(checkJson(ws, ['--package', 'shared']).report);
+    const findings = flat((await checkJson(ws, ['--package', 'shared'])).report);
     expect(findings).toContainEqual(
       expect.objectContaining({ rule: 'shared-references-team', severity: 'error', file, line: 2 }),
     );
   });
 
-  it('reports the same index name defined by two packages', () => {
+  it('reports the same index name defined by two packages', async () => {
     addHandWrittenMigration(
       ws,
       SHARED,
@@ -179,7 +181,7 @@ export const teamdBadges = pgTable(
       nextTag(ws, TEAMD, 'title_index'),
       'CREATE INDEX CONCURRENTLY "teamd_title_idx" ON "teamd_tasks" ("title");',
     );
-    const { code, report } = checkJson(ws);
+    const { code, report } = await checkJson(ws);
     expect(code).toBe(1);
     expect(flat(report)).toContainEqual(
       expect.objectContaining({

@@ -16,34 +16,34 @@ describe('db-kit check', () => {
   });
   afterEach(() => ws.remove());
 
-  it('passes a clean tree with exit 0', () => {
-    const run = ws.dbKit(['check']);
+  it('passes a clean tree with exit 0', async () => {
+    const run = ws.dbKit(['check']); // a process: the exit code and the line a person reads
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/check: clean in 2 packages/);
-    const { code, report } = checkJson(ws, ['--package', 'teamd']);
+    const { code, report } = await checkJson(ws, ['--package', 'teamd']);
     expect(code).toBe(0);
     expect(report).toMatchObject({ ok: true, errors: 0, files: [] });
   });
 
-  it('shows a dropped column under the file name in generate and check, and fails both', () => {
+  it('shows a dropped column under the file name in generate and check, and fails both', async () => {
     dropDescription(ws);
-    const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'drop_description']);
+    const generate = await ws.run(['generate', '--package', 'teamd', '--name', 'drop_description']);
     const file = sqlFiles(ws, TEAMD).find((f) => f.endsWith('_drop_description.sql'))!;
     expect(file, generate.stderr).toBeDefined();
     expect(generate.code, generate.stdout + generate.stderr).toBe(1);
     expect(generate.stdout).toContain(`${TEAMD}/drizzle/${file}\n  error   ban-drop-column: destructive`);
     expect(generate.stdout).toMatch(/migration is written, with 1 error/);
 
-    const check = ws.dbKit(['check', '--package', 'teamd']);
+    const check = await ws.run(['check', '--package', 'teamd']);
     expect(check.code).toBe(1);
     expect(check.stdout).toContain(`${TEAMD}/drizzle/${file}\n  error   ban-drop-column:`);
     expect(check.stdout).toContain(`at ${TEAMD}/drizzle/${file}:1:`);
     expect(check.stdout).toMatch(/next: .*-- squawk-ignore ban-drop-column -- <why this is safe>/);
   });
 
-  it('accepts a drop waived with a reason, and refuses a waiver without one', () => {
+  it('accepts a drop waived with a reason, and refuses a waiver without one', async () => {
     dropDescription(ws);
-    ws.dbKit(['generate', '--package', 'teamd', '--name', 'drop_description']);
+    await ws.run(['generate', '--package', 'teamd', '--name', 'drop_description']);
     const file = `${TEAMD}/drizzle/${sqlFiles(ws, TEAMD).find((f) => f.endsWith('_drop_description.sql'))}`;
     const generated = ws.read(file);
 
@@ -51,12 +51,12 @@ describe('db-kit check', () => {
       file,
       `-- squawk-ignore ban-drop-column -- the description was never shown and holds no data\n${generated}`,
     );
-    const waived = ws.dbKit(['check']);
+    const waived = await ws.run(['check']);
     expect(waived.code, waived.stdout).toBe(0);
     expect(waived.stdout).not.toMatch(/ban-drop-column/);
 
     ws.write(file, `-- squawk-ignore ban-drop-column\n${generated}`);
-    const { code, report } = checkJson(ws);
+    const { code, report } = await checkJson(ws);
     expect(code).toBe(1);
     const findings = flat(report);
     expect(findings).toContainEqual(
@@ -67,7 +67,7 @@ describe('db-kit check', () => {
     );
   });
 
-  it('reports a schema change nobody generated, with the statements it would need', () => {
+  it('reports a schema change nobody generated, with the statements it would need', async () => {
     ws.write(
       TABLES,
       ws
@@ -77,7 +77,7 @@ describe('db-kit check', () => {
           "description: text('description'),\n  budget: integer('budget'),",
         ),
     );
-    const { code, report } = checkJson(ws);
+    const { code, report } = await checkJson(ws);
     expect(code).toBe(1);
     expect(flat(report)).toEqual([
       expect.objectContaining({
@@ -90,11 +90,11 @@ describe('db-kit check', () => {
     ]);
   });
 
-  it('names the schema entry that does not load, and still checks the other package', () => {
+  it('names the schema entry that does not load, and still checks the other package', async () => {
     ws.write(`${TEAMD}/src/overlays/broken.ts`, 'export const broken = ;\n');
     const index = `${TEAMD}/src/overlays/index.ts`;
     ws.write(index, `${ws.read(index)}export * from './broken';\n`);
-    const { code, report } = checkJson(ws);
+    const { code, report } = await checkJson(ws);
     expect(code).toBe(1);
     expect(flat(report)).toEqual([
       expect.objectContaining({
@@ -106,14 +106,14 @@ describe('db-kit check', () => {
     ]);
   });
 
-  it('lets an index on a table created in the same migration pass, but not one on an existing table', () => {
+  it('lets an index on a table created in the same migration pass, but not one on an existing table', async () => {
     addHandWrittenMigration(
       ws,
       TEAMD,
       nextTag(ws, TEAMD, 'labels'),
       'CREATE TABLE "teamd_labels" ("id" serial PRIMARY KEY NOT NULL, "name" text);\n--> statement-breakpoint\nCREATE INDEX "teamd_labels_name_idx" ON "teamd_labels" ("name");',
     );
-    const fresh = checkJson(ws, ['--package', 'teamd']);
+    const fresh = await checkJson(ws, ['--package', 'teamd']);
     expect(flat(fresh.report).map((f) => f.rule)).not.toContain('require-concurrent-index-creation');
 
     const file = addHandWrittenMigration(
@@ -122,17 +122,17 @@ describe('db-kit check', () => {
       nextTag(ws, TEAMD, 'task_index'),
       'CREATE INDEX "teamd_tasks_title_idx" ON "teamd_tasks" ("title");',
     );
-    const { code, report } = checkJson(ws, ['--package', 'teamd']);
+    const { code, report } = await checkJson(ws, ['--package', 'teamd']);
     expect(code).toBe(1);
     expect(flat(report)).toContainEqual(
       expect.objectContaining({ rule: 'require-concurrent-index-creation', severity: 'error', file, line: 1 }),
     );
   });
 
-  it('prints JSON grouped by file: rule, severity, line, message and next step', () => {
+  it('prints JSON grouped by file: rule, severity, line, message and next step', async () => {
     dropDescription(ws);
-    ws.dbKit(['generate', '--package', 'teamd', '--name', 'drop_description']);
-    const { code, report } = checkJson(ws);
+    await ws.run(['generate', '--package', 'teamd', '--name', 'drop_description']);
+    const { code, report } = await checkJson(ws);
     expect(code).toBe(1);
     expect(report).toMatchObject({
       ok: false,
@@ -156,33 +156,33 @@ describe('db-kit check', () => {
     ]);
   });
 
-  it('lints only migrations not on main by default; --since and --all widen it', () => {
+  it('lints only migrations not on main by default; --since and --all widen it', async () => {
     const git = (...args: string[]) =>
       ws.exec('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args]);
     expect(git('init', '-q', '-b', 'main').code).toBe(0);
     git('add', '-A');
     git('commit', '-qm', 'base');
     dropDescription(ws);
-    ws.dbKit(['generate', '--package', 'teamd', '--name', 'drop_description']);
+    await ws.run(['generate', '--package', 'teamd', '--name', 'drop_description']);
 
-    const pending = checkJson(ws);
+    const pending = await checkJson(ws);
     expect(pending.code).toBe(1);
     expect(pending.report.scope).toMatch(/1 of 3 migrations linted: migrations not on main/);
 
     git('add', '-A');
     git('commit', '-qm', 'drop description');
-    const merged = checkJson(ws);
+    const merged = await checkJson(ws);
     expect(merged.code, JSON.stringify(merged.report)).toBe(0);
     expect(merged.report.scope).toMatch(/^0 of 3 migrations linted/);
-    expect(checkJson(ws, ['--since', 'HEAD~1']).code).toBe(1);
-    expect(checkJson(ws, ['--all']).code).toBe(1);
+    expect((await checkJson(ws, ['--since', 'HEAD~1'])).code).toBe(1);
+    expect((await checkJson(ws, ['--all'])).code).toBe(1);
 
-    const badRef = ws.dbKit(['check', '--since', 'no-such-ref']);
+    const badRef = await ws.run(['check', '--since', 'no-such-ref']);
     expect(badRef.code).toBe(2);
     expect(badRef.stderr).toMatch(/--since no-such-ref: no such commit/);
   });
 
-  it('gives a file one verdict in generate, check and check --all; following its advice satisfies all three', () => {
+  it('gives a file one verdict in generate, check and check --all; following its advice satisfies all three', async () => {
     const git = (...args: string[]) =>
       ws.exec('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args]);
     git('init', '-q', '-b', 'main');
@@ -196,19 +196,19 @@ export const teamdLabels = pgTable('teamd_labels', { id: serial('id').primaryKey
     ws.write(labels, table);
     const index = `${TEAMD}/src/overlays/index.ts`;
     ws.write(index, `${ws.read(index)}export * from './labels';\n`);
-    expect(ws.dbKit(['generate', '--package', 'teamd', '--name', 'labels']).code).toBe(0);
+    expect((await ws.run(['generate', '--package', 'teamd', '--name', 'labels'])).code).toBe(0);
     ws.write(
       labels,
       table
         .replace('import { pgTable,', 'import { index, pgTable,')
         .replace("name: text('name') }", "name: text('name') }, (t) => [index('teamd_labels_name_idx').on(t.name)]"),
     );
-    const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'label_index']);
+    const generate = await ws.run(['generate', '--package', 'teamd', '--name', 'label_index']);
     expect(generate.stdout).toContain('require-concurrent-index-creation');
     expect(generate.code).toBe(1);
     const file = `${TEAMD}/drizzle/${sqlFiles(ws, TEAMD).find((f) => f.endsWith('_label_index.sql'))}`;
-    const verdict = (args: string[]) => {
-      const { code, report } = checkJson(ws, args);
+    const verdict = async (args: string[]) => {
+      const { code, report } = await checkJson(ws, args);
       return {
         code,
         findings: flat(report)
@@ -216,11 +216,11 @@ export const teamdLabels = pgTable('teamd_labels', { id: serial('id').primaryKey
           .map((f) => `${f.rule}:${f.line}`),
       };
     };
-    expect(verdict([])).toEqual({ code: 1, findings: ['require-concurrent-index-creation:1'] });
-    expect(verdict(['--all'])).toEqual(verdict([]));
+    expect(await verdict([])).toEqual({ code: 1, findings: ['require-concurrent-index-creation:1'] });
+    expect(await verdict(['--all'])).toEqual(await verdict([]));
 
     ws.write(file, `-- squawk-ignore require-concurrent-index-creation -- teamd_labels ships empty\n${ws.read(file)}`);
-    expect(verdict([])).toEqual({ code: 0, findings: [] });
-    expect(verdict(['--all'])).toEqual({ code: 0, findings: [] });
+    expect(await verdict([])).toEqual({ code: 0, findings: [] });
+    expect(await verdict(['--all'])).toEqual({ code: 0, findings: [] });
   });
 });

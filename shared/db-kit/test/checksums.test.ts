@@ -12,7 +12,7 @@ beforeEach(async () => {
   db = await createTestDatabase({ label: 'checksums' });
   env = { DATABASE_URL: db.url };
   ws.addMigration(TEAMD, '20261201_090000_add_budget', 'ALTER TABLE "teamd_projects" ADD COLUMN "budget" integer;');
-  expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+  expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
   // Something pending, to prove that nothing runs.
   ws.addMigration(SHARED, '20261202_090000_add_phone', 'ALTER TABLE "users" ADD COLUMN "phone" varchar(32);');
 });
@@ -36,7 +36,7 @@ describe('an applied migration whose file was edited', () => {
   beforeEach(() => ws.write(BUDGET_FILE, 'ALTER TABLE "teamd_projects" ADD COLUMN "budget" bigint;'));
 
   it('stops migrate before anything runs, naming the file and the way out', async () => {
-    const run = ws.dbKit(['migrate', '--all'], env);
+    const run = ws.dbKit(['migrate', '--all'], env); // a process: its exit code and what a person reads
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /^error: Refusing to migrate: @teamd\/database: 20261201_090000_add_budget\.sql was changed after it was applied/,
@@ -46,23 +46,23 @@ describe('an applied migration whose file was edited', () => {
     expect(await columnsOf(db.url, 'users')).not.toContain('phone');
   });
 
-  it('makes status exit 1, naming the file', () => {
-    const run = ws.dbKit(['status'], env);
+  it('makes status exit 1, naming the file', async () => {
+    const run = await ws.run(['status'], env);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(
       /changed\s+teams\/teamD\/src\/database\/drizzle\/20261201_090000_add_budget\.sql: recorded hash \w{12}, file hash \w{12}/,
     );
     expect(run.stdout).toMatch(/next: .*pnpm teamd:db:repair --reason "<why>"/);
-    const json = JSON.parse(ws.dbKit(['status', '--json'], env).stdout);
+    const json = JSON.parse((await ws.run(['status', '--json'], env)).stdout);
     expect(json.packages[1].changed).toEqual([expect.objectContaining({ migration: '20261201_090000_add_budget' })]);
   });
 
-  it('stops a dry run too', () => {
-    expect(ws.dbKit(['migrate', '--all', '--dry-run'], env).code).toBe(1);
+  it('stops a dry run too', async () => {
+    expect((await ws.run(['migrate', '--all', '--dry-run'], env)).code).toBe(1);
   });
 
   it('is accepted by repair with a reason, audited, and migrate goes on', async () => {
-    const refused = ws.dbKit(['repair', '--package', 'teamd'], env);
+    const refused = await ws.run(['repair', '--package', 'teamd'], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^error: Refusing to repair without a reason/);
 
@@ -70,9 +70,9 @@ describe('an applied migration whose file was edited', () => {
       db.url,
       `select hash from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`,
     );
-    const dry = ws.dbKit(['repair', '--package', 'teamd', '--reason', 'x', '--dry-run'], env);
+    const dry = await ws.run(['repair', '--package', 'teamd', '--reason', 'x', '--dry-run'], env);
     expect(dry.stdout).toMatch(/would teamd\s+20261201_090000_add_budget: accept the edited file/);
-    const repair = ws.dbKit(
+    const repair = await ws.run(
       [
         'repair',
         '--package',
@@ -108,7 +108,7 @@ describe('an applied migration whose file was edited', () => {
     ]);
     expect(audit[0]!.repaired_at).toBeInstanceOf(Date);
 
-    const migrate = ws.dbKit(['migrate', '--all'], env);
+    const migrate = await ws.run(['migrate', '--all'], env);
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(await columnsOf(db.url, 'users')).toContain('phone');
     // Repair changes bookkeeping only: the edited SQL never ran.
@@ -119,11 +119,11 @@ describe('an applied migration whose file was edited', () => {
     expect(budget!.data_type).toBe('integer');
   });
 
-  it('is not touched by a repair of another package', () => {
-    const repair = ws.dbKit(['repair', '--package', 'shared', '--reason', 'wrong package'], env);
+  it('is not touched by a repair of another package', async () => {
+    const repair = await ws.run(['repair', '--package', 'shared', '--reason', 'wrong package'], env);
     expect(repair.code).toBe(0);
     expect(repair.stdout).toMatch(/Nothing to repair/);
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(1);
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(1);
   });
 });
 
@@ -131,19 +131,19 @@ describe('an applied migration whose file was deleted', () => {
   beforeEach(forgetBudgetMigration);
 
   it('stops migrate before anything runs, naming the file', async () => {
-    const run = ws.dbKit(['migrate', '--all'], env);
+    const run = await ws.run(['migrate', '--all'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /@teamd\/database: 20261201_090000_add_budget\.sql was applied but its file is gone from drizzle\//,
     );
     expect(await columnsOf(db.url, 'users')).not.toContain('phone');
-    const status = ws.dbKit(['status'], env);
+    const status = await ws.run(['status'], env);
     expect(status.code).toBe(1);
     expect(status.stdout).toMatch(/missing\s+20261201_090000_add_budget: applied, but no such file/);
   });
 
   it('is forgotten by repair, which keeps the schema it built and audits the removal', async () => {
-    const repair = ws.dbKit(['repair', '--all', '--reason', 'squashed into init'], env);
+    const repair = await ws.run(['repair', '--all', '--reason', 'squashed into init'], env);
     expect(repair.code, repair.stderr).toBe(0);
     expect(
       await query(db.url, `select * from drizzle.__teamd_migrations where name = '20261201_090000_add_budget'`),
@@ -156,12 +156,12 @@ describe('an applied migration whose file was deleted', () => {
       reason: 'squashed into init',
     });
     expect(await columnsOf(db.url, 'teamd_projects')).toContain('budget');
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
   });
 });
 
-it('repair --migration refuses a migration that needs no repair', () => {
-  const run = ws.dbKit(
+it('repair --migration refuses a migration that needs no repair', async () => {
+  const run = await ws.run(
     ['repair', '--package', 'teamd', '--reason', 'x', '--migration', '20261201_090000_add_budget'],
     env,
   );
@@ -174,9 +174,9 @@ describe('the checksum covers statements, not comments', () => {
 
   it('a waiver added to an applied migration leaves it applied: status is clean, migrate runs on', async () => {
     ws.write(BUDGET_FILE, waived);
-    const status = ws.dbKit(['status', '--json'], env);
+    const status = await ws.run(['status', '--json'], env);
     expect(JSON.parse(status.stdout).packages[1].changed).toEqual([]);
-    const run = ws.dbKit(['migrate', '--all'], env);
+    const run = await ws.run(['migrate', '--all'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(await columnsOf(db.url, 'users')).toContain('phone');
   });
@@ -188,12 +188,12 @@ describe('the checksum covers statements, not comments', () => {
     await query(db.url, `update drizzle.__teamd_migrations set hash = $1 where name = '20261201_090000_add_budget'`, [
       textHash,
     ]);
-    expect(JSON.parse(ws.dbKit(['status', '--json'], env).stdout).packages[1].changed).toEqual([]);
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    expect(JSON.parse((await ws.run(['status', '--json'], env)).stdout).packages[1].changed).toEqual([]);
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
   });
 
-  it('an edited statement is still a change', () => {
+  it('an edited statement is still a change', async () => {
     ws.write(BUDGET_FILE, `-- a note\nALTER TABLE "teamd_projects" ADD COLUMN "budget" bigint;`);
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(1);
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(1);
   });
 });

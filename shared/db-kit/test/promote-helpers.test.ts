@@ -49,11 +49,11 @@ export type TeamdTask = typeof teamdTasks.$inferSelect
 `;
 
 /** A fixture workspace whose Team D tables file is `source`, generated and committed. */
-function workspaceWith(source: string): FixtureWorkspace {
+async function workspaceWith(source: string): Promise<FixtureWorkspace> {
   const ws = fixtureWorkspace();
   ws.write('.gitignore', 'node_modules\n');
   ws.write(TABLES_FILE, source);
-  const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'tasks_created_at']);
+  const generate = await ws.run(['generate', '--package', 'teamd', '--name', 'tasks_created_at']);
   if (generate.code !== 0) throw new Error(generate.stderr);
   for (const args of [
     ['init', '-q'],
@@ -69,9 +69,9 @@ function workspaceWith(source: string): FixtureWorkspace {
 describe('promote a table that shares a helper with a table that stays (issue 11, 14c)', () => {
   let ws: FixtureWorkspace;
   let run: { code: number | null; stdout: string; stderr: string };
-  beforeAll(() => {
-    ws = workspaceWith(BEFORE);
-    run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
+  beforeAll(async () => {
+    ws = await workspaceWith(BEFORE);
+    run = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
   }, 300_000);
   afterAll(() => ws?.remove());
 
@@ -123,13 +123,13 @@ describe('promote a table that shares a helper with a table that stays (issue 11
 
 describe('promote two tables that share a helper with code that stays', () => {
   let ws: FixtureWorkspace;
-  beforeAll(() => {
-    ws = workspaceWith(`${BEFORE}\nexport const teamdAuditColumns = { createdAt: createdAt() }\n`);
+  beforeAll(async () => {
+    ws = await workspaceWith(`${BEFORE}\nexport const teamdAuditColumns = { createdAt: createdAt() }\n`);
   }, 300_000);
   afterAll(() => ws?.remove());
 
-  it('gives each new shared file its own private copy, and shared exports neither', () => {
-    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects,teamd_tasks', '--yes']);
+  it('gives each new shared file its own private copy, and shared exports neither', async () => {
+    const run = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_projects,teamd_tasks', '--yes']);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     for (const file of [SHARED_FILE, 'shared/database/src/schemas/teamd-tasks.ts']) {
       expect(ws.read(file)).toMatch(/^function createdAt\(\) \{$/m);
@@ -142,8 +142,8 @@ describe('promote two tables that share a helper with code that stays', () => {
 
 describe('promote refuses a mutable helper that code staying in the team also uses', () => {
   let ws: FixtureWorkspace;
-  beforeAll(() => {
-    ws = workspaceWith(
+  beforeAll(async () => {
+    ws = await workspaceWith(
       `${BEFORE.replace('const projectName', 'let projectName')}
 export const teamdNameColumn = () => projectName()
 `,
@@ -151,8 +151,8 @@ export const teamdNameColumn = () => projectName()
   }, 300_000);
   afterAll(() => ws?.remove());
 
-  it('exits 2 naming the helper and the way out, and changes nothing', () => {
-    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
+  it('exits 2 naming the helper and the way out, and changes nothing', async () => {
+    const run = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/projectName is also used by @teamd\/database code that stays/);
     expect(run.stderr).toMatch(/Move projectName into @large-event\/database/);

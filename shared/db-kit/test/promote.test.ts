@@ -33,8 +33,8 @@ function commitAll(ws: FixtureWorkspace, message: string): void {
   git(ws, 'commit', '-q', '--allow-empty', '-m', message);
 }
 
-function dbKit(ws: FixtureWorkspace, args: string[], url?: string) {
-  const run = ws.dbKit(args, url ? { DATABASE_URL: url } : {});
+async function dbKit(ws: FixtureWorkspace, args: string[], url?: string) {
+  const run = await ws.run(args, url ? { DATABASE_URL: url } : {});
   if (run.code !== 0) throw new Error(`db-kit ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
   return run;
 }
@@ -109,9 +109,9 @@ describe('promote teamd_projects on databases in every state', () => {
     for (const state of ['a', 'b', 'c', 'd', 'e', 'f'] as const)
       db[state] = await createTestDatabase({ label: `promote_${state}` });
     // (a) and (c): Team D's first migration applied, with rows; (d) shared only; (b) empty.
-    dbKit(ws, ['migrate', '--all'], db.a.url);
-    dbKit(ws, ['migrate', '--all'], db.c.url);
-    dbKit(ws, ['migrate', '--package', 'shared'], db.d.url);
+    await dbKit(ws, ['migrate', '--all'], db.a.url);
+    await dbKit(ws, ['migrate', '--all'], db.c.url);
+    await dbKit(ws, ['migrate', '--package', 'shared'], db.d.url);
     for (const url of [db.a.url, db.c.url]) {
       await query(url, `insert into users (email) select 'user' || i || '@example.com' from generate_series(1, 20) i`);
       await query(
@@ -134,13 +134,14 @@ describe('promote teamd_projects on databases in every state', () => {
           "description: text('description'),\n  budget: integer('budget'),",
         ),
     );
-    dbKit(ws, ['generate', '--package', 'teamd', '--name', 'add_budget']);
+    await dbKit(ws, ['generate', '--package', 'teamd', '--name', 'add_budget']);
     commitAll(ws, 'add budget');
-    dbKit(ws, ['migrate', '--all'], db.a.url);
+    await dbKit(ws, ['migrate', '--all'], db.a.url);
     rowsBefore = await rowsHash(db.a.url);
     rowsBeforeC = await rowsHash(db.c.url);
 
     hashesBefore = readMigrationFiles(Workspace.find(ws.root).resolve('teamd')).map((f) => f.hash);
+    // The CLI as a process, as a person runs it: the tests below read its exit code and output.
     promote = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
   }, 300_000);
   afterAll(async () => {
@@ -162,7 +163,7 @@ describe('promote teamd_projects on databases in every state', () => {
     expect(team).toMatch(/\.references\(\(\) => teamdProjects\.id, \{ onDelete: 'cascade' \}\)/);
   });
 
-  it('writes an adopting shared migration and a releasing Team D migration, both chained in drizzle format', () => {
+  it('writes an adopting shared migration and a releasing Team D migration, both chained in drizzle format', async () => {
     const root = Workspace.find(ws.root);
     const [adopt] = readMigrationFiles(root.resolve('shared')).slice(-1);
     const [release] = readMigrationFiles(root.resolve('teamd')).slice(-1);
@@ -179,7 +180,7 @@ describe('promote teamd_projects on databases in every state', () => {
     expect(teamFiles.slice(0, hashesBefore.length).map((f) => f.hash)).toEqual(hashesBefore);
     expect(release!.statements).toEqual([expect.stringMatching(/SELECT 1;$/)]);
     // db:check reads Team D's history up to the release as Team D's, and the result as shared's.
-    const check = ws.dbKit(['check', '--all']);
+    const check = await ws.run(['check', '--all']);
     expect(check.code, check.stdout + check.stderr).toBe(0);
     for (const dir of ['shared/database/drizzle', `${TEAMD}/drizzle`]) {
       const check = ws.exec(process.execPath, [
@@ -195,11 +196,11 @@ describe('promote teamd_projects on databases in every state', () => {
   });
 
   it('(a) a fully migrated database keeps its 1,000 rows unchanged, and shared owns the table', async () => {
-    const shared = dbKit(ws, ['migrate', '--package', 'shared'], db.a.url);
+    const shared = await dbKit(ws, ['migrate', '--package', 'shared'], db.a.url);
     expect(shared.stdout).toMatch(/applied\s+shared\s+\d+_\d+_adopt_teamd_projects/);
     expect(shared.stdout).not.toMatch(/release_teamd_projects/);
     // The rewritten Team D files count as the ones applied: only the release is new.
-    const teamd = dbKit(ws, ['migrate', '--package', 'teamd'], db.a.url);
+    const teamd = await dbKit(ws, ['migrate', '--package', 'teamd'], db.a.url);
     expect(teamd.stdout).toMatch(/applied\s+teamd\s+\d+_\d+_release_teamd_projects/);
     expect(teamd.stdout).not.toMatch(/_init|add_budget/);
     expect(await rowsHash(db.a.url)).toEqual(rowsBefore);
@@ -211,31 +212,31 @@ describe('promote teamd_projects on databases in every state', () => {
       '@teamd/database',
     );
     // db:status agrees, and finds no drift and nothing pending (exit 0).
-    const status = ws.dbKit(['status', '--json'], { DATABASE_URL: db.a.url });
+    const status = await ws.run(['status', '--json'], { DATABASE_URL: db.a.url });
     expect(status.code, status.stdout + status.stderr).toBe(0);
     const tables = (JSON.parse(status.stdout) as { tables: Array<{ name: string; ownerAlias: string | null }> }).tables;
     expect(tables.find((t) => t.name.endsWith('teamd_projects'))?.ownerAlias).toBe('shared');
     expect(tables.find((t) => t.name.endsWith('teamd_tasks'))?.ownerAlias).toBe('teamd');
   });
 
-  it('leaves nothing for generate to write in either package', () => {
+  it('leaves nothing for generate to write in either package', async () => {
     const sqlCount = (dir: string) => readdirSync(ws.path(dir)).filter((f) => f.endsWith('.sql')).length;
     const before = [sqlCount('shared/database/drizzle'), sqlCount(`${TEAMD}/drizzle`)];
-    expect(dbKit(ws, ['generate', '--package', 'shared']).stdout).toMatch(/nothing written/);
-    expect(dbKit(ws, ['generate', '--package', 'teamd']).stdout).toMatch(/nothing written/);
+    expect((await dbKit(ws, ['generate', '--package', 'shared'])).stdout).toMatch(/nothing written/);
+    expect((await dbKit(ws, ['generate', '--package', 'teamd'])).stdout).toMatch(/nothing written/);
     expect([sqlCount('shared/database/drizzle'), sqlCount(`${TEAMD}/drizzle`)]).toEqual(before);
   });
 
-  it('(b) an empty database set up after the promotion ends with the same schema', () => {
-    dbKit(ws, ['migrate', '--all'], db.b.url);
+  it('(b) an empty database set up after the promotion ends with the same schema', async () => {
+    await dbKit(ws, ['migrate', '--all'], db.b.url);
     expect(schemaLines(db.b.url)).toEqual(schemaLines(db.a.url));
   });
 
   it("(c) a database behind on Team D's history: the adopt leaves the table to it, Team D's migrate finishes it", async () => {
-    const shared = dbKit(ws, ['migrate', '--package', 'shared'], db.c.url);
+    const shared = await dbKit(ws, ['migrate', '--package', 'shared'], db.c.url);
     expect(shared.stdout).toMatch(/applied\s+shared\s+\d+_\d+_adopt_teamd_projects/);
     expect(shared.stdout).not.toMatch(/add_budget/);
-    const teamd = dbKit(ws, ['migrate', '--package', 'teamd'], db.c.url);
+    const teamd = await dbKit(ws, ['migrate', '--package', 'teamd'], db.c.url);
     expect(teamd.stdout).toMatch(/applied\s+teamd\s+\d+_\d+_add_budget[\s\S]*release_teamd_projects/);
     expect(schemaOf(db.c.url)).toBe(schemaOf(db.a.url));
     const after = await query<{ n: number }>(
@@ -246,7 +247,7 @@ describe('promote teamd_projects on databases in every state', () => {
   });
 
   it('(d) a shared-only database gets the promoted table and nothing else of Team D, then Team D later, and ends the same', async () => {
-    dbKit(ws, ['migrate', '--package', 'shared'], db.d.url);
+    await dbKit(ws, ['migrate', '--package', 'shared'], db.d.url);
     const tables = await query<{ t: string }>(
       db.d.url,
       `select table_name as t from information_schema.tables where table_schema = 'public' and table_name like 'teamd%' order by 1`,
@@ -257,10 +258,10 @@ describe('promote teamd_projects on databases in every state', () => {
       `select to_regclass('drizzle.__teamd_migrations')::text as t`,
     );
     expect(teamdBookkeeping!.t).toBeNull();
-    const teamd = dbKit(ws, ['migrate', '--package', 'teamd'], db.d.url);
+    const teamd = await dbKit(ws, ['migrate', '--package', 'teamd'], db.d.url);
     expect(teamd.stdout).toMatch(/_init[\s\S]*add_budget[\s\S]*release_teamd_projects/);
     expect(schemaLines(db.d.url)).toEqual(schemaLines(db.a.url));
-    expect(ws.dbKit(['status'], { DATABASE_URL: db.d.url }).code).toBe(0);
+    expect((await ws.run(['status'], { DATABASE_URL: db.d.url })).code).toBe(0);
   });
 
   it("(e) a database migrated by drizzle-kit's own migrate, shared first, converges to the same schema", async () => {
@@ -269,13 +270,13 @@ describe('promote teamd_projects on databases in every state', () => {
       expect(run.code, `${dir}: ${run.stdout}${run.stderr}`).toBe(0);
     }
     // db-kit adopts that database (nothing runs again, its bookkeeping gets our columns), status is clean.
-    expect(dbKit(ws, ['migrate', '--all'], db.e.url).stdout).not.toMatch(/applied /);
+    expect((await dbKit(ws, ['migrate', '--all'], db.e.url)).stdout).not.toMatch(/applied /);
     expect(schemaLines(db.e.url)).toEqual(schemaLines(db.a.url));
-    expect(ws.dbKit(['status'], { DATABASE_URL: db.e.url }).code).toBe(0);
+    expect((await ws.run(['status'], { DATABASE_URL: db.e.url })).code).toBe(0);
   });
 
   it('(f) shared alone still migrates in one transaction (--single-transaction)', async () => {
-    const run = dbKit(ws, ['migrate', '--package', 'shared', '--single-transaction'], db.f.url);
+    const run = await dbKit(ws, ['migrate', '--package', 'shared', '--single-transaction'], db.f.url);
     expect(run.stdout).toMatch(/adopt_teamd_projects/);
     const [found] = await query<{ projects: string | null; tasks: string | null }>(
       db.f.url,
@@ -330,16 +331,16 @@ describe('promote refuses, plans and restores', () => {
   });
   afterAll(() => ws?.remove());
 
-  it('refuses a table whose foreign key points at a Team D table left behind, naming it', () => {
-    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_tasks', '--yes']);
+  it('refuses a table whose foreign key points at a Team D table left behind, naming it', async () => {
+    const run = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_tasks', '--yes']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/teamd_tasks has a foreign key to teamd_projects/);
     expect(run.stderr).toMatch(/--tables teamd_tasks,teamd_projects/);
     expect(status()).toBe('');
   });
 
-  it('--dry-run prints files and SQL per package and leaves git status clean', () => {
-    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']);
+  it('--dry-run prints files and SQL per package and leaves git status clean', async () => {
+    const run = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
       /@large-event\/database \(shared\):[\s\S]*add\s+shared\/database\/src\/schemas\/teamd-projects\.ts/,
@@ -349,16 +350,17 @@ describe('promote refuses, plans and restores', () => {
     expect(status()).toBe('');
   });
 
-  it('without a terminal and without --yes, says how to run it and changes nothing', () => {
+  it('without a terminal and without --yes, says how to run it and changes nothing', async () => {
+    // A process with no terminal: what a person sees in CI.
     const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/next: Pass --tables a,b --yes/);
     expect(status()).toBe('');
   });
 
-  it('refuses to start when a file it would change has uncommitted edits, and points at --force', () => {
+  it('refuses to start when a file it would change has uncommitted edits, and points at --force', async () => {
     ws.write(TABLES_FILE, `${ws.read(TABLES_FILE)}// work in progress\n`);
-    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
+    const run = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(
       /Uncommitted edits in files promote would change: teams\/teamD\/src\/database\/src\/overlays\/team-specific-tables\.ts/,
@@ -382,8 +384,8 @@ describe('promote refuses, plans and restores', () => {
     expect(status()).toBe('');
   });
 
-  it('promotes a table with the team table it references, moving their enum and emptying the team file', () => {
-    const run = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_tasks,teamd_projects', '--yes']);
+  it('promotes a table with the team table it references, moving their enum and emptying the team file', async () => {
+    const run = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_tasks,teamd_projects', '--yes']);
     expect(run.code, run.stderr).toBe(0);
     expect(existsSync(ws.path(TABLES_FILE))).toBe(false);
     expect(ws.read(`${TEAMD}/src/overlays/index.ts`)).not.toMatch(/team-specific-tables/);
@@ -391,7 +393,7 @@ describe('promote refuses, plans and restores', () => {
     const owners = ownership(Workspace.find(ws.root).packages);
     expect(owners.get('enum:public.teamd_task_status')?.name).toBe('@large-event/database');
     expect(owners.get('table:public.teamd_user_settings')?.name).toBe('@teamd/database');
-    expect(ws.dbKit(['generate', '--package', 'teamd']).stdout).toMatch(/nothing written/);
+    expect((await ws.run(['generate', '--package', 'teamd'])).stdout).toMatch(/nothing written/);
     const tsc = ws.exec(process.execPath, [
       ws.path('node_modules/typescript/bin/tsc'),
       '--noEmit',

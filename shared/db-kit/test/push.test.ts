@@ -25,7 +25,7 @@ describe('push on a migrated database with rows', () => {
 
   it('teamd:db:push --yes leaves users and every shared table intact, rows included', async () => {
     const before = await snapshotRows(db.url);
-    const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
+    const run = await ws.run(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Nothing to push/);
     const after = await snapshotRows(db.url);
@@ -45,7 +45,7 @@ describe('push on a migrated database with rows', () => {
         ),
     );
     await query(db.url, 'alter table users add column nickname text'); // drift in a shared table: not Team D's to fix
-    const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
+    const run = await ws.run(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/left alone \(owned by shared\): ALTER TABLE "users" DROP COLUMN "nickname"/);
     const columns = await query<{ table_name: string; column_name: string }>(
@@ -61,20 +61,20 @@ describe('push on a migrated database with rows', () => {
 
   it('asks before a statement that loses data, and without a terminal refuses unless --yes', async () => {
     await query(db.url, 'create table teamd_scratch (id int); insert into teamd_scratch values (1)');
-    const refused = ws.dbKit(['push', '--package', 'teamd'], { DATABASE_URL: db.url });
+    const refused = await ws.run(['push', '--package', 'teamd'], { DATABASE_URL: db.url });
     expect(refused.code).toBe(2);
     expect(refused.stdout).toMatch(/DATA LOSS DROP TABLE "teamd_scratch"/);
     expect(refused.stderr).toMatch(/no terminal to ask[\s\S]*--yes/);
     expect(await query(db.url, 'select * from teamd_scratch')).toHaveLength(1);
 
-    const confirmed = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
+    const confirmed = await ws.run(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
     expect(confirmed.code, confirmed.stderr).toBe(0);
     expect(await query(db.url, "select to_regclass('teamd_scratch') as t")).toEqual([{ t: null }]);
   });
 
   it('db:push never drops a Team D table, and never touches tables no package owns or the bookkeeping', async () => {
     await query(db.url, 'create table someone_elses (id int)');
-    const run = ws.dbKit(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
+    const run = await ws.run(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
     const tables = await query<{ t: string }>(
       db.url,
@@ -93,9 +93,9 @@ describe('push on a migrated database with rows', () => {
     expect(await query(db.url, "select 1 from pg_type where typname = 'teamd_task_status'")).toHaveLength(1);
   });
 
-  it('refuses a non-local DATABASE_URL without --force, before connecting', () => {
+  it('refuses a non-local DATABASE_URL without --force, before connecting', async () => {
     const url = 'postgresql://dev:pw@db.example.invalid:5432/large_event_db';
-    const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: url });
+    const run = await ws.run(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: url });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(
       /Refusing to push schema changes .* db\.example\.invalid:5432 is not a local development database/,
@@ -103,7 +103,7 @@ describe('push on a migrated database with rows', () => {
     expect(run.stderr).toMatch(/--force/);
     expect(run.stderr).not.toMatch(/host not found|Cannot connect/); // it never tried
 
-    const forced = ws.dbKit(['push', '--package', 'teamd', '--yes', '--force'], { DATABASE_URL: url });
+    const forced = await ws.run(['push', '--package', 'teamd', '--yes', '--force'], { DATABASE_URL: url });
     expect(forced.code).toBe(2);
     expect(forced.stderr).toMatch(/Cannot connect/); // with --force it goes on, and fails only at connecting
   });
@@ -163,7 +163,7 @@ describe('push never reaches other packages, and off a local database needs the 
     );
     try {
       const before = await snapshotRows(db.url);
-      const run = ws.dbKit(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
+      const run = await ws.run(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stdout).toMatch(/REFUSED truncate table "users" cascade/i);
       expect(run.stderr).toMatch(/push will not run .*CASCADE empties every table that references it/);
@@ -178,13 +178,13 @@ describe('push never reaches other packages, and off a local database needs the 
   it('with --force on a database that is not local, --yes is not enough: --confirm-name is required', async () => {
     await query(db.url, 'create table teamd_scratch (id int); insert into teamd_scratch values (1)');
     const remote = { DATABASE_URL: db.url, DB_KIT_LOCAL_HOSTS: 'none' };
-    const refused = ws.dbKit(['push', '--package', 'teamd', '--yes', '--force'], remote);
+    const refused = await ws.run(['push', '--package', 'teamd', '--yes', '--force'], remote);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--confirm-name/);
     expect(refused.stdout).not.toMatch(/Pushing/);
     expect(await query(db.url, 'select * from teamd_scratch')).toHaveLength(1);
 
-    const named = ws.dbKit(['push', '--package', 'teamd', '--yes', '--force', '--confirm-name', db.name], remote);
+    const named = await ws.run(['push', '--package', 'teamd', '--yes', '--force', '--confirm-name', db.name], remote);
     expect(named.code, named.stderr).toBe(0);
     expect(await query(db.url, "select to_regclass('teamd_scratch') as t")).toEqual([{ t: null }]);
   });

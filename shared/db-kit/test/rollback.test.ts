@@ -47,8 +47,8 @@ export const teamdMilestones = pgTable('teamd_milestones', {
   );
 }
 
-function generate(name: string): string {
-  const run = ws.dbKit(['generate', '--package', 'teamd', '--name', name], env);
+async function generate(name: string): Promise<string> {
+  const run = await ws.run(['generate', '--package', 'teamd', '--name', name], env);
   expect(run.code, run.stdout + run.stderr).toBe(0);
   const file = readdirSync(ws.path(`${TEAMD}/drizzle`)).find(
     (f) => f.endsWith(`_${name}.sql`) && !f.includes('.down.'),
@@ -63,14 +63,14 @@ async function schemaDump(url: string): Promise<string> {
 }
 
 describe('generate writes the down beside the migration', () => {
-  it('computes it by diffing the new snapshot back to the previous one', () => {
+  it('computes it by diffing the new snapshot back to the previous one', async () => {
     addBudgetColumn();
-    const tag = generate('add_budget');
+    const tag = await generate('add_budget');
     expect(ws.read(`${TEAMD}/drizzle/${tag}.down.sql`)).toMatch(
       /^-- db-kit: down of \d{8}_\d{6}_add_budget.*\nALTER TABLE "teamd_projects" DROP COLUMN "budget";\n$/,
     );
     // check treats the down as belonging to its migration, not as a stray file.
-    const check = ws.dbKit(['check', '--package', 'teamd', '--json'], env);
+    const check = await ws.run(['check', '--package', 'teamd', '--json'], env);
     const findings = JSON.parse(check.stdout).files.flatMap((f: { findings: Array<{ rule: string }> }) => f.findings);
     expect(findings.map((f: { rule: string }) => f.rule)).not.toContain('stray-sql');
   });
@@ -78,12 +78,12 @@ describe('generate writes the down beside the migration', () => {
 
 describe('migrate stores the down in the bookkeeping row', () => {
   it('adds the down_sql column to an older bookkeeping table and records the down', async () => {
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
     // A bookkeeping table from before rollback existed.
     await query(db.url, 'alter table drizzle.__teamd_migrations drop column down_sql');
     addBudgetColumn();
-    const tag = generate('add_budget');
-    const run = ws.dbKit(['migrate', '--package', 'teamd'], env);
+    const tag = await generate('add_budget');
+    const run = await ws.run(['migrate', '--package', 'teamd'], env);
     expect(run.code, run.stderr).toBe(0);
     const rows = await query<{ name: string; down_sql: string | null }>(
       db.url,
@@ -95,16 +95,16 @@ describe('migrate stores the down in the bookkeeping row', () => {
 });
 
 describe('rollback', () => {
-  beforeEach(() => {
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+  beforeEach(async () => {
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
   });
 
   it('rolls back the newest migration, with its row, and audits it', async () => {
     addBudgetColumn();
-    const tag = generate('add_budget');
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    const tag = await generate('add_budget');
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
     expect(await columnsOf(db.url, 'teamd_projects')).toContain('budget');
-    const run = ws.dbKit(['rollback', '--package', 'teamd', '--steps', '1'], env);
+    const run = await ws.run(['rollback', '--package', 'teamd', '--steps', '1'], env);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(`down  ${tag}  from its .down.sql`);
     expect(run.stdout).toMatch('drops column public.teamd_projects.budget: 0 non-null values');
@@ -113,18 +113,18 @@ describe('rollback', () => {
     const [audit] = await query(db.url, 'select package, migration, action from drizzle.db_kit_repairs');
     expect(audit).toEqual({ package: '@teamd/database', migration: tag, action: 'rollback' });
     // And migrate applies it again.
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
     expect(await columnsOf(db.url, 'teamd_projects')).toContain('budget');
   });
 
   it('refuses a migration without a down, and runs it with --force --reason', async () => {
     ws.addMigration(TEAMD, '20261201_090000_add_note', 'ALTER TABLE "teamd_projects" ADD COLUMN "note" text;');
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
-    const refused = ws.dbKit(['rollback', '--package', 'teamd', '--steps', '1', '--yes'], env);
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
+    const refused = await ws.run(['rollback', '--package', 'teamd', '--steps', '1', '--yes'], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/Refusing to roll back: 20261201_090000_add_note has no down/);
     expect(refused.stderr).toMatch(/--force --reason/);
-    const forced = ws.dbKit(
+    const forced = await ws.run(
       ['rollback', '--package', 'teamd', '--steps', '1', '--force', '--reason', 'the column stays, row goes'],
       env,
     );
@@ -136,10 +136,10 @@ describe('rollback', () => {
 
   it('stops on drift of the tables the down touches, showing the difference', async () => {
     addBudgetColumn();
-    generate('add_budget');
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    await generate('add_budget');
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
     await query(db.url, 'alter table teamd_projects alter column budget type bigint');
-    const run = ws.dbKit(['rollback', '--package', 'teamd', '--steps', '1', '--yes'], env);
+    const run = await ws.run(['rollback', '--package', 'teamd', '--steps', '1', '--yes'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/column public\.teamd_projects\.budget: expected integer, found bigint/);
     expect(await columnsOf(db.url, 'teamd_projects')).toContain('budget');
@@ -153,7 +153,7 @@ describe('rollback', () => {
 export const venues = pgTable('venues', { id: serial('id').primaryKey(), name: varchar('name', { length: 100 }) });
 `,
     );
-    const gen = ws.dbKit(['generate', '--package', 'shared', '--name', 'add_venues'], env);
+    const gen = await ws.run(['generate', '--package', 'shared', '--name', 'add_venues'], env);
     expect(gen.code, gen.stdout + gen.stderr).toBe(0);
     ws.write(
       TABLES,
@@ -164,9 +164,9 @@ export const teamdVenueNotes = pgTable('teamd_venue_notes', {
 });
 `,
     );
-    const teamTag = generate('venue_notes');
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
-    const run = ws.dbKit(['rollback', '--package', 'shared', '--steps', '1', '--yes'], env);
+    const teamTag = await generate('venue_notes');
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
+    const run = await ws.run(['rollback', '--package', 'shared', '--steps', '1', '--yes'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       new RegExp(
@@ -185,10 +185,10 @@ describe('after a branch switch', () => {
     git('commit', '-q', '-m', 'main');
     git('checkout', '-q', '-b', 'feature');
     addMilestonesTable();
-    generate('add_milestones');
+    await generate('add_milestones');
     addBudgetColumn();
-    generate('add_budget');
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    await generate('add_budget');
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
     await query(db.url, `insert into teamd_projects (name) values ('p')`);
     await query(
       db.url,
@@ -198,7 +198,7 @@ describe('after a branch switch', () => {
     git('commit', '-q', '-m', 'feature');
     git('checkout', '-q', 'main');
 
-    const status = ws.dbKit(['status', '--package', 'teamd'], env);
+    const status = await ws.run(['status', '--package', 'teamd'], env);
     expect(status.code).toBe(1);
     expect(status.stdout.match(/missing .*its down is stored/g)).toHaveLength(2);
     expect(status.stdout).toMatch(
@@ -213,10 +213,10 @@ describe('after a branch switch', () => {
     expect(run.stdout).toMatch(/Rolled back 2 migrations/);
     expect(readdirSync(ws.path('backups')).some((f) => f.includes('-tables-'))).toBe(true);
 
-    expect(ws.dbKit(['status', '--package', 'teamd'], env).code).toBe(0);
+    expect((await ws.run(['status', '--package', 'teamd'], env)).code).toBe(0);
     const mainOnly = await createTestDatabase({ label: 'rollback_main' });
     try {
-      expect(ws.dbKit(['migrate', '--all'], { DATABASE_URL: mainOnly.url }).code).toBe(0);
+      expect((await ws.run(['migrate', '--all'], { DATABASE_URL: mainOnly.url })).code).toBe(0);
       expect(await schemaDump(db.url)).toBe(await schemaDump(mainOnly.url));
     } finally {
       await mainOnly.drop();
@@ -226,15 +226,15 @@ describe('after a branch switch', () => {
 
 describe('an emergency rollback', () => {
   it('plans with --dry-run, changing nothing, then rolls back with --yes: schema back, backup, audit', async () => {
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
     await query(db.url, `insert into teamd_projects (name) select 'p' || g from generate_series(1, 10000) g`);
     addBudgetColumn();
-    const tag = generate('add_budget');
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    const tag = await generate('add_budget');
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
     await query(db.url, 'update teamd_projects set budget = id where id % 2 = 0');
     const before = await schemaDump(db.url);
 
-    const dry = ws.dbKit(['rollback', '--package', 'teamd', '--steps', '1', '--dry-run'], env);
+    const dry = await ws.run(['rollback', '--package', 'teamd', '--steps', '1', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(`down  ${tag}`);
     expect(dry.stdout).toMatch('drops column public.teamd_projects.budget: 5,000 non-null values');
@@ -242,11 +242,12 @@ describe('an emergency rollback', () => {
     expect(await schemaDump(db.url)).toBe(before);
     expect(existsSync(ws.path('backups'))).toBe(false);
 
+    // A process with no terminal, as CI runs it: refuses and says how to go ahead.
     const noTerminal = ws.dbKit(['rollback', '--package', 'teamd', '--steps', '1'], env);
     expect(noTerminal.code).toBe(2);
     expect(noTerminal.stderr).toMatch(/no terminal to ask/);
 
-    const run = ws.dbKit(['rollback', '--package', 'teamd', '--steps', '1', '--yes'], env);
+    const run = await ws.run(['rollback', '--package', 'teamd', '--steps', '1', '--yes'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(await columnsOf(db.url, 'teamd_projects')).not.toContain('budget');
     expect(readdirSync(ws.path('backups')).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
@@ -260,8 +261,8 @@ describe('an emergency rollback', () => {
 describe('rollback and migrate at the same time', () => {
   it('serialise on the migration lock and leave a consistent state', async () => {
     addBudgetColumn();
-    generate('add_budget');
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    await generate('add_budget');
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
     ws.addMigration(TEAMD, '20991231_000000_add_note', 'ALTER TABLE "teamd_projects" ADD COLUMN "note" text;');
     ws.write(`${TEAMD}/drizzle/20991231_000000_add_note.down.sql`, 'ALTER TABLE "teamd_projects" DROP COLUMN "note";');
     const [rollback, migrate] = await Promise.all([
@@ -285,17 +286,17 @@ describe('down --backfill', () => {
   it("writes downs for existing history; promote's pair gets downs that hand the table back, never drop it", async () => {
     for (const dir of ['shared/database/drizzle', `${TEAMD}/drizzle`])
       for (const f of readdirSync(ws.path(dir))) if (f.endsWith('.down.sql')) unlinkSync(ws.path(`${dir}/${f}`));
-    const backfill = ws.dbKit(['down', '--backfill', '--all'], env);
+    const backfill = await ws.run(['down', '--backfill', '--all'], env);
     expect(backfill.code, backfill.stderr).toBe(0);
     expect(backfill.stdout).toMatch(/Wrote 2 downs/);
     expect(ws.read(`${TEAMD}/drizzle/20261124_082024_init.down.sql`)).toMatch(/DROP TABLE "teamd_projects" CASCADE;/);
-    expect(ws.dbKit(['down', '--backfill', '--all'], env).stdout).toMatch(/Every migration has its down/);
+    expect((await ws.run(['down', '--backfill', '--all'], env)).stdout).toMatch(/Every migration has its down/);
 
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
     await query(db.url, `insert into teamd_projects (name) select 'p' || g from generate_series(1, 50) g`);
-    const promote = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes'], env);
+    const promote = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes'], env);
     expect(promote.code, promote.stdout + promote.stderr).toBe(0);
-    expect(ws.dbKit(['down', '--backfill', '--all'], env).stdout).toMatch(/Wrote 2 downs/);
+    expect((await ws.run(['down', '--backfill', '--all'], env)).stdout).toMatch(/Wrote 2 downs/);
     const adopt = readdirSync(ws.path('shared/database/drizzle')).find((f) =>
       f.endsWith('_adopt_teamd_projects.down.sql'),
     )!;
@@ -306,11 +307,11 @@ describe('down --backfill', () => {
       expect(down).not.toMatch(/DROP|irreversible|todo/);
       expect(down).toMatch(/^SELECT 1;$/m);
     }
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
-    const shared = ws.dbKit(['rollback', '--package', 'shared', '--steps', '1'], env);
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
+    const shared = await ws.run(['rollback', '--package', 'shared', '--steps', '1'], env);
     expect(shared.code, shared.stdout + shared.stderr).toBe(0);
     expect(shared.stdout).toMatch('drops no table or column with data');
-    expect(ws.dbKit(['rollback', '--package', 'teamd', '--steps', '1'], env).code).toBe(0);
+    expect((await ws.run(['rollback', '--package', 'teamd', '--steps', '1'], env)).code).toBe(0);
     const [count] = await query<{ n: string }>(db.url, 'select count(*)::text as n from teamd_projects');
     expect(count!.n).toBe('50');
   });

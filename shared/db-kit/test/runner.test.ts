@@ -16,15 +16,15 @@ afterEach(async () => {
 });
 
 describe('a migration merged after a newer one (late merge)', () => {
-  beforeEach(() => {
+  beforeEach(async () => {
     ws.addMigration(SHARED, '20261201_090000_add_phone', 'ALTER TABLE "users" ADD COLUMN "phone" varchar(32);');
-    expect(ws.dbKit(['migrate', '--package', 'shared'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--package', 'shared'], env)).code).toBe(0);
     // Generated on a branch before add_phone, merged after add_phone was applied.
     ws.addMigration(SHARED, '20261130_120000_add_nickname', 'ALTER TABLE "users" ADD COLUMN "nickname" text;');
   });
 
   it('is applied on the next migrate and reported as out of order', async () => {
-    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    const run = await ws.run(['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/applied\s+shared\s+20261130_120000_add_nickname .*out of order/);
     expect(run.stdout).toMatch(/Applied 1 migration .*1 out of order/);
@@ -38,7 +38,7 @@ describe('a migration merged after a newer one (late merge)', () => {
   });
 
   it('is refused by --strict-order, which changes nothing', async () => {
-    const run = ws.dbKit(['migrate', '--package', 'shared', '--strict-order'], env);
+    const run = await ws.run(['migrate', '--package', 'shared', '--strict-order'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /^error: --strict-order: 1 pending migration\(s\) are older than an applied one: @large-event\/database: 20261130_120000_add_nickname/,
@@ -47,7 +47,7 @@ describe('a migration merged after a newer one (late merge)', () => {
   });
 
   it('is listed by --dry-run as out of order, and nothing runs', async () => {
-    const run = ws.dbKit(['migrate', '--package', 'shared', '--dry-run'], env);
+    const run = await ws.run(['migrate', '--package', 'shared', '--dry-run'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Would apply 1 migration/);
     expect(run.stdout).toMatch(/20261130_120000_add_nickname\.sql\s+\(out of order/);
@@ -65,7 +65,7 @@ describe('a migration that fails in its second statement', () => {
       '20261201_090000_audit_log',
       'CREATE TABLE "audit_log" ("id" serial PRIMARY KEY);\n--> statement-breakpoint\nALTER TABLE "users"\n  ADD COLUMN "mood" no_such_type;',
     );
-    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    const run = await ws.run(['migrate', '--package', 'shared'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /^error: \S+\/shared\/database\/drizzle\/20261201_090000_audit_log\.sql:4:21: migration 20261201_090000_audit_log failed at statement 2 of 2 \(ALTER TABLE "users"\): type "no_such_type" does not exist \[42704\]/,
@@ -84,12 +84,12 @@ describe('a migration that fails in its second statement', () => {
       '20261201_090000_audit_log',
       'CREATE TABLE "audit_log" ("id" serial PRIMARY KEY);\n--> statement-breakpoint\nSELECT 1/0;',
     );
-    expect(ws.dbKit(['migrate', '--package', 'shared'], env).code).toBe(1);
+    expect((await ws.run(['migrate', '--package', 'shared'], env)).code).toBe(1);
     ws.write(
       `${SHARED}/drizzle/20261201_090000_audit_log.sql`,
       'CREATE TABLE "audit_log" ("id" serial PRIMARY KEY);\n--> statement-breakpoint\nSELECT 1;',
     );
-    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    const run = await ws.run(['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(await tableExists(db.url, 'public.audit_log')).toBe(true);
   });
@@ -102,7 +102,7 @@ describe('a migration with the no-transaction header', () => {
       '20261201_090000_users_created_at_idx',
       '-- db-kit: no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "users_created_at_idx" ON "users" ("created_at");',
     );
-    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    const run = await ws.run(['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
     const [index] = await query(
       db.url,
@@ -122,7 +122,7 @@ describe('a migration with the no-transaction header', () => {
       '20261201_090000_users_created_at_idx',
       'CREATE INDEX CONCURRENTLY "users_created_at_idx" ON "users" ("created_at");',
     );
-    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    const run = await ws.run(['migrate', '--package', 'shared'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       /20261201_090000_users_created_at_idx\.sql:1:1: .*cannot run inside a transaction block/,
@@ -141,7 +141,7 @@ describe('--single-transaction', () => {
   });
 
   it('applies the whole run and records every migration', async () => {
-    const run = ws.dbKit(['migrate', '--package', 'shared', '--single-transaction'], env);
+    const run = await ws.run(['migrate', '--package', 'shared', '--single-transaction'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(await columnsOf(db.url, 'users')).toContain('phone');
     const rows = await query(db.url, 'select name from drizzle.__drizzle_migrations order by id');
@@ -154,7 +154,7 @@ describe('--single-transaction', () => {
       '20261201_100000_broken',
       'ALTER TABLE "users" ADD COLUMN "nickname" text;\n--> statement-breakpoint\nALTER TABLE "no_such_table" ADD COLUMN "x" int;',
     );
-    const run = ws.dbKit(['migrate', '--package', 'shared', '--single-transaction'], env);
+    const run = await ws.run(['migrate', '--package', 'shared', '--single-transaction'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/20261201_100000_broken\.sql:\d+:\d+: .*statement 2 of 2/);
     expect(run.stderr).toMatch(/Nothing of this run was kept/);
@@ -169,7 +169,7 @@ describe('--single-transaction', () => {
       '20261201_100000_concurrent_index',
       '-- db-kit: no-transaction\nCREATE INDEX CONCURRENTLY "users_name_idx" ON "users" ("name");',
     );
-    const run = ws.dbKit(['migrate', '--package', 'shared', '--single-transaction'], env);
+    const run = await ws.run(['migrate', '--package', 'shared', '--single-transaction'], env);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--single-transaction cannot include 20261201_100000_concurrent_index/);
     expect(await tableExists(db.url, 'users')).toBe(false);

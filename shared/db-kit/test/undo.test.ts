@@ -20,14 +20,14 @@ function files(): string[] {
 }
 
 /** A bad generate: a column nobody wanted. */
-function generateBudget(): string {
+async function generateBudget(): Promise<string> {
   ws.write(
     OVERLAY,
     ws
       .read(OVERLAY)
       .replace("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),"),
   );
-  const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'budget']);
+  const run = await ws.run(['generate', '--package', 'teamd', '--name', 'budget']);
   expect(run.code, run.stderr).toBe(0);
   return /(\d{8}_\d{6}_budget)\.sql/.exec(run.stdout)![1]!;
 }
@@ -36,7 +36,7 @@ beforeEach(async () => {
   ws = fixtureWorkspace();
   db = await createTestDatabase({ label: 'undo' });
   env = { DATABASE_URL: db.url };
-  expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+  expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
   before = { journal: ws.read(JOURNAL), files: files() };
 });
 afterEach(async () => {
@@ -45,10 +45,10 @@ afterEach(async () => {
 });
 
 describe('generate --undo', () => {
-  it('removes the newest unapplied migration with its down, snapshot and journal entry', () => {
-    const tag = generateBudget();
+  it('removes the newest unapplied migration with its down, snapshot and journal entry', async () => {
+    const tag = await generateBudget();
     expect(existsSync(ws.path(`${TEAMD}/drizzle/${tag}.down.sql`))).toBe(true);
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--undo'], env);
+    const run = await ws.run(['generate', '--package', 'teamd', '--undo'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
       new RegExp(
@@ -59,17 +59,17 @@ describe('generate --undo', () => {
     expect(files()).toEqual(before.files);
     expect(JSON.parse(ws.read(JOURNAL))).toEqual(JSON.parse(before.journal));
     // The history is whole again: check passes but for the schema change still in the files, and generate writes it anew.
-    const again = ws.dbKit(['generate', '--package', 'teamd', '--name', 'budget_again']);
+    const again = await ws.run(['generate', '--package', 'teamd', '--name', 'budget_again']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/_budget_again\.sql/);
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
   });
 
-  it('refuses a migration the configured database has applied, naming it and the database, and removes nothing', () => {
-    const tag = generateBudget();
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
+  it('refuses a migration the configured database has applied, naming it and the database, and removes nothing', async () => {
+    const tag = await generateBudget();
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
     const withIt = files();
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--undo'], env);
+    const run = await ws.run(['generate', '--package', 'teamd', '--undo'], env);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(new RegExp(`error: @teamd/database: ${tag} is already applied on "${db.name}" at `));
     expect(run.stderr).toMatch(
@@ -78,10 +78,10 @@ describe('generate --undo', () => {
     expect(files()).toEqual(withIt);
   });
 
-  it('refuses when the configured database cannot be reached to tell', () => {
-    generateBudget();
+  it('refuses when the configured database cannot be reached to tell', async () => {
+    await generateBudget();
     const withIt = files();
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--undo'], {
+    const run = await ws.run(['generate', '--package', 'teamd', '--undo'], {
       DATABASE_URL: 'postgresql://postgres:secret@127.0.0.1:1/nowhere',
     });
     expect(run.code).toBe(2);
@@ -90,9 +90,9 @@ describe('generate --undo', () => {
     expect(files()).toEqual(withIt);
   });
 
-  it('says so for a package without migrations', () => {
+  it('says so for a package without migrations', async () => {
     ws.exec('rm', ['-rf', `${TEAMD}/drizzle`]);
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--undo'], env);
+    const run = await ws.run(['generate', '--package', 'teamd', '--undo'], env);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/@teamd\/database has no migration: nothing to undo/);
   });

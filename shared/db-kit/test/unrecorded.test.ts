@@ -30,7 +30,7 @@ describe('a schema change without a generate', () => {
     ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'unrecorded' });
     env = { DATABASE_URL: db.url };
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
     pristine = { users: ws.read(USERS), overlay: ws.read(OVERLAY) };
   });
   beforeEach(() => {
@@ -42,9 +42,9 @@ describe('a schema change without a generate', () => {
     ws.remove();
   });
 
-  it('makes status say so, naming the package and the generate script, and exit 1', () => {
+  it('makes status say so, naming the package and the generate script, and exit 1', async () => {
     forgetToGenerate(ws);
-    const text = ws.dbKit(['status'], env);
+    const text = await ws.run(['status'], env);
     expect(text.code, text.stderr).toBe(1);
     expect(text.stdout).toMatch(
       /Schema files vs migrations\n {2}@large-event\/database: the schema files have changes no migration records; a migration would run: ALTER TABLE "users" ADD COLUMN "nickname" varchar\(40\)/,
@@ -54,7 +54,7 @@ describe('a schema change without a generate', () => {
     expect(text.stdout).toMatch(/Not clean: schema changes not generated in shared\./);
     expect(text.stdout).toMatch(/next: pnpm db:generate --name <what_changed>, then migrate\./);
 
-    const json = JSON.parse(ws.dbKit(['status', '--json'], env).stdout) as StatusReport;
+    const json = JSON.parse((await ws.run(['status', '--json'], env)).stdout) as StatusReport;
     expect(json.clean).toBe(false);
     expect(json.unrecorded).toEqual([
       {
@@ -66,9 +66,9 @@ describe('a schema change without a generate', () => {
     ]);
   });
 
-  it('makes migrate warn on stderr, still exit 0, and apply nothing', () => {
+  it('makes migrate warn on stderr, still exit 0, and apply nothing', async () => {
     forgetToGenerate(ws);
-    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    const run = await ws.run(['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Nothing to migrate: shared up to date\./);
     expect(run.stderr).toMatch(
@@ -77,7 +77,7 @@ describe('a schema change without a generate', () => {
     expect(run.stderr).toMatch(/next: pnpm db:generate --name <what_changed>, then migrate again\./);
   });
 
-  it("names the team for a change in the team's overlay, with the team's generate script", () => {
+  it("names the team for a change in the team's overlay, with the team's generate script", async () => {
     ws.write(
       OVERLAY,
       pristine.overlay.replace(
@@ -85,17 +85,17 @@ describe('a schema change without a generate', () => {
         "description: text('description'),\n  budget: integer('budget'),",
       ),
     );
-    const run = ws.dbKit(['status', '--package', 'teamd'], env);
+    const run = await ws.run(['status', '--package', 'teamd'], env);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/@teamd\/database: the schema files have changes no migration records/);
     expect(run.stdout).not.toMatch(/@large-event\/database: the schema files/);
     expect(run.stdout).toMatch(/next: pnpm teamd:db:generate --name <what_changed>/);
-    const migrate = ws.dbKit(['migrate', '--package', 'teamd'], env);
+    const migrate = await ws.run(['migrate', '--package', 'teamd'], env);
     expect(migrate.stderr).toMatch(/warning: @teamd\/database: the schema files have changes/);
   });
 
-  it('is answered from a cache keyed by the schema files, which an edit invalidates', () => {
-    expect(ws.dbKit(['status'], env).code).toBe(0);
+  it('is answered from a cache keyed by the schema files, which an edit invalidates', async () => {
+    expect((await ws.run(['status'], env)).code).toBe(0);
     const cacheFile = join(ws.root, '.db', 'schema-changes.json');
     const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as {
       entries: Record<string, { key: string; statements: string[] }>;
@@ -104,17 +104,17 @@ describe('a schema change without a generate', () => {
     // A planted answer under the current key is believed: status did not load the schema again.
     cache.entries['@large-event/database']!.statements = ['-- planted'];
     writeFileSync(cacheFile, JSON.stringify(cache));
-    expect(ws.dbKit(['status'], env).stdout).toMatch(/a migration would run: -- planted/);
+    expect((await ws.run(['status'], env)).stdout).toMatch(/a migration would run: -- planted/);
     // Any edit to the schema files changes the key: the diff runs again and the planted answer is gone.
     ws.write(USERS, `${pristine.users}\n// a comment\n`);
-    const after = ws.dbKit(['status'], env);
+    const after = await ws.run(['status'], env);
     expect(after.code, after.stdout).toBe(0);
     expect(after.stdout).toMatch(/Schema files vs migrations\n {2}every change is in a migration/);
   });
 
-  it('remembers a schema entry that does not load, so the next runs do not load it again', () => {
+  it('remembers a schema entry that does not load, so the next runs do not load it again', async () => {
     ws.write(USERS, `${pristine.users}\nexport const broken = ;\n`);
-    const first = ws.dbKit(['status'], env);
+    const first = await ws.run(['status'], env);
     expect(first.stdout).toMatch(/@large-event\/database: its schema does not load/);
     const cacheFile = join(ws.root, '.db', 'schema-changes.json');
     const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as {
@@ -125,16 +125,16 @@ describe('a schema change without a generate', () => {
     // Planted under the current key and believed: the broken entry was not loaded a second time.
     entry!.loadError = 'planted load error';
     writeFileSync(cacheFile, JSON.stringify(cache));
-    expect(ws.dbKit(['migrate', '--package', 'shared'], env).stderr).toMatch(/its schema does not load: planted/);
+    expect((await ws.run(['migrate', '--package', 'shared'], env)).stderr).toMatch(/its schema does not load: planted/);
   });
 
-  it('is gone once generated and migrated', () => {
+  it('is gone once generated and migrated', async () => {
     forgetToGenerate(ws);
-    expect(ws.dbKit(['generate', '--package', 'shared', '--name', 'nickname'], env).code).toBe(0);
-    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    expect((await ws.run(['generate', '--package', 'shared', '--name', 'nickname'], env)).code).toBe(0);
+    const run = await ws.run(['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/warning/);
-    const status = ws.dbKit(['status'], env);
+    const status = await ws.run(['status'], env);
     expect(status.code, status.stdout).toBe(0);
     expect(status.stdout).toMatch(/Clean: every migration applied, every schema change in a migration, no drift\./);
   });

@@ -12,7 +12,7 @@ interface JsonFinding {
 }
 
 /** Every kind of change the issue lists, each as its own migration, generated where drizzle-kit can. */
-describe('check --verify-downs', () => {
+describe('check --verify-downs', async () => {
   let ws: FixtureWorkspace;
   let db: TestDatabase;
   let env: NodeJS.ProcessEnv;
@@ -23,14 +23,15 @@ describe('check --verify-downs', () => {
     expect(text).toContain(from);
     ws.write(TABLES, text.replace(from, to));
   }
-  function generate(name: string): void {
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', name], env);
+  async function generate(name: string): Promise<void> {
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', name], env);
     expect(run.code === 0 || run.code === 1, run.stdout + run.stderr).toBe(true);
     expect(run.stdout).toMatch(`_${name}.down.sql`);
   }
-  function verify(): { code: number; findings: JsonFinding[]; stderr: string } {
-    const run = ws.dbKit(['check', '--package', 'teamd', '--verify-downs', '--json'], env);
+  async function verify(): Promise<{ code: number; findings: JsonFinding[]; stderr: string }> {
+    const run = await ws.run(['check', '--package', 'teamd', '--verify-downs', '--json'], env);
     const report = JSON.parse(run.stdout) as { files: Array<{ findings: JsonFinding[] }> };
+    expect(report.files, `check --verify-downs exited ${run.code}: ${run.stdout}${run.stderr}`).toBeDefined();
     return { code: run.code, findings: report.files.flatMap((f) => f.findings), stderr: run.stderr };
   }
 
@@ -43,9 +44,9 @@ describe('check --verify-downs', () => {
       "import { bigint, index, integer, pgEnum, pgTable, serial, text, timestamp, varchar } from 'drizzle-orm/pg-core';",
     );
     edit("description: text('description'),", "description: text('description'),\n  budget: integer('budget'),");
-    generate('add_column');
+    await generate('add_column');
     edit("  description: text('description'),\n", '');
-    generate('drop_column');
+    await generate('drop_column');
     ws.write(
       TABLES,
       `${ws.read(TABLES)}
@@ -57,22 +58,22 @@ export const teamdMilestones = pgTable('teamd_milestones', {
 export const teamdPriority = pgEnum('teamd_priority', ['low', 'high']);
 `,
     );
-    generate('table_with_fk_to_shared_and_enum');
+    await generate('table_with_fk_to_shared_and_enum');
     edit("['todo', 'doing', 'done']", "['todo', 'doing', 'done', 'archived']");
-    generate('add_enum_value');
+    await generate('add_enum_value');
     edit(
       "  assigneeId: integer('assignee_id').references(() => users.id),\n});",
       "  assigneeId: integer('assignee_id').references(() => users.id),\n}, (t) => [index('teamd_tasks_title_idx').on(t.title)]);",
     );
-    generate('add_index');
+    await generate('add_index');
     edit("budget: integer('budget'),", "budget: bigint('budget', { mode: 'number' }),");
-    generate('change_type');
+    await generate('change_type');
     edit(
       "leadId: integer('lead_id').references(() => users.id),",
       "leadId: integer('lead_id').notNull().references(() => users.id),",
     );
-    generate('not_null');
-    const promote = ws.dbKit(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes'], env);
+    await generate('not_null');
+    const promote = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--yes'], env);
     expect(promote.code, promote.stdout + promote.stderr).toBe(0);
     // Hand-written: an index built concurrently, with the down its author wrote.
     ws.addMigration(
@@ -105,7 +106,7 @@ export const teamdPriority = pgEnum('teamd_priority', ['low', 'high']);
       columns: { '"public"."teamd_milestones"."title"': '"public"."teamd_milestones"."name"' },
     };
     ws.write(`${meta}/${last}`, JSON.stringify(snapshot, null, 2));
-    const backfill = ws.dbKit(['down', '--backfill', '--all'], env);
+    const backfill = await ws.run(['down', '--backfill', '--all'], env);
     expect(backfill.code, backfill.stderr).toBe(0);
     tags = readdirSync(ws.path(`${TEAMD}/drizzle`)).filter((f) => f.endsWith('.down.sql'));
   }, 600_000);
@@ -134,8 +135,8 @@ export const teamdPriority = pgEnum('teamd_priority', ['low', 'high']);
     expect(ws.read(`shared/database/drizzle/${adopt}`) + down('_release_')).not.toMatch(/DROP/);
   });
 
-  it('round-trips every migration of the package cleanly, reporting the irreversible ones as warnings', () => {
-    const { findings, stderr } = verify();
+  it('round-trips every migration of the package cleanly, reporting the irreversible ones as warnings', async () => {
+    const { findings, stderr } = await verify();
     expect(findings.filter((f) => f.rule === 'down-roundtrip')).toEqual([]);
     // Team D's 11 and the 2 of shared it builds on (init and the adopt).
     expect(stderr).toMatch(/verify-downs: 13 round trips/);
@@ -143,12 +144,12 @@ export const teamdPriority = pgEnum('teamd_priority', ['low', 'high']);
     expect(irreversible).toEqual(expect.arrayContaining([expect.stringMatching(/teamd_task_status keeps 'archived'/)]));
   });
 
-  it('names the migration and the object when a down does not undo its migration', () => {
+  it('names the migration and the object when a down does not undo its migration', async () => {
     const file = `${TEAMD}/drizzle/${tags.find((t) => t.includes('_add_index'))!}`;
     const good = ws.read(file);
     ws.write(file, 'SELECT 1;\n');
     try {
-      const { code, findings } = verify();
+      const { code, findings } = await verify();
       expect(code).toBe(1);
       const roundTrip = findings.filter((f) => f.rule === 'down-roundtrip');
       expect(roundTrip).toHaveLength(1);
