@@ -62,11 +62,11 @@ const REFINEMENTS = `export default (f) => ({
 });
 `;
 
-describe('seed on real schemas', () => {
+describe('seed on real schemas', async () => {
   let ws: FixtureWorkspace;
   let db: TestDatabase;
   const env = () => ({ DATABASE_URL: db.url });
-  const seed = (...args: string[]) => ws.dbKit(['seed', ...args], env());
+  const seed = (...args: string[]) => ws.run(['seed', ...args], env());
   const count = async (table: string) =>
     Number((await query<{ n: string }>(db.url, `select count(*) n from ${table}`))[0]!.n);
 
@@ -79,9 +79,9 @@ describe('seed on real schemas', () => {
     const manifest = JSON.parse(ws.read(`${TEAMD}/package.json`));
     manifest.dbKit.seed = { refinements: 'src/seed.ts' };
     ws.write(`${TEAMD}/package.json`, JSON.stringify(manifest, null, 2));
-    const generate = ws.dbKit(['generate', '--package', 'teamd', '--name', 'real']);
+    const generate = await ws.run(['generate', '--package', 'teamd', '--name', 'real']);
     expect(generate.code, generate.stdout + generate.stderr).toBe(0);
-    const migrate = ws.dbKit(['migrate', '--all'], env());
+    const migrate = await ws.run(['migrate', '--all'], env());
     expect(migrate.code, migrate.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -90,7 +90,7 @@ describe('seed on real schemas', () => {
   });
 
   it('fills generated, self-referencing and composite-key tables; names the one it cannot fill', async () => {
-    const run = seed('--count', '6');
+    const run = await seed('--count', '6');
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Could not fill teamd_impossible: .*teamd_impossible_code_check/);
     expect(run.stderr).toMatch(/--skip-table teamd_impossible/);
@@ -135,7 +135,7 @@ describe('seed on real schemas', () => {
     const manifest = JSON.parse(ws.read(`${TEAMD}/package.json`));
     manifest.dbKit.seed.skip = ['teamd_impossible'];
     ws.write(`${TEAMD}/package.json`, JSON.stringify(manifest, null, 2));
-    const run = seed('--package', 'teamd', '--skip-table', 'teamd_categories', '--count', '4', '--yes');
+    const run = await seed('--package', 'teamd', '--skip-table', 'teamd_categories', '--count', '4', '--yes');
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Left out: teamd_categories \(--skip-table\), teamd_impossible \("dbKit.seed.skip"/);
     expect((await query<{ name: string }>(db.url, 'select name from users where id = 1'))[0]!.name).toBe('kept');
@@ -144,7 +144,7 @@ describe('seed on real schemas', () => {
     expect(await count('teamd_categories')).toBe(6); // left out: its rows stay
 
     // Left out, but it references a table seed empties: its rows would go, so nothing happens.
-    const refused = seed('--package', 'teamd', '--skip-table', 'teamd_bookings', '--yes');
+    const refused = await seed('--package', 'teamd', '--skip-table', 'teamd_bookings', '--yes');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/teamd_bookings is not seeded, has rows, and references a table seed would empty/);
     expect(await count('teamd_slots')).toBe(4);
@@ -154,9 +154,17 @@ describe('seed on real schemas', () => {
     await query(db.url, "insert into users (email) values ('real-person@example.com')");
     await query(db.url, 'select pg_stat_reset()');
     const before = await count('users');
-    const run = seed('--count', '3');
+    const run = await seed('--count', '3');
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--yes/);
     expect(await count('users')).toBe(before);
+  });
+
+  it('an edited refinements file counts at the next seed in the same process', async () => {
+    ws.write(`${TEAMD}/src/seed.ts`, REFINEMENTS.replace("['Apollo', 'Gemini', 'Mercury']", "['Vostok']"));
+    const run = await seed('--count', '3', '--skip-table', 'teamd_impossible', '--yes');
+    expect(run.code, run.stderr).toBe(0);
+    const projects = await query<{ name: string }>(db.url, 'select distinct name from teamd_projects');
+    expect(projects.map((p) => p.name)).toEqual(['Vostok']);
   });
 });

@@ -28,6 +28,8 @@ export async function seedFunctions() {
   return getGeneratorsFunctions();
 }
 
+let refinementLoads = 0;
+
 /**
  * A package's own refinements: the module named by `dbKit.seed.refinements`, whose default export
  * takes drizzle-seed's functions and returns generators by table and column:
@@ -42,7 +44,8 @@ export async function loadRefinements(packages: SchemaPackage[], functions: Seed
     const file = pkg.seed?.refinements;
     if (!file) continue;
     const { register } = await import('tsx/esm/api');
-    const tsx = register({ namespace: `db-kit-seed-${process.pid}` });
+    // A namespace per load, as loadSchemas does: a second seed in one process sees an edited file.
+    const tsx = register({ namespace: `db-kit-seed-${process.pid}-${++refinementLoads}` });
     try {
       const module = (await tsx.import(pathToFileURL(join(pkg.dir, file)).href, import.meta.url)) as {
         default?: (f: SeedFunctions) => Record<string, Record<string, Refinement>>;
