@@ -31,7 +31,7 @@ describe("a database migrated by drizzle-kit's own migrate", () => {
   });
 
   it('is adopted by our next run, which applies nothing and backfills the names', async () => {
-    const run = ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url });
+    const run = await ws.run(['migrate', '--all'], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Adopted 2 migrations recorded by drizzle's migrator/);
     expect(run.stdout).toMatch(/Nothing to migrate/);
@@ -49,7 +49,7 @@ describe("a database migrated by drizzle-kit's own migrate", () => {
       encoding: 'utf8',
     });
     expect(run.status, run.stdout + run.stderr).toBe(0);
-    const again = ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url });
+    const again = await ws.run(['migrate', '--all'], { DATABASE_URL: db.url });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/Adopted 1 migration /);
     const rows = await query(db.url, 'select name from drizzle.__drizzle_migrations order by id');

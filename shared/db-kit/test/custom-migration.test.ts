@@ -22,9 +22,9 @@ describe('generate --custom: a hand-written migration for extensions and functio
     ws.remove();
   });
 
-  it('writes an empty, timestamped, journaled migration with a snapshot that repeats the previous one', () => {
+  it('writes an empty, timestamped, journaled migration with a snapshot that repeats the previous one', async () => {
     const journalBefore = JSON.parse(ws.read(`${TEAMD}/drizzle/meta/_journal.json`));
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--custom', '--name', 'project search']);
+    const run = await ws.run(['generate', '--package', 'teamd', '--custom', '--name', 'project search']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const name = readdirSync(ws.path(`${TEAMD}/drizzle`)).find((f) => f.endsWith('_project_search.sql'));
     expect(name).toMatch(/^\d{8}_\d{6}_project_search\.sql$/);
@@ -47,18 +47,18 @@ describe('generate --custom: a hand-written migration for extensions and functio
     expect(written.prevId).toBe(previous.id);
     expect(written.rest).toEqual(previous.rest);
     // The schema still has no change of its own to generate.
-    expect(ws.dbKit(['generate', '--package', 'teamd']).stdout).toMatch(/nothing written/);
+    expect((await ws.run(['generate', '--package', 'teamd'])).stdout).toMatch(/nothing written/);
   });
 
-  it('refuses a custom migration without a name (exit 2)', () => {
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--custom']);
+  it('refuses a custom migration without a name (exit 2)', async () => {
+    const run = await ws.run(['generate', '--package', 'teamd', '--custom']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/needs a name/);
   });
 
   it("migrates the hand-written SQL, and check counts its extension and function as Team D's", async () => {
     ws.write(file, `${ws.read(file)}${SEARCH_SQL}`);
-    const migrate = ws.dbKit(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url });
+    const migrate = await ws.run(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url });
     expect(migrate.code, migrate.stderr).toBe(0);
     const [found] = await query<{ ext: string; fn: string }>(
       db.url,
@@ -67,14 +67,14 @@ describe('generate --custom: a hand-written migration for extensions and functio
     );
     expect(found).toEqual({ ext: 'pg_trgm', fn: 'teamd_project_search(text,text)' });
 
-    const check = ws.dbKit(['check', '--all']);
+    const check = await ws.run(['check', '--all']);
     expect(check.code, check.stdout).toBe(0);
     // Shared may not drop Team D's function.
-    const shared = ws.dbKit(['generate', '--package', 'shared', '--custom', '--name', 'take_search']);
+    const shared = await ws.run(['generate', '--package', 'shared', '--custom', '--name', 'take_search']);
     expect(shared.code).toBe(0);
     const sharedFile = readdirSync(ws.path('shared/database/drizzle')).find((f) => f.endsWith('_take_search.sql'));
     ws.write(`shared/database/drizzle/${sharedFile}`, 'DROP FUNCTION teamd_project_search(text, text);');
-    const foreign = ws.dbKit(['check', '--all']);
+    const foreign = await ws.run(['check', '--all']);
     expect(foreign.code).toBe(1);
     expect(foreign.stdout).toMatch(/foreign-object: drops function teamd_project_search, owned by @teamd\/database/);
   });

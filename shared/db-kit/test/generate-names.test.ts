@@ -14,7 +14,7 @@ describe('generate refuses names PostgreSQL would not keep', () => {
   });
   afterEach(() => ws.remove());
 
-  it('a name over 63 bytes (drizzle-derived foreign key) is an error that gives the name to write', () => {
+  it('a name over 63 bytes (drizzle-derived foreign key) is an error that gives the name to write', async () => {
     addOverlay(
       ws,
       `import { integer, pgTable, serial } from 'drizzle-orm/pg-core';
@@ -25,7 +25,7 @@ export const teamdProjectMilestoneDependencies = pgTable('teamd_project_mileston
 });
 `,
     );
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'long']);
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'long']);
     expect(run.code).toBe(1);
     const out = run.stdout + run.stderr;
     expect(out).toMatch(
@@ -37,7 +37,7 @@ export const teamdProjectMilestoneDependencies = pgTable('teamd_project_mileston
     expect('teamd_project_milestone_dependencies_blocking_project_id_fk'.length).toBeLessThanOrEqual(63);
   });
 
-  it("two tables' automatic key names that are one name are an error before migrate meets them", () => {
+  it("two tables' automatic key names that are one name are an error before migrate meets them", async () => {
     addOverlay(
       ws,
       `import { pgTable, serial, varchar } from 'drizzle-orm/pg-core';
@@ -45,7 +45,7 @@ export const teamdBadge = pgTable('teamd_badge', { id: serial('id').primaryKey()
 export const teamdBadgeKind = pgTable('teamd_badge_kind', { id: serial('id').primaryKey(), code: varchar('code').unique() });
 `,
     );
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'collide']);
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'collide']);
     expect(run.code).toBe(1);
     expect(run.stdout + run.stderr).toMatch(
       /error +name-collision: "teamd_badge_kind_code_unique" is already the name/,

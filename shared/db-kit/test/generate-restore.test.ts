@@ -33,9 +33,9 @@ beforeEach(() => {
 afterEach(() => ws.remove());
 
 describe('generate leaves nothing half-written (D15)', () => {
-  it('a 300-character --name is a usage error before drizzle-kit runs, and nothing is written', () => {
+  it('a 300-character --name is a usage error before drizzle-kit runs, and nothing is written', async () => {
     const before = { journal: ws.read(JOURNAL), files: files() };
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'a'.repeat(300)]);
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'a'.repeat(300)]);
     const out = run.stdout + run.stderr;
     expect(run.code, out).toBe(2);
     expect(out).toMatch(/--name .*300 characters/);
@@ -44,14 +44,14 @@ describe('generate leaves nothing half-written (D15)', () => {
     expect(files()).toEqual(before.files);
   });
 
-  it('when the final file cannot be written, the journal and snapshot are put back and the change is not lost', () => {
+  it('when the final file cannot be written, the journal and snapshot are put back and the change is not lost', async () => {
     const before = { journal: ws.read(JOURNAL), files: files() };
     // Every name the migration could get in the next two minutes is taken (by a folder).
     const now = Date.now();
     for (let s = -2; s < 120; s++)
       mkdirSync(ws.path(`${TEAMD}/drizzle/${timestampName(new Date(now + s * 1000))}_budget.sql`));
     const taken = files();
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'budget']);
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'budget']);
     const out = run.stdout + run.stderr;
     expect(run.code, out).not.toBe(0);
     expect(out).toMatch(/already exists/);
@@ -59,21 +59,21 @@ describe('generate leaves nothing half-written (D15)', () => {
     expect(files()).toEqual(taken);
     // The change is still there to generate: not "No schema changes".
     ws.exec('find', [`${TEAMD}/drizzle`, '-name', '*_budget.sql', '-type', 'd', '-delete']);
-    const again = ws.dbKit(['generate', '--package', 'teamd', '--name', 'budget']);
+    const again = await ws.run(['generate', '--package', 'teamd', '--name', 'budget']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/_budget\.sql/);
   });
 });
 
 describe("generate shows drizzle-kit's whole error (D16)", () => {
-  it("a schema that throws: the reason and the schema file's line, not drizzle-kit's last stack frames", () => {
+  it("a schema that throws: the reason and the schema file's line, not drizzle-kit's last stack frames", async () => {
     ws.write(
       OVERLAY,
       ws
         .read(OVERLAY)
         .replace("budget: integer('budget'),", "budget: integer('budget').references(() => (undefined as any).id),"),
     );
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'budget']);
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'budget']);
     const out = run.stdout + run.stderr;
     expect(run.code, out).not.toBe(0);
     expect(out).toMatch(/Cannot read properties of undefined \(reading 'id'\)/);

@@ -19,16 +19,16 @@ describe('generate', () => {
   });
   afterEach(() => ws.remove());
 
-  it('writes nothing and says so when the schema has not changed', () => {
+  it('writes nothing and says so when the schema has not changed', async () => {
     const before = sqlFiles(ws, TEAMD);
-    const run = ws.dbKit(['generate', '--package', 'teamd']);
+    const run = await ws.run(['generate', '--package', 'teamd']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/No schema changes in @teamd\/database: nothing written/);
     expect(sqlFiles(ws, TEAMD)).toEqual(before);
-    expect(ws.dbKit(['generate', '--package', 'shared']).stdout).toMatch(/nothing written/);
+    expect((await ws.run(['generate', '--package', 'shared'])).stdout).toMatch(/nothing written/);
   });
 
-  it('names the file YYYYMMDD_HHMMSS_<slug>.sql in UTC and keeps drizzle-kit check passing', () => {
+  it('names the file YYYYMMDD_HHMMSS_<slug>.sql in UTC and keeps drizzle-kit check passing', async () => {
     const file = `${TEAMD}/src/overlays/team-specific-tables.ts`;
     ws.write(
       file,
@@ -40,7 +40,7 @@ describe('generate', () => {
         ),
     );
     const startedUtc = new Date().toISOString().slice(0, 10).replaceAll('-', '');
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'add-budget']);
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'add-budget']);
     expect(run.code, run.stderr).toBe(0);
     const added = sqlFiles(ws, TEAMD).filter((f) => f.endsWith('_add_budget.sql'));
     expect(added).toHaveLength(1);
@@ -61,10 +61,10 @@ describe('generate', () => {
     expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(check.stdout).toMatch(/Everything's fine/);
     // The shared package saw no change.
-    expect(ws.dbKit(['generate', '--package', 'shared']).stdout).toMatch(/nothing written/);
+    expect((await ws.run(['generate', '--package', 'shared'])).stdout).toMatch(/nothing written/);
   });
 
-  it("uses drizzle's random name when --name is not given", () => {
+  it("uses drizzle's random name when --name is not given", async () => {
     const file = `${TEAMD}/src/overlays/extensions.ts`;
     ws.write(
       file,
@@ -75,13 +75,13 @@ describe('generate', () => {
           "emailDigest: boolean('email_digest').default(true).notNull(),\n  locale: varchar('locale', { length: 16 }),",
         ),
     );
-    expect(ws.dbKit(['generate', '--package', 'teamd']).code).toBe(0);
+    expect((await ws.run(['generate', '--package', 'teamd'])).code).toBe(0);
     const names = sqlFiles(ws, TEAMD);
     expect(names).toHaveLength(2);
     expect(names[1]).toMatch(/^\d{8}_\d{6}_[a-z]+_[a-z_]+\.sql$/);
   });
 
-  it("never lets Team D's migration create, alter or drop a shared table", () => {
+  it("never lets Team D's migration create, alter or drop a shared table", async () => {
     ws.write(
       `${TEAMD}/src/overlays/badges.ts`,
       `import { events, users } from '@large-event/database';
@@ -97,7 +97,7 @@ export const teamdBadges = pgTable('teamd_badges', {
     );
     const index = `${TEAMD}/src/overlays/index.ts`;
     ws.write(index, `${ws.read(index)}export * from './badges';\n`);
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'badges']);
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'badges']);
     expect(run.code, run.stderr).toBe(0);
     const sql = ws.read(`${TEAMD}/drizzle/${sqlFiles(ws, TEAMD).find((f) => f.endsWith('_badges.sql'))}`);
     expect(sql).toMatch(/CREATE TABLE "teamd_badges"/);
@@ -105,8 +105,8 @@ export const teamdBadges = pgTable('teamd_badges', {
     expect(sql).toMatch(/REFERENCES "public"."users"\("id"\)/);
   });
 
-  it('refuses an unknown package with the list of known ones', () => {
-    const run = ws.dbKit(['generate', '--package', 'nope']);
+  it('refuses an unknown package with the list of known ones', async () => {
+    const run = await ws.run(['generate', '--package', 'nope']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/No schema package named "nope"/);
     expect(run.stderr).toMatch(/shared, teamd/);

@@ -11,22 +11,22 @@ beforeEach(async () => {
   ws = fixtureWorkspace();
   db = await createTestDatabase({ label: 'leftovers' });
   env = { DATABASE_URL: db.url };
-  expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+  expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
 });
 afterEach(async () => {
   await db.drop();
   ws.remove();
 });
 
-function status(): { code: number; text: string; json: StatusReport } {
-  const text = ws.dbKit(['status'], env);
-  return { code: text.code, text: text.stdout, json: JSON.parse(ws.dbKit(['status', '--json'], env).stdout) };
+async function status(): Promise<{ code: number; text: string; json: StatusReport }> {
+  const text = await ws.run(['status'], env);
+  return { code: text.code, text: text.stdout, json: JSON.parse((await ws.run(['status', '--json'], env)).stdout) };
 }
 
 describe('status names tables left over from another branch as such', () => {
   it("a table with a team's prefix that no migration here creates", async () => {
     await query(db.url, 'create table teamd_scratch (id int)');
-    const { code, text, json } = status();
+    const { code, text, json } = await status();
     expect(code).toBe(1);
     expect(json.leftovers).toEqual([
       {
@@ -46,13 +46,13 @@ describe('status names tables left over from another branch as such', () => {
 
   it('a table from a migration applied on another branch, whose file this branch lacks', async () => {
     const tag = ws.addMigration(SHARED, '20261201_090000_venues', 'CREATE TABLE "venues" ("id" serial PRIMARY KEY);');
-    expect(ws.dbKit(['migrate', '--package', 'shared'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--package', 'shared'], env)).code).toBe(0);
     // Back on a branch without it: the file and its journal entry are gone, the table stays.
     const journal = JSON.parse(ws.read(`${SHARED}/drizzle/meta/_journal.json`));
     journal.entries = journal.entries.filter((e: { tag: string }) => e.tag !== tag);
     writeFileSync(ws.path(`${SHARED}/drizzle/meta/_journal.json`), JSON.stringify(journal, null, 2));
     rmSync(ws.path(`${SHARED}/drizzle/${tag}.sql`));
-    const { json, text } = status();
+    const { json, text } = await status();
     expect(json.leftovers).toEqual([
       { table: 'public.venues', reason: 'the database has migrations this branch lacks (1 of shared)' },
     ]);
@@ -61,7 +61,7 @@ describe('status names tables left over from another branch as such', () => {
 
   it('a table made by hand, with no prefix and no foreign migration, is still drift', async () => {
     await query(db.url, 'create table scratch (id int)');
-    const { json } = status();
+    const { json } = await status();
     expect(json.leftovers).toEqual([]);
     expect(json.drift).toEqual([{ kind: 'table', object: 'public.scratch', problem: 'unexpected' }]);
   });

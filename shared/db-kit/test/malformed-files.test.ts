@@ -24,20 +24,20 @@ afterEach(async () => {
  * reports it as a finding (1); migrate exits 2 on a bad journal and only warns on a bad snapshot (it applies
  * no snapshot).
  */
-function expectNamed(file: string, rule: string, migrateCode: number): void {
+async function expectNamed(file: string, rule: string, migrateCode: number): Promise<void> {
   for (const [args, code] of [
     [['migrate', '--package', 'teamd'], migrateCode],
     [['status', '--package', 'teamd'], 2],
     [['generate', '--package', 'teamd', '--name', 'x'], 1],
   ] as const) {
-    const run = ws.dbKit([...args], env);
+    const run = await ws.run([...args], env);
     const out = run.stdout + run.stderr;
     expect(run.code, `${args[0]}: ${out}`).toBe(code);
     expect(out, args[0]).toContain(file);
     expect(out, args[0]).toMatch(/git checkout|Restore/);
     expect(out, args[0]).not.toMatch(/reading 'map'|at .*\.ts:\d+|Unexpected end of JSON input\.$/m);
   }
-  const check = ws.dbKit(['check', '--package', 'teamd'], env);
+  const check = await ws.run(['check', '--package', 'teamd'], env);
   const out = check.stdout + check.stderr;
   expect(check.code, out).toBe(1);
   expect(out).toMatch(new RegExp(`error +${rule}`));
@@ -46,18 +46,18 @@ function expectNamed(file: string, rule: string, migrateCode: number): void {
 }
 
 describe('a malformed journal or snapshot names the file', () => {
-  it('a truncated journal', () => {
+  it('a truncated journal', async () => {
     ws.write(JOURNAL, ws.read(JOURNAL).slice(0, 40));
-    expectNamed('_journal.json', 'journal-invalid', 2);
+    await expectNamed('_journal.json', 'journal-invalid', 2);
   });
 
-  it("a journal whose entries is not an array ('reading map' before)", () => {
+  it("a journal whose entries is not an array ('reading map' before)", async () => {
     ws.write(JOURNAL, JSON.stringify({ version: '7', dialect: 'postgresql', entries: { tag: 'x' } }));
-    expectNamed('_journal.json', 'journal-invalid', 2);
+    await expectNamed('_journal.json', 'journal-invalid', 2);
   });
 
-  it('a truncated snapshot', () => {
+  it('a truncated snapshot', async () => {
     ws.write(SNAPSHOT, ws.read(SNAPSHOT).slice(0, 100));
-    expectNamed('0000_snapshot.json', 'snapshot-invalid', 0);
+    await expectNamed('0000_snapshot.json', 'snapshot-invalid', 0);
   });
 });

@@ -9,7 +9,7 @@ beforeEach(async () => {
   ws = fixtureWorkspace();
   db = await createTestDatabase({ label: 'order' });
   env = { DATABASE_URL: db.url };
-  expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+  expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
   // Team D generated its migration first (older timestamp), on top of a shared table merged later.
   ws.addMigration(
     TEAMD,
@@ -25,7 +25,7 @@ afterEach(async () => {
 
 describe('pending migrations of several packages', () => {
   it('apply in dependency order: the shared package first, whatever the timestamps', async () => {
-    const run = ws.dbKit(['migrate', '--package', 'teamd'], env);
+    const run = await ws.run(['migrate', '--package', 'teamd'], env);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.split('\n').filter((l) => l.includes('applied '));
     expect(lines[0]).toMatch(/applied\s+shared\s+20261201_110000_venues/);
@@ -36,10 +36,10 @@ describe('pending migrations of several packages', () => {
   });
 
   it('are listed in that order by --dry-run, and by migrate --all', async () => {
-    const dry = ws.dbKit(['migrate', '--all', '--dry-run'], env);
+    const dry = await ws.run(['migrate', '--all', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout.indexOf('20261201_110000_venues')).toBeLessThan(dry.stdout.indexOf('20261201_100000_bookings'));
-    const run = ws.dbKit(['migrate', '--all'], env);
+    const run = await ws.run(['migrate', '--all'], env);
     expect(run.code, run.stderr).toBe(0);
     const [row] = await query<{ n: number }>(db.url, 'select count(*)::int as n from drizzle.__teamd_migrations');
     expect(row!.n).toBeGreaterThan(1);
@@ -53,7 +53,7 @@ describe('a shared migration that requires a team migration (the one exception)'
       '20261201_120000_adopt_bookings',
       '-- db-kit: requires @teamd/database 20261201_100000_bookings\nCOMMENT ON TABLE "teamd_bookings" IS \'adopted\';',
     );
-    const run = ws.dbKit(['migrate', '--package', 'shared'], env);
+    const run = await ws.run(['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.split('\n').filter((l) => l.includes('applied '));
     expect(lines.map((l) => /applied\s+(\S+)\s+(\S+)/.exec(l)!.slice(1).join(' '))).toEqual([

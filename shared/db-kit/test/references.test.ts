@@ -29,8 +29,8 @@ describe("teamd:db:generate and a shared object shared's snapshot lacks", () => 
   });
   afterAll(() => ws.remove());
 
-  it('writes the team migration but warns, naming the object and the shared generate script', () => {
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'bookings']);
+  it('writes the team migration but warns, naming the object and the shared generate script', async () => {
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'bookings']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
       /warning: @teamd\/database references public\.venues \(teamd_bookings\.venue_id -> venues\.id\), which the latest snapshot of @large-event\/database lacks/,
@@ -38,8 +38,8 @@ describe("teamd:db:generate and a shared object shared's snapshot lacks", () => 
     expect(run.stderr).toMatch(/next: pnpm db:generate --name <what_changed>, then migrate/);
   });
 
-  it('finds nothing once shared has generated its migration', () => {
-    expect(ws.dbKit(['generate', '--package', 'shared', '--name', 'venues']).code).toBe(0);
+  it('finds nothing once shared has generated its migration', async () => {
+    expect((await ws.run(['generate', '--package', 'shared', '--name', 'venues'])).code).toBe(0);
     const workspace = Workspace.find(ws.root);
     expect(missingReferences(workspace, workspace.resolve('teamd'))).toEqual([]);
   });

@@ -14,7 +14,7 @@ describe('generate --rename: renames without a terminal', () => {
     ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'rename' });
     env = { DATABASE_URL: db.url };
-    expect(ws.dbKit(['migrate', '--all'], env).code).toBe(0);
+    expect((await ws.run(['migrate', '--all'], env)).code).toBe(0);
     await query(db.url, `insert into users (email) values ('ada@example.com')`);
     await query(db.url, `insert into teamd_projects (name, lead_id) values ('p', 1)`);
     await query(
@@ -35,9 +35,9 @@ describe('generate --rename: renames without a terminal', () => {
     ws.remove();
   });
 
-  it('says why drizzle-kit stopped and how to declare the rename, and writes nothing', () => {
+  it('says why drizzle-kit stopped and how to declare the rename, and writes nothing', async () => {
     const before = readdirSync(ws.path(`${TEAMD}/drizzle`));
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--name', 'todos']);
+    const run = await ws.run(['generate', '--package', 'teamd', '--name', 'todos']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/must ask whether something in @teamd\/database was renamed/);
     expect(run.stderr).toMatch(/Interactive prompts require a TTY/);
@@ -45,14 +45,14 @@ describe('generate --rename: renames without a terminal', () => {
     expect(readdirSync(ws.path(`${TEAMD}/drizzle`))).toEqual(before);
   });
 
-  it('refuses a rename of a table the snapshot does not have (exit 2)', () => {
-    const run = ws.dbKit(['generate', '--package', 'teamd', '--rename', 'teamd_nothing=teamd_todos']);
+  it('refuses a rename of a table the snapshot does not have (exit 2)', async () => {
+    const run = await ws.run(['generate', '--package', 'teamd', '--rename', 'teamd_nothing=teamd_todos']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/latest snapshot has no table teamd_nothing/);
   });
 
   it('with --rename, writes the renames first, keeps the rows, and leaves nothing to generate or drift', async () => {
-    const run = ws.dbKit([
+    const run = await ws.run([
       'generate',
       '--package',
       'teamd',
@@ -77,12 +77,12 @@ describe('generate --rename: renames without a terminal', () => {
       /ALTER TABLE "teamd_todos" RENAME COLUMN "label" TO "title";\n--> statement-breakpoint\nALTER TABLE "teamd_todos" RENAME TO "teamd_tasks";\n$/,
     );
 
-    const migrate = ws.dbKit(['migrate', '--package', 'teamd'], env);
+    const migrate = await ws.run(['migrate', '--package', 'teamd'], env);
     expect(migrate.code, migrate.stderr).toBe(0);
     const [row] = await query<{ n: number }>(db.url, `select count(label)::int as n from teamd_todos`);
     expect(row!.n).toBe(25);
-    expect(ws.dbKit(['generate', '--package', 'teamd']).stdout).toMatch(/nothing written/);
-    const status = ws.dbKit(['status', '--json'], env);
+    expect((await ws.run(['generate', '--package', 'teamd'])).stdout).toMatch(/nothing written/);
+    const status = await ws.run(['status', '--json'], env);
     expect(JSON.parse(status.stdout).drift).toEqual([]);
   });
 });

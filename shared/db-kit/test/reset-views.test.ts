@@ -35,7 +35,7 @@ afterEach(async () => {
 
 describe('reset and the views CASCADE would take with it (D21)', () => {
   it('without a terminal and without --yes, refuses naming the views; with --yes, says it dropped them', async () => {
-    const refused = ws.dbKit(['reset', '--no-backup'], env);
+    const refused = await ws.run(['reset', '--no-backup'], env);
     expect(refused.code, refused.stderr).toBe(2);
     for (const view of ['public.my_project_names', 'public.my_user_count', 'public.my_on_a_view'])
       expect(refused.stderr).toContain(view);
@@ -43,7 +43,7 @@ describe('reset and the views CASCADE would take with it (D21)', () => {
     expect(refused.stderr).toMatch(/materialized view/);
     expect(await views()).toEqual(['my_on_a_view', 'my_project_names', 'my_user_count', 'unrelated']);
 
-    const run = ws.dbKit(['reset', '--yes', '--no-backup'], env);
+    const run = await ws.run(['reset', '--yes', '--no-backup'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout + run.stderr).toMatch(/public\.my_project_names/);
     expect(await views()).toEqual(['unrelated']);
@@ -51,17 +51,17 @@ describe('reset and the views CASCADE would take with it (D21)', () => {
 
   it("a view a package's migration creates is not asked about: migrating again brings it back", async () => {
     await query(db.url, 'drop view my_on_a_view; drop view my_project_names; drop materialized view my_user_count;');
-    const custom = ws.dbKit(['generate', '--package', 'teamd', '--custom', '--name', 'project_names_view']);
+    const custom = await ws.run(['generate', '--package', 'teamd', '--custom', '--name', 'project_names_view']);
     expect(custom.code, custom.stderr).toBe(0);
     const name = readdirSync(ws.path(`${TEAMD}/drizzle`)).find((f) => f.endsWith('_project_names_view.sql'))!;
     ws.write(
       `${TEAMD}/drizzle/${name}`,
       `${ws.read(`${TEAMD}/drizzle/${name}`)}CREATE VIEW teamd_project_names AS SELECT name FROM teamd_projects;\n`,
     );
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], env).code).toBe(0);
-    const run = ws.dbKit(['reset', '--no-backup'], env);
+    expect((await ws.run(['migrate', '--package', 'teamd'], env)).code).toBe(0);
+    const run = await ws.run(['reset', '--no-backup'], env);
     expect(run.stderr).not.toContain('teamd_project_names');
-    const yes = ws.dbKit(['reset', '--yes', '--no-backup'], env);
+    const yes = await ws.run(['reset', '--yes', '--no-backup'], env);
     expect(yes.code, yes.stderr).toBe(0);
     expect(yes.stderr).not.toMatch(/Dropping .*view/);
     expect(await views()).toEqual(['teamd_project_names', 'unrelated']);

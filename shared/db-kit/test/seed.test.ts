@@ -17,16 +17,16 @@ describe('db:seed and db:fresh', () => {
   });
 
   it('fills shared and overlay tables, and running it twice gives the same rows', async () => {
-    const first = ws.dbKit(['seed', '--count', '8'], env());
+    const first = await ws.run(['seed', '--count', '8'], env());
     expect(first.code, first.stderr).toBe(0); // an empty database needs no confirmation
     const once = await snapshotRows(db.url);
     for (const table of ['users', 'events', 'teamd_projects', 'teamd_tasks', 'teamd_user_settings'])
       expect(once[table], table).toHaveLength(8);
 
-    const refused = ws.dbKit(['seed', '--count', '8'], env());
+    const refused = await ws.run(['seed', '--count', '8'], env());
     expect(refused.code).toBe(2); // rows exist now: replacing them needs --yes without a terminal
 
-    const second = ws.dbKit(['seed', '--count', '8', '--yes'], env());
+    const second = await ws.run(['seed', '--count', '8', '--yes'], env());
     expect(second.code, second.stderr).toBe(0);
     expect(await snapshotRows(db.url)).toEqual(once);
   });
@@ -54,7 +54,7 @@ describe('db:seed and db:fresh', () => {
   it('db:fresh resets, migrates and seeds: the same rows again', async () => {
     const seeded = await snapshotRows(db.url);
     await query(db.url, "insert into users (email) values ('extra@example.com')");
-    const run = ws.dbKit(['fresh', '--yes', '--count', '8', '--no-backup'], env());
+    const run = await ws.run(['fresh', '--yes', '--count', '8', '--no-backup'], env());
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Dropped 5 tables[\s\S]*Applied 2 migrations[\s\S]*Seeded/);
     expect(await snapshotRows(db.url)).toEqual(seeded);

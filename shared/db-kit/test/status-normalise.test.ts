@@ -45,8 +45,8 @@ describe('status compares what PostgreSQL builds, not what the snapshot spells',
       `${ws.read(`${TEAMD}/src/overlays/index.ts`)}export * from './normalise';\n`,
     );
     // Written the way a migration from before generate's name rule was: the file is kept either way.
-    ws.dbKit(['generate', '--package', 'teamd', '--name', 'normalise']);
-    const migrate = ws.dbKit(['migrate', '--all'], env());
+    await ws.run(['generate', '--package', 'teamd', '--name', 'normalise']);
+    const migrate = await ws.run(['migrate', '--all'], env());
     expect(migrate.code, migrate.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -54,15 +54,15 @@ describe('status compares what PostgreSQL builds, not what the snapshot spells',
     ws.remove();
   });
 
-  it('is clean right after migrate: truncated names, key columns NOT NULL, a UNIQUE folded into the key', () => {
-    const run = ws.dbKit(['status', '--json'], env());
+  it('is clean right after migrate: truncated names, key columns NOT NULL, a UNIQUE folded into the key', async () => {
+    const run = await ws.run(['status', '--json'], env());
     const report = JSON.parse(run.stdout) as StatusReport;
     expect(report.drift).toEqual([]);
     expect(run.code).toBe(0);
   });
 
-  it('prints no line longer than 120 characters: columns wrap under their table', () => {
-    const run = ws.dbKit(['status'], env());
+  it('prints no line longer than 120 characters: columns wrap under their table', async () => {
+    const run = await ws.run(['status'], env());
     const lines = run.stdout.split('\n');
     expect(lines.filter((line) => line.length > 120)).toEqual([]);
     const users = lines.findIndex((line) => line.startsWith('  public.users '));
@@ -72,7 +72,7 @@ describe('status compares what PostgreSQL builds, not what the snapshot spells',
   it('still reports a real difference on those tables', async () => {
     const { query } = await import('./helpers');
     await query(db.url, 'alter table teamd_daily_totals drop column total');
-    const report = JSON.parse(ws.dbKit(['status', '--json'], env()).stdout) as StatusReport;
+    const report = JSON.parse((await ws.run(['status', '--json'], env())).stdout) as StatusReport;
     expect(report.drift).toEqual([
       expect.objectContaining({ kind: 'column', object: 'public.teamd_daily_totals.total', problem: 'missing' }),
     ]);
