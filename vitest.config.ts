@@ -23,6 +23,10 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: 'forks',
+          // vitest's default is one worker per core less one: a single worker on a 2-core machine. The files
+          // wait on PostgreSQL and on child processes as much as on the CPU, and each has its own database
+          // and workspace copy (the global setup's template pool serves clones to several workers at once).
+          maxWorkers: 3,
         },
       },
     ],
