@@ -38,8 +38,8 @@ rows; it would empty every table that references it, other packages' included), 
 is taken off every DROP, so an object of another package that depends on it stops the push.
 
 A database with a composite primary key (which drizzle-kit's pushSchema cannot read) is diffed
-against what the applied migrations built (their snapshots) instead; if the pushed package's
-objects differ from those, push stops and names the difference.
+against what the applied migrations and the package's earlier pushes built instead; if the pushed
+package's objects differ from that (a manual change), push stops and names the difference.
 
 Exit: 0 pushed, nothing to do, or declined at the prompt ("Nothing changed."); 2 refused,
 usage or connection error.`,

@@ -8,6 +8,7 @@ import { bookkeepingTable } from './runner';
 import { historyOf } from './history';
 import { ownership } from './ownership';
 import { quoteIdent } from '../sql-text';
+import { forgetPushRecords } from '../schema/pushes';
 
 export interface DroppedObjects {
   tables: string[];
@@ -45,6 +46,11 @@ export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Pro
     if (sequencesLeft.length)
       await tx.unsafe(`drop sequence if exists ${sequencesLeft.map(quoteQualified).join(', ')} cascade`);
     if (bookkeeping.length) await tx.unsafe(`drop table if exists ${bookkeeping.map(quoteQualified).join(', ')}`);
+    // What their pushes built is gone too: the next push diffs from the migrations again.
+    await forgetPushRecords(
+      tx,
+      packages.map((p) => p.name),
+    );
     return { tables, types, sequences: sequencesLeft, bookkeeping };
   }) as Promise<DroppedObjects>;
 }

@@ -57,6 +57,23 @@ export function pgIdentifier(name: string): string {
  * pending, not a second time as drift; with nothing pending this is every package's latest snapshot.
  */
 export function expectedSchema(states: PackageState[]): ExpectedSchema {
+  return expectedFrom(
+    states.flatMap((state) => {
+      const newest = newestApplied(state);
+      const snapshot = newest && historyOf(state.pkg).snapshotAt(newest.idx);
+      return snapshot ? [{ pkg: state.pkg, snapshot }] : [];
+    }),
+  );
+}
+
+/** The package's newest applied migration (an edited one counts: it ran), or undefined. */
+export function newestApplied(state: PackageState): { idx: number; tag: string } | undefined {
+  const files = [...state.applied, ...state.changed].map((a) => a.file);
+  return files.reduce<(typeof files)[number] | undefined>((a, b) => (a && a.idx > b.idx ? a : b), undefined);
+}
+
+/** What PostgreSQL builds from each package's snapshot (push passes the ones it recorded). */
+export function expectedFrom(snapshots: Array<{ pkg: SchemaPackage; snapshot: Snapshot }>): ExpectedSchema {
   const expected: ExpectedSchema = {
     tables: new Map(),
     enums: new Map(),
@@ -64,12 +81,7 @@ export function expectedSchema(states: PackageState[]): ExpectedSchema {
     constraints: new Map(),
     foldable: new Set(),
   };
-  for (const state of states) {
-    const newestApplied = Math.max(-1, ...[...state.applied, ...state.changed].map((a) => a.file.idx));
-    if (newestApplied < 0) continue;
-    const snapshot = historyOf(state.pkg).snapshotAt(newestApplied);
-    if (snapshot) addSnapshot(expected, state.pkg, snapshot);
-  }
+  for (const { pkg, snapshot } of snapshots) addSnapshot(expected, pkg, snapshot);
   return expected;
 }
 

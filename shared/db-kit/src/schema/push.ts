@@ -5,7 +5,8 @@ import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
 import { unionOf } from './load';
 import { ownerOf, type SchemaObjects, schemaObjects } from './objects';
-import { expectedSchema, findDrift } from './drift';
+import { expectedFrom, findDrift, newestApplied } from './drift';
+import { type PushRecord, readPushRecords, writePushRecords } from './pushes';
 import { readLiveSchema } from './live';
 import { inspectPackages } from '../migrations/runner';
 import { historyOf } from '../migrations/history';
@@ -29,6 +30,8 @@ export interface PushPlan {
   leftAlone: PushStatement[];
   /** Statements whose effect would reach other packages' objects (TRUNCATE ... CASCADE): push stops. */
   refused: PushStatement[];
+  /** What applyPush records of the pushed packages, for the next push's own diff (see snapshotDiff). */
+  records: PushRecord[];
 }
 
 /**
@@ -49,10 +52,10 @@ export async function planPush(
   interactive: boolean,
 ): Promise<PushPlan> {
   const objects = schemaObjects(loaded, packages);
-  const statements = await quietUnlessInteractive(interactive, () =>
+  const { statements, records } = await quietUnlessInteractive(interactive, () =>
     pushStatements(sql, loaded, packages, scope, objects),
   );
-  const plan: PushPlan = { statements: [], leftAlone: [], refused: [] };
+  const plan: PushPlan = { statements: [], leftAlone: [], refused: [], records };
   for (const raw of statements) {
     // CASCADE on a DROP would remove other packages' foreign keys and views with it: without it,
     // PostgreSQL stops the push instead, naming what depends on the object.
@@ -88,7 +91,7 @@ async function pushStatements(
   packages: SchemaPackage[],
   scope: SchemaPackage[],
   objects: SchemaObjects,
-): Promise<string[]> {
+): Promise<{ statements: string[]; records: PushRecord[] }> {
   if (await hasCompositePrimaryKey(sql, objects.schemas)) return snapshotDiff(sql, loaded, packages, scope);
   const { pushSchema } = await import('drizzle-kit/api');
   const db = drizzle(sql);
@@ -96,7 +99,7 @@ async function pushStatements(
   const adapter = { execute: async (query: Parameters<typeof db.execute>[0]) => ({ rows: await db.execute(query) }) };
   try {
     const result = await pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters);
-    return result.statementsToExecute;
+    return { statements: result.statementsToExecute, records: [] };
   } catch (error) {
     if (!/there is no parameter \$\d/.test((error as Error).message ?? '')) throw error;
     return snapshotDiff(sql, loaded, packages, scope);
@@ -111,30 +114,41 @@ async function hasCompositePrimaryKey(sql: Sql, schemas: string[]): Promise<bool
 }
 
 /**
- * Push's own path: the "current" side is what the applied migrations built, i.e. the union of
- * every package's snapshot after its newest applied migration (status's expected schema), the
- * "desired" side is the union of the schema files; drizzle-kit's generateMigration diffs the two.
- * The snapshots only stand for the database if it really matches them, so the live catalog is
- * compared first: a difference on a pushed package's object (an earlier push, a manual change)
- * stops the push, since the diff would not see it.
+ * Push's own path: the "current" side is, per package, what its applied migrations built (its
+ * snapshot after its newest applied migration, as status uses), or what the package's last push
+ * built if no migration was applied or undone since (recorded by applyPush); the "desired" side is
+ * the union of the schema files; drizzle-kit's generateMigration diffs the two. Both sides come
+ * from drizzle's own serializer, so they agree on what drizzle-kit's live reader misreads (NULLS
+ * NOT DISTINCT, array and function defaults, key columns' NOT NULL). They only stand for the
+ * database if it really matches them, so the live catalog is compared first: a difference on a
+ * pushed package's object (a manual change) stops the push, since the diff would not see it.
  */
 async function snapshotDiff(
   sql: Sql,
   loaded: LoadedSchema[],
   packages: SchemaPackage[],
   scope: SchemaPackage[],
-): Promise<string[]> {
-  const states = await inspectPackages(sql, packages);
-  const expected = expectedSchema(states);
+): Promise<{ statements: string[]; records: PushRecord[] }> {
+  const [states, pushed] = await Promise.all([inspectPackages(sql, packages), readPushRecords(sql)]);
+  const after = new Map(states.map((state) => [state.pkg.name, newestApplied(state)]));
+  const snapshots = states.flatMap((state) => {
+    const newest = after.get(state.pkg.name);
+    const record = pushed.get(state.pkg.name);
+    if (record && record.after === (newest?.tag ?? '')) return [{ pkg: state.pkg, snapshot: record.snapshot }];
+    const snapshot = newest && historyOf(state.pkg).snapshotAt(newest.idx);
+    return snapshot ? [{ pkg: state.pkg, snapshot }] : [];
+  });
   const inScope = new Set(scope.map((p) => p.name));
-  const differences = findDrift(await readLiveSchema(sql), expected).filter((d) => d.owner && inScope.has(d.owner));
+  const differences = findDrift(await readLiveSchema(sql), expectedFrom(snapshots)).filter(
+    (d) => d.owner && inScope.has(d.owner),
+  );
   if (differences.length) {
     const first = differences[0]!;
     const names = scope.map((p) => p.alias).join(' + ');
     throw new DbKitError(
       `push cannot plan ${names}: the database has a composite primary key, so push diffs against what the ` +
-        `migrations built, and the database differs from that (${plural(differences.length, 'difference')}, ` +
-        `first: ${first.object} ${first.problem}). Nothing changed.`,
+        `migrations and earlier pushes built, and the database differs from that ` +
+        `(${plural(differences.length, 'difference')}, first: ${first.object} ${first.problem}). Nothing changed.`,
       `See them with ${scriptFor(scope[0]!, 'status', scope[0]!)}; ${commandFor(scope[0]!, 'reset')} ` +
         'rebuilds the database from the migrations, then push again.',
       'refused',
@@ -143,15 +157,19 @@ async function snapshotDiff(
   const { generateDrizzleJson, generateMigration } = await import('drizzle-kit/api');
   const empty = generateDrizzleJson({}) as unknown as Snapshot;
   const current: Snapshot = { ...empty, tables: {}, enums: {}, schemas: {}, sequences: {}, views: {} };
-  for (const state of states) {
-    const newestApplied = Math.max(-1, ...[...state.applied, ...state.changed].map((a) => a.file.idx));
-    const snapshot = newestApplied < 0 ? undefined : historyOf(state.pkg).snapshotAt(newestApplied);
-    if (!snapshot) continue;
+  for (const { snapshot } of snapshots) {
     for (const key of ['tables', 'enums', 'schemas', 'sequences', 'views', 'roles', 'policies'] as const)
       current[key] = { ...(current[key] as object), ...((snapshot[key] as object | undefined) ?? {}) };
   }
   const desired = generateDrizzleJson(unionOf(loaded), current.id);
-  return generateMigration(current as never, desired);
+  const records = loaded
+    .filter(({ pkg }) => inScope.has(pkg.name))
+    .map(({ pkg, exports }) => ({
+      pkg: pkg.name,
+      after: after.get(pkg.name)?.tag ?? '',
+      snapshot: generateDrizzleJson(exports) as unknown as Snapshot,
+    }));
+  return { statements: await generateMigration(current as never, desired), records };
 }
 
 const DATA_LOSS = /\b(DROP\s+(TABLE|COLUMN|TYPE|SEQUENCE|SCHEMA|VIEW)|TRUNCATE|SET\s+DATA\s+TYPE|DELETE\s+FROM)\b/i;
@@ -194,6 +212,7 @@ export async function applyPush(sql: Sql, plan: PushPlan): Promise<void> {
   try {
     await sql.begin(async (tx) => {
       for (index = 0; index < plan.statements.length; index++) await tx.unsafe(plan.statements[index]!.sql);
+      await writePushRecords(tx, plan.records);
     });
   } catch (error) {
     const statement = plan.statements[index]?.sql.split('\n')[0]?.slice(0, 100) ?? '';
