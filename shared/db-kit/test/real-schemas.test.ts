@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import type { RunOutput } from '../src/testing/fixture';
 import { Workspace } from '../src/workspace';
-import { fixtureWorkspace } from './helpers';
+import { fixtureWorkspace, query } from './helpers';
 
 // The acceptance test of issue 11: a team's realistic schema through the whole workflow, every
 // step exiting 0 with no edit to a generated file. One scratch workspace and database per schema.
@@ -23,6 +23,27 @@ interface CorpusSettings {
 
 /** Time of each step, per schema, printed at the end (figures for the issue's closing note). */
 const timings: Record<string, Record<string, number>> = {};
+/** The team's tables, enums, indexes and foreign keys, counted in the database after migrate. */
+const counts: Record<string, Record<string, number>> = {};
+
+/** What migrate built for the team whose names start with `${alias}_`, counted from the catalog. */
+async function countObjects(url: string, alias: string): Promise<Record<string, number>> {
+  const prefix = `${alias}\\_%`;
+  const [row] = await query<Record<string, number>>(
+    url,
+    `select
+       (select count(*)::int from pg_tables where schemaname = 'public' and tablename like '${prefix}') as tables,
+       (select count(*)::int from pg_type where typtype = 'e' and typname like '${prefix}') as enums,
+       (select count(*)::int from pg_index i join pg_class t on t.oid = i.indrelid
+         where t.relname like '${prefix}'
+           and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)) as indexes,
+       (select count(*)::int from pg_constraint c join pg_class t on t.oid = c.conrelid
+         where c.contype = 'f' and t.relname like '${prefix}') as "foreign keys",
+       (select count(*)::int from pg_constraint c join pg_class t on t.oid = c.conrelid
+         where c.contype = 'p' and array_length(c.conkey, 1) > 1 and t.relname like '${prefix}') as "composite keys"`,
+  );
+  return row!;
+}
 
 for (const schema of schemas) {
   const settings = JSON.parse(readFileSync(join(CORPUS, schema, 'corpus.json'), 'utf8')) as CorpusSettings;
@@ -80,8 +101,9 @@ for (const schema of schemas) {
       expect(init.stdout).not.toMatch(/warning|error/);
     });
 
-    it('migrate applies shared, Team D and the team; status is clean right after', () => {
+    it('migrate applies shared, Team D and the team; status is clean right after', async () => {
       expectOk(step('migrate', ['migrate', '--all']));
+      counts[schema] = await countObjects(db.url, alias);
       const status = step('status', ['status', '--json']);
       const report = JSON.parse(status.stdout) as { clean: boolean; drift: unknown[] };
       expect(report.drift).toEqual([]);
@@ -140,11 +162,19 @@ for (const schema of schemas) {
   });
 }
 
+// One table, a column per schema: the objects migrate built, then each step's wall time (no assertion).
 afterAll(() => {
-  for (const [schema, steps] of Object.entries(timings))
-    console.log(
-      `[real-schemas] ${schema}: ${Object.entries(steps)
-        .map(([name, ms]) => `${name} ${ms} ms`)
-        .join(', ')}`,
-    );
+  const names = Object.keys(timings);
+  if (!names.length) return;
+  const steps = [...new Set(names.flatMap((name) => Object.keys(timings[name]!)))];
+  const kinds = [...new Set(names.flatMap((name) => Object.keys(counts[name] ?? {})))];
+  const cell = (value: number | undefined, unit = '') => (value === undefined ? '-' : `${value}${unit}`);
+  const rows = [
+    ['', ...names],
+    ['---', ...names.map(() => '---:')],
+    ...kinds.map((kind) => [kind, ...names.map((name) => cell(counts[name]?.[kind]))]),
+    ...steps.map((step) => [step, ...names.map((name) => cell(timings[name]![step], ' ms'))]),
+    ['total', ...names.map((name) => `${Object.values(timings[name]!).reduce((a, b) => a + b, 0)} ms`)],
+  ];
+  console.log(`[real-schemas]\n${rows.map((row) => `| ${row.join(' | ')} |`).join('\n')}`);
 });
