@@ -183,7 +183,18 @@ function discoverPackages(root: string): SchemaPackage[] {
     dependsOn: deps.filter((d) => names.has(d)),
   }));
   // Shared first, then teams by alias: a stable order for status, check and migrate-all.
-  return packages.sort((a, b) => (a.role === b.role ? a.alias.localeCompare(b.alias) : a.role === 'shared' ? -1 : 1));
+  return packages.sort((a, b) => (a.role === b.role ? compareAliases(a.alias, b.alias) : a.role === 'shared' ? -1 : 1));
+}
+
+const PLAIN_ALIAS = /^[a-z0-9]*$/;
+
+/**
+ * localeCompare's order, without its cost where it cannot differ: for lower-case letters and digits it is the
+ * code-point order, and the first localeCompare of a process starts ICU's collator (~10 ms of every command).
+ */
+function compareAliases(a: string, b: string): number {
+  if (PLAIN_ALIAS.test(a) && PLAIN_ALIAS.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return a.localeCompare(b);
 }
 
 /**

@@ -116,11 +116,14 @@ export function schemaKey(ws: Workspace, pkg: SchemaPackage): string {
   return hash.digest('hex');
 }
 
+const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 function sourceFiles(pkg: SchemaPackage): string[] {
   const files: string[] = [join(pkg.dir, 'package.json')];
   const out = pkg.migrationsDir;
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    // By code point: localeCompare's first call starts ICU's collator, ~10 ms of a no-op migrate.
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => byCodePoint(a.name, b.name))) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!entry.name.startsWith('.') && !SKIPPED_DIRS.has(entry.name) && path !== out) walk(path);
