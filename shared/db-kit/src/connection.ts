@@ -1,5 +1,5 @@
-import { connect as netConnect } from 'node:net';
-import postgres from 'postgres';
+import { connect as netConnect, type Socket } from 'node:net';
+import type postgres from 'postgres';
 import { DbKitError, describeError } from './errors';
 import { type DatabaseTarget, describeHost, driverOptions } from './target';
 import { notThisCheckout, type ServerIdentity, verifyServer } from './server/identity';
@@ -14,7 +14,9 @@ export const CONNECT_TIMEOUT_S = 10;
  * target fails here with a one-line, password-free message instead of deep inside a command.
  * First it asks the server the one question every PostgreSQL answers with one byte (the SSL
  * request): something else on that port (an HTTP server, say) fails at once, where the driver
- * would wait forever for a message that never parses.
+ * would wait forever for a message that never parses. Without TLS the driver then starts its
+ * session on that same socket (after an "N" the server waits for the startup message, as libpq's
+ * sslmode=prefer relies on), so the server starts one backend per connection, not two.
  *
  * @example
  *   const sql = await connect(target, 'db-kit migrate');
@@ -26,20 +28,39 @@ export async function connect(
   max = 1,
   /** The checkout whose server the target must reach (see server/identity.ts). */
   expected?: ServerIdentity,
+  settings: ConnectSettings = {},
 ): Promise<Sql> {
-  await probePostgres(target);
   const options = driverOptions(target);
+  const plain = !options.ssl && !process.env.PGSSL;
+  // The probe's connection (and the server's new backend) gets under way while the driver loads (~5 ms).
+  const probing = probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain);
+  probing.catch(() => {});
+  const { default: postgres } = await import('postgres');
+  let probed = await probing;
   const sql = postgres({
     ...options,
     max,
     onnotice: () => {},
     connect_timeout: CONNECT_TIMEOUT_S,
     idle_timeout: 0,
+    ...(settings.arrayTypes === false ? { fetch_types: false } : {}),
+    // The probed socket for the first connection; every later one (a pool's second, a reconnect) is probed too.
+    ...(probed
+      ? {
+          socket: async () => {
+            const socket = probed ?? (await probePostgres(target, CONNECT_TIMEOUT_S * 1000, true));
+            probed = undefined;
+            if (!socket) throw cannotConnect(target, 'the server now asks for TLS on a connection made without it');
+            return socket;
+          },
+        }
+      : {}),
     connection: { application_name: applicationName, ...options.connection },
   });
   try {
-    await sql`select 1`;
+    // The identity check is the proof when there is one: one round trip either way.
     if (expected) await verifyServer(sql, target.url, expected);
+    else await sql`select 1`;
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
     if (error instanceof DbKitError) throw error;
@@ -48,6 +69,15 @@ export async function connect(
     throw cannotConnect(target, describeError(error));
   }
   return sql;
+}
+
+export interface ConnectSettings {
+  /**
+   * false: skip the driver's lookup of array types, a round trip and ~7 KB of rows at every
+   * connect. Queries on such a connection must neither send nor read arrays (a JS array parameter
+   * would not serialise): the no-op migrate's path, whose few queries spell their lists as literals.
+   */
+  arrayTypes?: boolean;
 }
 
 function cannotConnect(target: DatabaseTarget, reason: string, hint?: string): DbKitError {
@@ -60,21 +90,32 @@ function cannotConnect(target: DatabaseTarget, reason: string, hint?: string): D
 
 /**
  * Sends PostgreSQL's SSLRequest and reads the first byte of the answer: `S` or `N` (or `E` from
- * a very old server) is PostgreSQL; anything else, or a peer that closes, is not.
+ * a very old server) is PostgreSQL; anything else, or a peer that closes, is not. With `keep`, a
+ * socket answered `N` (no TLS) is returned open, for the driver to start its session on; any other
+ * answer closes it and returns undefined.
  */
-export function probePostgres(target: DatabaseTarget, timeoutMs = CONNECT_TIMEOUT_S * 1000): Promise<void> {
+export function probePostgres(
+  target: DatabaseTarget,
+  timeoutMs = CONNECT_TIMEOUT_S * 1000,
+  keep = false,
+): Promise<Socket | undefined> {
   return new Promise((resolve, reject) => {
     const socket = target.socket
       ? netConnect({ path: `${target.host}/.s.PGSQL.${target.port}` })
       : netConnect({ host: target.host, port: target.port });
     let settled = false;
-    const finish = (error?: DbKitError) => {
+    const finish = (error?: DbKitError, reusable = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (keep && reusable) {
+        socket.removeAllListeners();
+        resolve(socket);
+        return;
+      }
       socket.destroy();
       if (error) reject(error);
-      else resolve();
+      else resolve(undefined);
     };
     const notPostgres = (what: string) =>
       cannotConnect(
@@ -90,7 +131,8 @@ export function probePostgres(target: DatabaseTarget, timeoutMs = CONNECT_TIMEOU
     socket.once('connect', () => socket.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])));
     socket.once('data', (chunk: Buffer) => {
       const first = String.fromCharCode(chunk[0] ?? 0);
-      if (first === 'S' || first === 'N' || first === 'E') finish();
+      if (first === 'N' && chunk.length === 1) finish(undefined, true);
+      else if (first === 'S' || first === 'N' || first === 'E') finish();
       else finish(notPostgres(`it answered ${JSON.stringify(chunk.subarray(0, 12).toString('latin1'))}`));
     });
     socket.once('end', () => finish(notPostgres('it closed the connection')));

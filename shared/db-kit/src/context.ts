@@ -48,11 +48,14 @@ export interface Context {
   readonly database: DatabaseTarget;
   /** The same, or undefined when DATABASE_URL is not set. */
   readonly configuredDatabase: DatabaseTarget | undefined;
-  /** Connects to `database` (proving it with one round trip), runs `fn`, and always closes. */
+  /**
+   * Connects to `database` (proving it with one round trip), runs `fn`, and always closes.
+   * `arrayTypes: false`: see ConnectSettings (connection.ts).
+   */
   withConnection<T>(
     applicationName: string,
     fn: (sql: Sql) => Promise<T>,
-    options?: { connections?: number },
+    options?: { connections?: number; arrayTypes?: boolean },
   ): Promise<T>;
   readonly out: Reporter;
   /** --json was given: results are JSON on stdout, and so is a failure (besides its text on stderr). */
@@ -111,12 +114,18 @@ export function createContext(options: ContextOptions = {}): Context {
         applicationName,
         options?.connections,
         checkoutIdentity(ctx.workspace.root, target.url),
+        { arrayTypes: options?.arrayTypes },
       );
+      let result: Awaited<ReturnType<typeof fn>>;
       try {
-        return await fn(sql);
-      } finally {
+        result = await fn(sql);
+      } catch (error) {
         await sql.end({ timeout: 5 });
+        throw error;
       }
+      // fn has awaited its queries: Terminate is sent, without waiting for the server to close its end (~1 ms).
+      await sql.end({ timeout: 0 });
+      return result;
     },
     out: options.reporter ?? consoleReporter(),
     json: options.json ?? false,

@@ -115,7 +115,8 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
           warnUnrecorded(ctx, await unrecorded);
           return 0;
         },
-        { connections: 2 },
+        // Its queries spell lists as literals: no array types to fetch at connect.
+        { connections: 2, arrayTypes: false },
       )
       .finally(() => {
         process.off('SIGINT', onSignal);

@@ -4,6 +4,7 @@ import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping } from './bookkeeping';
 import { journalPath, type MigrationFile } from './files';
+import { literal } from '../sql-text';
 import {
   commandTexts,
   firstCodeLine,
@@ -332,11 +333,12 @@ export class Run {
       ].map((m) => m[1]!),
     );
     if (!names.length) return [];
+    // Literals, not an array parameter: the run's connection has no array types (see ConnectSettings).
     const rows = await this.conn.unsafe(
       `select x.indexrelid::regclass::text as name from pg_index x
         where not x.indisvalid and x.indexrelid = any(
-          select to_regclass(n) from unnest($1::text[]) n where to_regclass(n) is not null)`,
-      [names],
+          select to_regclass(n) from unnest(array[${names.map(literal).join(', ')}]::text[]) n
+           where to_regclass(n) is not null)`,
     );
     return rows.map((r) => r.name as string);
   }

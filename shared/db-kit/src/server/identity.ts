@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { redact } from '../env';
 import { DbKitError, describeError } from '../errors';
 import { literal, quoteIdent } from '../sql-text';
@@ -65,6 +65,8 @@ export async function claimServer(
 ): Promise<string> {
   const admin = new URL(url);
   admin.pathname = '/postgres';
+  // Loaded here: connection.ts imports this module, and loads the driver itself, after its probe is under way.
+  const { default: postgres } = await import('postgres');
   const sql = postgres(admin.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
     if (options.dataDir) {
