@@ -1,6 +1,5 @@
-import { RELEASES_HEADER } from '../migrations/files';
 import { historyOf } from '../migrations/history';
-import { ownership } from '../migrations/ownership';
+import { addCreatedBySql, handOvers, ownerOfObject, ownership } from '../migrations/ownership';
 import { snapshotPath } from '../migrations/snapshots';
 import type { SchemaPackage } from '../workspace';
 import type { Finding } from './findings';
@@ -37,8 +36,8 @@ export function ownershipFindings(
   selected: SchemaPackage[],
 ): Finding[] {
   const findings: Finding[] = [];
-  const owners = ownership(packages);
   const handedOver = handOvers(migrations);
+  const owners = addCreatedBySql(ownership(packages), migrations);
   // Up to its release (db-kit promote), a package built what another package owns now: that is history, not a trespass.
   const historical = (migration: ParsedMigration, owner: SchemaPackage | undefined) =>
     Boolean(owner && handedOver.get(migration)?.has(owner.name));
@@ -63,11 +62,10 @@ export function ownershipFindings(
       for (const target of statement.targets) {
         const key = `${target.kind}:${target.qualifiedName}`;
         if (target.action === 'create') {
-          if (historical(migration, owners.get(key))) continue;
           const owner = owners.get(key);
+          if (historical(migration, owner)) continue;
           // CREATE OR REPLACE of another package's object changes it: judged below, defines nothing.
           if (target.replace && owner && owner.name !== migration.pkg.name) continue;
-          if (!owner) owners.set(key, migration.pkg);
           const table = TABLE_SCOPED.includes(target.kind) ? target.qualifiedName.split('.')[1] : undefined;
           define(
             nameKey(key),
@@ -87,21 +85,13 @@ export function ownershipFindings(
     }
   }
 
-  const ownerOf = (target: ObjectRef): SchemaPackage | undefined => {
-    if (TABLE_SCOPED.includes(target.kind)) {
-      const [schema, table] = target.qualifiedName.split('.');
-      return owners.get(`table:${schema}.${table}`) ?? owners.get(`${target.kind}:${target.qualifiedName}`);
-    }
-    return owners.get(`${target.kind}:${target.qualifiedName}`);
-  };
-
   for (const migration of inScope) {
     const { pkg } = migration;
     if (!selected.includes(pkg)) continue;
     for (const statement of migration.statements) {
       const reported = new Set<string>();
       for (const target of statement.targets) {
-        const owner = ownerOf(target);
+        const owner = ownerOfObject(owners, target.kind, target.qualifiedName);
         if (!owner || owner.name === pkg.name || historical(migration, owner)) continue;
         const where = { file: migration.path, line: statement.startLine };
         const changes = target.action === 'alter' || target.action === 'drop' || Boolean(target.replace);
@@ -226,20 +216,6 @@ function snapshotConstraintTypes(pkg: SchemaPackage): Map<string, { table: strin
     }
   }
   return types;
-}
-
-/** For each migration, the packages that a later-or-same release migration of its package handed tables to. */
-function handOvers(migrations: ParsedMigration[]): Map<ParsedMigration, Set<string>> {
-  const result = new Map<ParsedMigration, Set<string>>();
-  const receivers = new Map<string, Set<string>>();
-  for (const migration of [...migrations].reverse()) {
-    const received = new Set(receivers.get(migration.pkg.name));
-    const release = RELEASES_HEADER.exec(migration.text);
-    if (release) received.add(release[2]!);
-    receivers.set(migration.pkg.name, received);
-    result.set(migration, received);
-  }
-  return result;
 }
 
 /** Constraint names are compared per schema: a unique or primary key constraint is also an index there. */

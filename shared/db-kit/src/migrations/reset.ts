@@ -6,7 +6,7 @@ import type { SchemaPackage } from '../workspace';
 import { ADOPTIONS_TABLE } from './files';
 import { bookkeepingTable } from './runner';
 import { historyOf } from './history';
-import { ownership } from './ownership';
+import { ownership, teamPrefixes } from './ownership';
 import { quoteIdent } from '../sql-text';
 import { forgetPushRecords } from '../schema/pushes';
 
@@ -62,7 +62,7 @@ async function droppedRelations(
 ): Promise<{ tables: string[]; types: string[] }> {
   const owned = [...ownership(packages).keys()];
   const named = (kind: string) => owned.filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
-  const prefixes = packages.map((p) => p.tablePrefix).filter((p): p is string => Boolean(p));
+  const prefixes = teamPrefixes(packages);
   const prefixed = prefixes.length
     ? await tx.unsafe(
         `select schemaname || '.' || tablename as name from pg_tables where schemaname <> 'drizzle' and ` +

@@ -1,6 +1,6 @@
 import { is } from 'drizzle-orm';
 import { getTableConfig, isPgEnum, isPgSequence, PgTable } from 'drizzle-orm/pg-core';
-import { ownership } from '../migrations/ownership';
+import { ownership, teamPrefixes } from '../migrations/ownership';
 import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
 
@@ -16,7 +16,7 @@ export interface SchemaObjects {
 
 /**
  * What every package defines, from its live schema (what the developer is editing) and its
- * latest snapshot (what its migrations built): the map push uses to decide who owns a statement.
+ * latest snapshot (what its migrations built): the map push asks `ownerOf` (migrations/ownership.ts) about.
  */
 export function schemaObjects(loaded: LoadedSchema[], packages: SchemaPackage[]): SchemaObjects {
   const owners = new Map<string, SchemaPackage>(ownership(packages));
@@ -44,20 +44,7 @@ export function schemaObjects(loaded: LoadedSchema[], packages: SchemaPackage[])
     }
   }
   const tableNames = [...owners.keys()].filter((k) => k.startsWith('table:')).map((k) => k.slice(k.indexOf('.') + 1));
-  const prefixes = packages.filter((p) => p.tablePrefix).map((p) => `${p.tablePrefix}*`);
+  const prefixes = teamPrefixes(packages).map((prefix) => `${prefix}*`);
   schemas.delete('drizzle');
   return { owners, tableFilters: [...new Set([...tableNames, ...prefixes])], schemas: [...schemas], tables };
-}
-
-/** The owner of `kind:schema.name`, falling back to a team's table prefix for objects no file names yet. */
-export function ownerOf(
-  objects: SchemaObjects,
-  packages: SchemaPackage[],
-  kind: string,
-  qualified: string,
-): SchemaPackage | undefined {
-  const exact = objects.owners.get(`${kind}:${qualified}`);
-  if (exact) return exact;
-  const name = qualified.slice(qualified.indexOf('.') + 1);
-  return packages.find((p) => p.tablePrefix && name.startsWith(p.tablePrefix));
 }

@@ -4,7 +4,8 @@ import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
 import { unionOf } from './load';
-import { ownerOf, type SchemaObjects, schemaObjects } from './objects';
+import { ownerOf } from '../migrations/ownership';
+import { type SchemaObjects, schemaObjects } from './objects';
 import { expectedFrom, findDrift, newestApplied } from './drift';
 import { type PushRecord, readPushRecords, writePushRecords } from './pushes';
 import { readLiveSchema } from './live';
@@ -64,7 +65,7 @@ export async function planPush(
       '$1$2',
     );
     const target = statementTarget(text);
-    const owner = target ? ownerOf(objects, packages, target.kind, target.name) : undefined;
+    const owner = target ? ownerOf(objects.owners, packages, target.kind, target.name) : undefined;
     const statement: PushStatement = {
       sql: text.trim(),
       target: target && `${target.kind}:${target.name}`,

@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { DbKitError } from '../errors';
 import { bookkeepingTable } from '../migrations/bookkeeping';
 import { inspectPackages } from '../migrations/runner';
-import { ownership } from '../migrations/ownership';
+import { ownership, prefixOwner } from '../migrations/ownership';
 import { missingName, type PackageState } from '../migrations/state';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { expectedSchema, findDrift, type Drift } from './drift';
@@ -135,7 +135,10 @@ function separateLeftovers(found: Drift[], states: PackageState[]): { drift: Dri
   const drift = found.filter((d) => {
     if (d.kind !== 'table' || d.problem !== 'unexpected') return true;
     const name = d.object.split('.').pop()!;
-    const team = states.map((s) => s.pkg).find((p) => p.tablePrefix && name.startsWith(p.tablePrefix));
+    const team = prefixOwner(
+      states.map((s) => s.pkg),
+      name,
+    );
     if (team) {
       leftovers.push({
         table: d.object,
