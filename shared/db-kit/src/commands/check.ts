@@ -48,7 +48,7 @@ Exit: 0 clean or warnings only; 1 an error-level finding; 2 usage error.`,
       const { verifyDowns } = await import('../rollback/verify');
       // The scratch database lives on the same server; the packages they build on come along.
       const order = [...new Set(packages.flatMap((p) => ws.migrationOrder(p)))];
-      const verified = await verifyDowns(ctx.database.url, ws, order);
+      const verified = await verifyDowns(ctx.database, ws, order);
       report.add(...verified.findings);
       ctx.out.warn(`verify-downs: ${plural(verified.verified, 'round trip')} in ${(verified.ms / 1000).toFixed(1)} s.`);
     }

@@ -6,6 +6,7 @@ import type { MigrationFile } from '../migrations/files';
 import { Migrator } from '../migrations/runner';
 import { commandFor } from '../scripts';
 import { quoteIdent } from '../sql-text';
+import { type DatabaseTarget, driverOptions, withDatabase } from '../target';
 import type { SchemaPackage, Workspace } from '../workspace';
 
 export interface VerifyResult {
@@ -110,23 +111,26 @@ async function run(sql: postgres.Sql, statements: string[], transactional: boole
 }
 
 /**
- * The round trip of every down, on a scratch database of the server `adminUrl` points at: applies
+ * The round trip of every down, on a scratch database of the target's server (connected to exactly
+ * as every other command connects, target.ts: the host the guard judged, never the URL again): applies
  * the whole history in migrate's order, remembering the catalog of what each migration touches
  * before and after it; then, newest first, runs its down (the catalog must equal the "before"),
  * its up again (must equal the "after"), and its down once more to reach the previous migration.
  * Only touched objects are read, so the work grows with the history, not with its square.
  */
-export async function verifyDowns(adminUrl: string, ws: Workspace, packages: SchemaPackage[]): Promise<VerifyResult> {
+export async function verifyDowns(
+  target: DatabaseTarget,
+  ws: Workspace,
+  packages: SchemaPackage[],
+): Promise<VerifyResult> {
   const started = performance.now();
   const name = `dbkit_verify_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const admin = postgres({ ...driverOptions(target), max: 1, onnotice: () => {} });
   const findings: Finding[] = [];
   let verified = 0;
   try {
     await admin.unsafe(`create database ${quoteIdent(name)}`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    const sql = postgres({ ...driverOptions(withDatabase(target, name)), max: 1, onnotice: () => {} });
     try {
       const order = (await new Migrator(sql, packages, ws.packages).migrate({ dryRun: true })).planned;
       const byName = new Map(ws.packages.map((p) => [p.name, p]));
