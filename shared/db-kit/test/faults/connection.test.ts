@@ -1,27 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FixtureWorkspace } from '../../src/testing';
-import { fixtureWorkspace, SHARED } from '../helpers';
-import { FaultServer, startDbKit, until } from './server';
+import { describe, expect, it } from 'vitest';
+import { SHARED } from '../helpers';
+import { faultStage, startDbKit, until } from './server';
 
 // A lost session (terminated backend, crashed server) is one line, a hint and exit 2: no stack trace.
-let server: FaultServer;
-let ws: FixtureWorkspace;
-let database: string;
-let url: string;
-let n = 0;
-beforeAll(async () => {
-  server = await FaultServer.start();
-});
-afterAll(() => {
-  server?.stop();
-  ws?.remove();
-});
-beforeEach(async () => {
-  ws?.remove();
-  ws = fixtureWorkspace();
-  database = `conn_${n++}`;
-  url = await server.createDatabase(database);
-  ws.addMigration(
+const stage = faultStage('conn', async () => {
+  stage.ws.addMigration(
     SHARED,
     '20261201_090000_slow',
     'CREATE TABLE "slow_a" ("id" int);\n--> statement-breakpoint\nSELECT pg_sleep(60);',
@@ -30,8 +13,8 @@ beforeEach(async () => {
 
 const sleeping = async () =>
   (
-    await server.query(
-      `select pid from pg_stat_activity where datname = '${database}' and query like '%pg_sleep%' and state = 'active' and pid <> pg_backend_pid()`,
+    await stage.server.query(
+      `select pid from pg_stat_activity where datname = '${stage.database}' and query like '%pg_sleep%' and state = 'active' and pid <> pg_backend_pid()`,
     )
   ).length > 0;
 
@@ -45,24 +28,24 @@ function expectOneLineLoss(out: { code: number; stderr: string }) {
 
 describe('a lost connection during a migration (D5)', () => {
   it('reports a terminated backend in one line and exits 2', async () => {
-    const run = startDbKit(ws, ['migrate', '--package', 'shared'], { DATABASE_URL: url });
+    const run = startDbKit(stage.ws, ['migrate', '--package', 'shared'], { DATABASE_URL: stage.url });
     await until(sleeping);
-    await server.query(
-      `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${database}' and query like '%pg_sleep%' and pid <> pg_backend_pid()`,
+    await stage.server.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${stage.database}' and query like '%pg_sleep%' and pid <> pg_backend_pid()`,
     );
     expectOneLineLoss(await run.done);
-    const [row] = await server.query(`select to_regclass('public.slow_a') as t`, database);
+    const [row] = await stage.server.query(`select to_regclass('public.slow_a') as t`, stage.database);
     expect(row!.t).toBeNull();
   });
 
   it('reports a server crash in one line and exits 2; after restart nothing of the migration is there', async () => {
-    const run = startDbKit(ws, ['migrate', '--package', 'shared'], { DATABASE_URL: url });
+    const run = startDbKit(stage.ws, ['migrate', '--package', 'shared'], { DATABASE_URL: stage.url });
     await until(sleeping);
-    server.crash();
+    stage.server.crash();
     const out = await run.done;
-    server.restart();
+    stage.server.restart();
     expectOneLineLoss(out);
-    const [row] = await server.query(`select to_regclass('public.slow_a') as t`, database);
+    const [row] = await stage.server.query(`select to_regclass('public.slow_a') as t`, stage.database);
     expect(row!.t).toBeNull();
   });
 });

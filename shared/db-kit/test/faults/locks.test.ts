@@ -1,37 +1,20 @@
 import postgres from 'postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIGRATION_LOCK_KEY } from '../../src/migrations/lock';
-import type { FixtureWorkspace } from '../../src/testing';
-import { fixtureWorkspace, SHARED } from '../helpers';
-import { FaultServer, startDbKit } from './server';
+import { SHARED } from '../helpers';
+import { faultStage, startDbKit } from './server';
 
 // Lock timeouts: the session's own lock_timeout survives the wait for the migration lock (D8), a
 // statement that hits its lock timeout is retried, status never hangs on a locked table (D22), and
 // the hints say what happened instead of "Fix the SQL" (D23).
-let server: FaultServer;
-let ws: FixtureWorkspace;
-let database: string;
-let url: string;
-let n = 0;
-beforeAll(async () => {
-  server = await FaultServer.start();
-});
-afterAll(() => {
-  server?.stop();
-  ws?.remove();
-});
-beforeEach(async () => {
-  ws?.remove();
-  ws = fixtureWorkspace();
-  database = `locks_${n++}`;
-  url = await server.createDatabase(database);
-  expect(ws.dbKit(['migrate', '--package', 'shared'], { DATABASE_URL: url }).code).toBe(0);
-  ws.addMigration(SHARED, '20261201_090000_add_phone', 'ALTER TABLE "users" ADD COLUMN "phone" text;');
+const stage = faultStage('locks', async () => {
+  expect(stage.ws.dbKit(['migrate', '--package', 'shared'], { DATABASE_URL: stage.url }).code).toBe(0);
+  stage.ws.addMigration(SHARED, '20261201_090000_add_phone', 'ALTER TABLE "users" ADD COLUMN "phone" text;');
 });
 
 /** A session that holds `users` in ACCESS EXCLUSIVE mode until `release`. */
 async function holdUsers(): Promise<{ release(): Promise<void> }> {
-  const sql = postgres(server.url(database), { max: 1, onnotice: () => {} });
+  const sql = postgres(stage.server.url(stage.database), { max: 1, onnotice: () => {} });
   const tx = await sql.reserve();
   await tx.unsafe('begin; lock table "users" in access exclusive mode');
   return {
@@ -45,12 +28,12 @@ async function holdUsers(): Promise<{ release(): Promise<void> }> {
 
 describe('the lock_timeout of the role or database (D8)', () => {
   it('still applies after waiting for the migration lock: the blocked ALTER gives up, retried, with a lock hint', async () => {
-    await server.query(`alter database "${database}" set lock_timeout = '1s'`);
-    const holder = postgres(server.url(database), { max: 1, onnotice: () => {} });
+    await stage.server.query(`alter database "${stage.database}" set lock_timeout = '1s'`);
+    const holder = postgres(stage.server.url(stage.database), { max: 1, onnotice: () => {} });
     const table = await holdUsers();
     try {
       await holder`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-      const run = startDbKit(ws, ['migrate', '--package', 'shared'], { DATABASE_URL: url });
+      const run = startDbKit(stage.ws, ['migrate', '--package', 'shared'], { DATABASE_URL: stage.url });
       await run.waitFor(/Waiting for the migration lock/);
       await holder`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
       const out = await run.done;
@@ -71,8 +54,8 @@ describe('--lock-timeout-statement (D8)', () => {
     const table = await holdUsers();
     let released = false;
     try {
-      const run = startDbKit(ws, ['migrate', '--package', 'shared', '--lock-timeout-statement', '0.5'], {
-        DATABASE_URL: url,
+      const run = startDbKit(stage.ws, ['migrate', '--package', 'shared', '--lock-timeout-statement', '0.5'], {
+        DATABASE_URL: stage.url,
       });
       await run.waitFor(/waiting {2}20261201_090000_add_phone: a statement hit its lock timeout; retry 1 of 2/);
       await table.release();
@@ -90,7 +73,7 @@ describe('status while a table is locked (D22)', () => {
   it('gives up after a short lock timeout and names the table and who holds it', async () => {
     const table = await holdUsers();
     try {
-      const out = await ws.dbKitAsync(['status', '--package', 'shared'], { DATABASE_URL: url });
+      const out = await stage.ws.dbKitAsync(['status', '--package', 'shared'], { DATABASE_URL: stage.url });
       expect(out.code, out.stderr).toBe(2);
       expect(out.stderr, out.stderr).toMatch(
         /status waited 3 s for a lock on users \(pid \d+, .*for \d+ s: .*lock table/,
@@ -105,11 +88,11 @@ describe('status while a table is locked (D22)', () => {
 describe('a permission error (D23)', () => {
   it('says the user lacks a privilege, not "Fix the SQL"', async () => {
     // A database of its own, where the role may create the bookkeeping schema but not tables in public.
-    await server.query(`create role "faults_app" login`);
-    await server.createDatabase('locks_grants');
-    await server.query(`grant create on database "locks_grants" to "faults_app"`);
-    const limited = server.url('locks_grants').replace('postgres@', 'faults_app@');
-    const out = await ws.dbKitAsync(['migrate', '--package', 'shared'], { DATABASE_URL: limited });
+    await stage.server.query(`create role "faults_app" login`);
+    await stage.server.createDatabase('locks_grants');
+    await stage.server.query(`grant create on database "locks_grants" to "faults_app"`);
+    const limited = stage.server.url('locks_grants').replace('postgres@', 'faults_app@');
+    const out = await stage.ws.dbKitAsync(['migrate', '--package', 'shared'], { DATABASE_URL: limited });
     expect(out.code, out.stderr).toBe(1);
     expect(out.stderr).toMatch(/\[42501\]/);
     expect(out.stderr).toMatch(/next: .*lacks a privilege/);

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { pickFreePort } from '../../src/server/ports';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { FixtureWorkspace } from '../../src/testing';
 import type { RunOutput } from '../../src/testing/fixture';
+import { fixtureWorkspace } from '../helpers';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -104,6 +106,65 @@ function postgresUser(): { uid?: number; gid?: number } {
 
 function run(binary: string, args: string[]): void {
   execFileSync(join(BIN, binary), args, { stdio: 'pipe', cwd: tmpdir(), ...postgresUser() });
+}
+
+/** What a fault test works on; fresh for each test (the server is the file's). */
+export interface FaultStage {
+  readonly server: FaultServer;
+  readonly ws: FixtureWorkspace;
+  /** This test's database on the server: `<prefix>_<n>`. */
+  readonly database: string;
+  /** Its URL, for DATABASE_URL. */
+  readonly url: string;
+}
+
+/**
+ * The setup every fault file shares: a FaultServer of the file's own (started once, stopped and
+ * removed at the end), and before each test a new fixture workspace and a new database on it;
+ * `prepare` then sets the test's stage (migrations applied, files added).
+ *
+ * @example
+ *   const stage = faultStage('locks', async ({ ws, url }) => { ws.dbKit(['migrate'], { DATABASE_URL: url }); });
+ *   it('...', () => startDbKit(stage.ws, ['migrate'], { DATABASE_URL: stage.url }));
+ */
+export function faultStage(prefix: string, prepare?: (stage: FaultStage) => void | Promise<void>): FaultStage {
+  let server: FaultServer | undefined;
+  let ws: FixtureWorkspace | undefined;
+  let database = '';
+  let url = '';
+  let n = 0;
+  const missing = (what: string): never => {
+    throw new Error(`faultStage: no ${what} outside a test`);
+  };
+  const stage: FaultStage = {
+    get server() {
+      return server ?? missing('server');
+    },
+    get ws() {
+      return ws ?? missing('workspace');
+    },
+    get database() {
+      return database || missing('database');
+    },
+    get url() {
+      return url || missing('database');
+    },
+  };
+  beforeAll(async () => {
+    server = await FaultServer.start();
+  });
+  afterAll(() => {
+    server?.stop();
+    ws?.remove();
+  });
+  beforeEach(async () => {
+    ws?.remove();
+    ws = fixtureWorkspace();
+    database = `${prefix}_${n++}`;
+    url = await stage.server.createDatabase(database);
+    await prepare?.(stage);
+  });
+  return stage;
 }
 
 export interface RunningCli {
