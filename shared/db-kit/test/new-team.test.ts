@@ -42,7 +42,7 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
   });
 
   it('scaffolds a full overlay package with its prefix, bookkeeping table and root scripts', () => {
-    const run = ws.dbKit(['new-team', 'teamx', '--no-install']);
+    const run = ws.dbKit(['new-team', 'teamx', '--no-install']); // a process: exit code and what a person reads
     expect(run.code, run.stderr).toBe(0);
     const manifest = JSON.parse(ws.read(`${TEAMX}/package.json`));
     expect(manifest.name).toBe('@teamx/database');
@@ -95,8 +95,8 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
     expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0);
   });
 
-  it('generate --name init writes the first migration of the team tables only', () => {
-    const run = ws.dbKit(['generate', '--package', 'teamx', '--name', 'init']);
+  it('generate --name init writes the first migration of the team tables only', async () => {
+    const run = await ws.run(['generate', '--package', 'teamx', '--name', 'init']);
     expect(run.code, run.stderr).toBe(0);
     const files = readdirSync(ws.path(`${TEAMX}/drizzle`)).filter((f) => f.endsWith('.sql'));
     expect(files.sort()).toEqual([
@@ -111,7 +111,7 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
   });
 
   it('migrate --package teamx puts the team tables in the database, recorded in its own bookkeeping', async () => {
-    const run = ws.dbKit(['migrate', '--package', 'teamx'], { DATABASE_URL: db.url });
+    const run = await ws.run(['migrate', '--package', 'teamx'], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
     try {
@@ -165,24 +165,28 @@ describe('db-kit new-team refuses', () => {
     ['teamd', /taken: @teamd\/database/],
     ['TeamD', /taken: @teamd\/database/],
     ['users', /collides with the table users/],
-  ])('%s, with a reason and exit 2', (name, reason) => {
-    const run = ws.dbKit(['new-team', name, '--no-install']);
+  ])('%s, with a reason and exit 2', async (name, reason) => {
+    const run = await ws.run(['new-team', name, '--no-install']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(reason);
     expect(run.stderr).toMatch(/\n {2}next: /);
   });
 
-  it('a name whose folder or scripts already exist, and a prefix that collides with a team prefix', () => {
+  it('a name whose folder or scripts already exist, and a prefix that collides with a team prefix', async () => {
     ws.write('teams/Billing/README.md', 'leftover');
-    expect(ws.dbKit(['new-team', 'billing', '--no-install']).stderr).toMatch(/taken: teams\/Billing already exists/);
+    expect((await ws.run(['new-team', 'billing', '--no-install'])).stderr).toMatch(
+      /taken: teams\/Billing already exists/,
+    );
     const root = JSON.parse(ws.read('package.json'));
     root.scripts['ops:db:migrate'] = 'echo';
     ws.write('package.json', JSON.stringify(root, null, 2));
-    expect(ws.dbKit(['new-team', 'ops', '--no-install']).stderr).toMatch(/already has the script "ops:db:migrate"/);
+    expect((await ws.run(['new-team', 'ops', '--no-install'])).stderr).toMatch(
+      /already has the script "ops:db:migrate"/,
+    );
     const teamd = JSON.parse(ws.read('teams/teamD/src/database/package.json'));
     teamd.dbKit.tablePrefix = 'td_';
     ws.write('teams/teamD/src/database/package.json', JSON.stringify(teamd, null, 2));
-    const run = ws.dbKit(['new-team', 'td', '--no-install']);
+    const run = await ws.run(['new-team', 'td', '--no-install']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/prefix "td_" collides with @teamd\/database's prefix "td_"/);
     expect(existsSync(ws.path('teams/td'))).toBe(false);
