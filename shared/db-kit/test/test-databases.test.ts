@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -102,6 +104,23 @@ describe('createTestDatabase({ migrate })', () => {
     expect(printed).not.toMatch(/:postgres@/);
     expect(await query(adminUrl(), `select datname from pg_database where datname = '${kept.name}'`)).toEqual([
       { datname: kept.name },
+    ]);
+  });
+
+  it("a run started inside a test (a nested vitest) drops only its own databases at its end, not this run's", async () => {
+    const mine = await createTestDatabase({ label: 'outer_run' });
+    databases.push(mine);
+    // What a nested `vitest run` does in its main process: the global setup, then its teardown,
+    // with the environment it inherits from this run's worker.
+    const setup = join(Workspace.find().root, 'shared/db-kit/src/testing/global-setup.ts');
+    const script = `const { default: setup } = await import(${JSON.stringify(setup)}); await (await setup())();`;
+    const nested = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, CI_QUIET: '1' },
+    });
+    expect(nested.status, nested.stderr).toBe(0);
+    expect(await query(adminUrl(), `select datname from pg_database where datname = '${mine.name}'`)).toEqual([
+      { datname: mine.name },
     ]);
   });
 });

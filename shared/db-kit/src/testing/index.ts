@@ -38,12 +38,24 @@ export function databaseUrlFor(name: string): string {
   return url.toString();
 }
 
-/** Identifies this test run's databases, so the run's teardown drops exactly those. */
+/**
+ * Identifies this test run's databases, so the run's teardown drops exactly those. The global setup
+ * starts a new run (`startTestRun`) and the workers inherit its id; read when needed, not at import.
+ */
 export const TEST_RUN_ENV = 'DB_KIT_TEST_RUN';
-const runId = (process.env[TEST_RUN_ENV] ??= randomBytes(3).toString('hex'));
+const currentRun = () => (process.env[TEST_RUN_ENV] ??= randomBytes(3).toString('hex'));
+
+/**
+ * Gives this vitest run its own id, even when it inherited one: a run started inside a test (the
+ * scaffolded package's test, promote's) would otherwise drop the outer run's databases at its end.
+ */
+export function startTestRun(): string {
+  process.env[TEST_RUN_ENV] = randomBytes(3).toString('hex');
+  return process.env[TEST_RUN_ENV];
+}
 
 /** Every database a run creates is named `t_<run>_<label>_<random>`. */
-export function testDatabasePattern(run = runId): string {
+export function testDatabasePattern(run = currentRun()): string {
   return `t\\_${run}\\_%`;
 }
 
@@ -64,7 +76,7 @@ export async function createTestDatabase(
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')
     .slice(0, 30);
-  const name = `t_${runId}_${label}_${randomBytes(4).toString('hex')}`;
+  const name = `t_${currentRun()}_${label}_${randomBytes(4).toString('hex')}`;
   if (options.migrate) {
     const templates = new TemplateDatabases(adminUrl(), options.workspace ?? Workspace.find());
     try {
@@ -103,7 +115,7 @@ export async function createTestDatabase(
  * Drops what a run left behind: every database named for `run` that a test did not drop
  * (a crashed or forgetful test). With KEEP_TEST_DB set, keeps them: each test's drop() printed its URL.
  */
-export async function dropRunDatabases(run = runId): Promise<string[]> {
+export async function dropRunDatabases(run = currentRun()): Promise<string[]> {
   if (process.env.KEEP_TEST_DB) return [];
   const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
   try {
