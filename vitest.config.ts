@@ -27,6 +27,10 @@ export default defineConfig({
           // wait on PostgreSQL and on child processes as much as on the CPU, and each has its own database
           // and workspace copy (the global setup's template pool serves clones to several workers at once).
           maxWorkers: 3,
+          // A worker keeps its modules from one file to the next: the engine, drizzle-kit's API, tsx and the
+          // SQL parser load once per worker instead of once per file. Nothing a test changes is global
+          // (its workspace copy, its databases, vi.stubEnv undone).
+          isolate: false,
         },
       },
     ],
