@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { commandsIn, commandsOfStatements, splitStatementsAt } from '../migrations/files';
+import { codeOnly, commandTexts, topLevelCommands } from '../migrations/statements';
 import type { SchemaPackage } from '../workspace';
 
 /** What a statement does to a named object. `reference` is a foreign key pointing at a table. */
@@ -97,13 +99,17 @@ function loadParser(): Promise<Parser> {
 
 let identity: string | undefined;
 /**
- * libpg-query's version and this module's code (which turns its trees into targets): what a cached parse depends on.
+ * libpg-query's version, this module's code (which turns its trees into targets) and the lexer's (which splits
+ * the text into the commands parsed): what a cached parse depends on.
  */
 export function parserIdentity(): string {
   if (identity) return identity;
   const hash = createHash('sha256');
   try {
     hash.update(readFileSync(fileURLToPath(import.meta.url)));
+    // Its own source, in a bundle's chunk too.
+    for (const lexer of [commandsIn, commandsOfStatements, splitStatementsAt, commandTexts, topLevelCommands, codeOnly])
+      hash.update(String(lexer));
     hash.update((createRequire(import.meta.url)('libpg-query/package.json') as { version: string }).version);
   } catch {
     hash.update(`${process.pid} ${Date.now()}`); // cannot tell: trust no earlier cache
@@ -139,34 +145,61 @@ export async function parseMigration(
   return parsed;
 }
 
-function parseText(text: string, { parseSync }: Parser): ParsedText {
+function parseText(text: string, parser: Parser): ParsedText {
   const lines = new LineIndex(text);
   const textLines = text.split('\n');
-  const statements: SqlStatement[] = [];
   try {
-    for (const raw of parseSync(text).stmts ?? []) {
-      const start = raw.stmt_location ?? 0;
-      const end = start + (raw.stmt_len ?? lines.byteLength - start);
+    const statements = parsedCommands(text, parser).map(({ start, end, stmt }): SqlStatement => {
       const startLine = lines.lineOfByte(lines.firstTokenByte(start));
-      statements.push({
+      return {
         startLine,
         endLine: lines.lineOfByte(Math.max(start, end - 1)),
         firstLine: (textLines[startLine - 1] ?? '').trim().replace(/;?-->\s*statement-breakpoint$/, ''),
-        targets: targetsOf(raw.stmt),
-      });
-    }
+        targets: targetsOf(stmt),
+      };
+    });
     return { statements };
   } catch (error) {
-    const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
-    const position = details?.cursorPosition;
+    const position = (error as { textByte?: number }).textByte;
     return {
-      statements,
+      statements: [],
       syntaxError: {
         message: (error as Error).message,
-        line: position === undefined ? undefined : lines.lineOfByte(Math.max(0, position - 1)),
+        line: position === undefined ? undefined : lines.lineOfByte(position),
       },
     };
   }
+}
+
+/**
+ * The text's statements as Postgres's parser reads them, each with its byte range in the text. The lexer
+ * splits (commandsIn: breakpoints, then top-level `;`, as the runner sends them); the parser reads each
+ * command, so a statement's position is the runner's. A syntax error carries the byte it points at in
+ * the whole text (`textByte`).
+ */
+function parsedCommands(text: string, { parseSync }: Parser): Array<{ start: number; end: number; stmt: Node }> {
+  const found: Array<{ start: number; end: number; stmt: Node }> = [];
+  let byte = 0;
+  let char = 0;
+  for (const command of commandsIn(text)) {
+    byte += Buffer.byteLength(text.slice(char, command.offset), 'utf8');
+    char = command.offset;
+    let stmts: ReturnType<Parser['parseSync']>['stmts'];
+    try {
+      stmts = parseSync(command.text).stmts;
+    } catch (error) {
+      const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+      if (position !== undefined) Object.assign(error as object, { textByte: byte + Math.max(0, position - 1) });
+      throw error;
+    }
+    const length = Buffer.byteLength(command.text, 'utf8');
+    for (const raw of stmts ?? []) {
+      const start = raw.stmt_location ?? 0;
+      const end = start + (raw.stmt_len ?? length - start);
+      found.push({ start: byte + start, end: byte + end, stmt: raw.stmt });
+    }
+  }
+  return found;
 }
 
 /** The file's `-- squawk-ignore` lines, each tied to the statement below it (or to the file). */
@@ -201,14 +234,11 @@ export interface StatementSpan {
 
 /** The statements of a SQL text with their byte ranges, for rewriting statements in place. Throws on a syntax error. */
 export async function statementSpans(text: string): Promise<StatementSpan[]> {
-  const { parseSync } = await loadParser();
   const lines = new LineIndex(text);
   const bytes = Buffer.from(text, 'utf8');
-  return (parseSync(text).stmts ?? []).map((raw) => {
-    const start = raw.stmt_location ?? 0;
-    let end = start + (raw.stmt_len ?? lines.byteLength - start);
-    if (bytes[end] === 0x3b) end++; // the statement's own semicolon
-    return { startByte: lines.firstTokenByte(start), endByte: end, targets: targetsOf(raw.stmt) };
+  return parsedCommands(text, await loadParser()).map(({ start, end, stmt }) => {
+    const withSemicolon = bytes[end] === 0x3b ? end + 1 : end; // the statement's own semicolon
+    return { startByte: lines.firstTokenByte(start), endByte: withSemicolon, targets: targetsOf(stmt) };
   });
 }
 

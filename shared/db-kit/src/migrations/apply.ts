@@ -3,16 +3,9 @@ import { readFileSync } from 'node:fs';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping } from './bookkeeping';
-import { journalPath, type MigrationFile } from './files';
+import { commandsOfStatements, journalPath, type MigrationFile } from './files';
 import { literal } from '../sql-text';
-import {
-  commandTexts,
-  firstCodeLine,
-  isCopyFromStdin,
-  isTransactionControl,
-  lineAndColumn,
-  topLevelCommands,
-} from './statements';
+import { firstCodeLine, isCopyFromStdin, isTransactionControl, lineAndColumn, topLevelCommands } from './statements';
 
 /**
  * How a run applies its pending migrations, and what it says when that goes wrong: the failing
@@ -68,9 +61,7 @@ const commandCache = new WeakMap<MigrationFile, Array<{ text: string; offset: nu
 export function commandsOf(file: MigrationFile): Array<{ text: string; offset: number }> {
   let commands = commandCache.get(file);
   if (!commands) {
-    commands = file.statements.flatMap((chunk, i) =>
-      commandTexts(chunk).map((c) => ({ text: c.text, offset: file.statementOffsets[i]! + c.offset })),
-    );
+    commands = commandsOfStatements(file.statements.map((text, i) => ({ text, offset: file.statementOffsets[i]! })));
     commandCache.set(file, commands);
   }
   return commands;

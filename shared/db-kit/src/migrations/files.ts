@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
-import { codeOnly } from './statements';
+import { codeOnly, commandTexts } from './statements';
 
 /** `20261124_081500_add_budget`: UTC date, UTC time, slug. */
 export const MIGRATION_NAME = /^(\d{8})_(\d{6})_([a-z0-9_]+)$/;
@@ -219,6 +219,22 @@ export function splitStatementsAt(text: string): Array<{ text: string; offset: n
     offset += chunk.length + STATEMENT_BREAKPOINT.length;
   }
   return statements;
+}
+
+/**
+ * The commands of a migration's text, one per top-level `;` within each breakpoint chunk (see commandTexts),
+ * with where each starts in the text: what the runner sends, one message each, and what check hands to
+ * Postgres's parser. The one statement splitter.
+ */
+export function commandsIn(text: string): Array<{ text: string; offset: number }> {
+  return commandsOfStatements(splitStatementsAt(text));
+}
+
+/** `commandsIn` for statements split already (a MigrationFile's `statements` and `statementOffsets`). */
+export function commandsOfStatements(
+  statements: Array<{ text: string; offset: number }>,
+): Array<{ text: string; offset: number }> {
+  return statements.flatMap((s) => commandTexts(s.text).map((c) => ({ text: c.text, offset: s.offset + c.offset })));
 }
 
 /**
