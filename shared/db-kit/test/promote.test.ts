@@ -370,6 +370,23 @@ describe('promote refuses, plans and restores', () => {
     git(ws, 'checkout', '--', TABLES_FILE);
   });
 
+  it('refuses a schema with a change no migration records, naming it and the generate to run', async () => {
+    const file = 'teams/teamD/src/database/src/overlays/extensions.ts';
+    const text = ws.read(file);
+    ws.write(
+      file,
+      text.replace("emailDigest: boolean('email_digest')", "theme: varchar('theme', { length: 16 }),\n  $&"),
+    );
+    const run = await ws.run(['promote', '--package', 'teamd', '--tables', 'teamd_projects', '--dry-run']);
+    git(ws, 'checkout', '--', file);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /The schema has changes no migration records yet: @teamd\/database \(ALTER TABLE "teamd_user_settings" ADD COLUMN "theme" varchar\(16\)/,
+    );
+    expect(run.stderr).toMatch(/next: Run pnpm teamd:db:generate, commit, then promote\./);
+    expect(status()).toBe('');
+  });
+
   it('restores every file when the check after writing fails', async () => {
     const root = Workspace.find(ws.root);
     const graph = TableGraph.of(root.resolve('teamd'));

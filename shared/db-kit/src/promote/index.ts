@@ -1,11 +1,12 @@
 import { DbKitError } from '../errors';
+import { STATEMENT_BREAKPOINT } from '../migrations/files';
+import { unrecordedChanges } from '../schema/unrecorded';
 import { scriptFor } from '../scripts';
 import type { SchemaPackage, Workspace } from '../workspace';
 import { writeChanges, type FileChange } from './changes';
 import { planCodeMove, type CodeMove } from './code';
 import { planMigrations, type PackageMigration } from './migrations';
 import type { TableGraph } from './tables';
-import { pendingSchemaChanges } from './verify';
 
 export { TableGraph } from './tables';
 export { changeKind, uncommittedEdits, type FileChange } from './changes';
@@ -76,11 +77,16 @@ export async function planPromotion(
 
 /**
  * Refuses to plan on a schema that has changes no migration records yet: the snapshots would
- * not describe the code that moves.
+ * not describe the code that moves. Asked as migrate, status and check ask whether generate would write
+ * something (schema/unrecorded.ts): drizzle-kit's differ on the schema files against the latest snapshot.
  */
 export async function assertNothingToGenerate(packages: SchemaPackage[], when: 'before' | 'after'): Promise<void> {
-  const pending = await Promise.all(packages.map(async (pkg) => ({ pkg, sql: await pendingSchemaChanges(pkg) })));
-  const drifted = pending.filter((p) => p.sql);
+  const drifted = (await unrecordedChanges(packages)).map((change) => ({
+    pkg: change.pkg,
+    sql: change.loadError
+      ? `drizzle-kit generate failed: ${change.loadError}`
+      : change.statements.join(`\n${STATEMENT_BREAKPOINT}\n`),
+  }));
   if (!drifted.length) return;
   const described = drifted
     .map(
