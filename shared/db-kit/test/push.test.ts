@@ -83,6 +83,7 @@ describe('push on a migrated database with rows', () => {
     expect(tables.map((r) => r.t)).toEqual([
       'drizzle.__drizzle_migrations',
       'drizzle.__teamd_migrations',
+      'drizzle.db_kit_pushes', // what each push built, for push's own path (src/schema/pushes.ts)
       'public.events',
       'public.someone_elses',
       'public.teamd_projects',

@@ -37,9 +37,10 @@ Never run: TRUNCATE ... CASCADE (drizzle-kit's way to add a NOT NULL column to a
 rows; it would empty every table that references it, other packages' included), and CASCADE
 is taken off every DROP, so an object of another package that depends on it stops the push.
 
-A database with a composite primary key (which drizzle-kit's pushSchema cannot read) is diffed
-against what the applied migrations and the package's earlier pushes built instead; if the pushed
-package's objects differ from that (a manual change), push stops and names the difference.
+A database with a composite primary key or a NULLS NOT DISTINCT unique (which drizzle-kit's
+pushSchema cannot read) is diffed against what the applied migrations and the package's earlier
+pushes built instead; if the pushed package's objects differ from that (a manual change), push
+stops and names the difference.
 
 Exit: 0 pushed, nothing to do, or declined at the prompt ("Nothing changed."); 2 refused,
 usage or connection error.`,

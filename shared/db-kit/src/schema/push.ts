@@ -83,8 +83,12 @@ export async function planPush(
 /**
  * The raw statements that make the database match the union of the schemas. drizzle-kit's
  * pushSchema reads the live database, but its reader drops query parameters, so any composite
- * primary key in the database fails it ("there is no parameter $1", drizzle-orm #5557). Such a
- * database is detected up front (and that failure is caught too) and planned by snapshotDiff.
+ * primary key in the database fails it ("there is no parameter $1", drizzle-orm #5557), and it
+ * does not see NULLS NOT DISTINCT, so it plans dropping and re-adding such a constraint, and on a
+ * table with rows asks whether to truncate it (without a terminal: "Interactive prompts require a
+ * TTY"). Such a database is detected up front (and the parameter failure is caught too) and planned
+ * by snapshotDiff. Either way the pushed packages' schemas are recorded, so the next push can take
+ * snapshotDiff even if this one created the first such key.
  */
 async function pushStatements(
   sql: Sql,
@@ -93,25 +97,62 @@ async function pushStatements(
   scope: SchemaPackage[],
   objects: SchemaObjects,
 ): Promise<{ statements: string[]; records: PushRecord[] }> {
-  if (await hasCompositePrimaryKey(sql, objects.schemas)) return snapshotDiff(sql, loaded, packages, scope);
+  const misread = await liveReaderMisreads(sql, objects.schemas);
+  if (misread) return snapshotDiff(sql, loaded, packages, scope, misread);
   const { pushSchema } = await import('drizzle-kit/api');
   const db = drizzle(sql);
   // drizzle-kit's api expects node-postgres results ({ rows }); postgres.js returns the rows.
   const adapter = { execute: async (query: Parameters<typeof db.execute>[0]) => ({ rows: await db.execute(query) }) };
   try {
-    const result = await pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters);
-    return { statements: result.statementsToExecute, records: [] };
+    const [result, states] = await Promise.all([
+      pushSchema(unionOf(loaded), adapter as never, objects.schemas, objects.tableFilters),
+      inspectPackages(sql, scope),
+    ]);
+    const after = new Map(states.map((state) => [state.pkg.name, newestApplied(state)?.tag ?? '']));
+    return { statements: result.statementsToExecute, records: await recordsOf(loaded, scope, after) };
   } catch (error) {
     if (!/there is no parameter \$\d/.test((error as Error).message ?? '')) throw error;
-    return snapshotDiff(sql, loaded, packages, scope);
+    return snapshotDiff(sql, loaded, packages, scope, 'a composite primary key');
   }
 }
 
-async function hasCompositePrimaryKey(sql: Sql, schemas: string[]): Promise<boolean> {
-  const rows = await sql`
-    select 1 from pg_constraint c join pg_namespace n on n.oid = c.connamespace
-    where c.contype = 'p' and array_length(c.conkey, 1) > 1 and n.nspname = any(${schemas}) limit 1`;
-  return rows.length > 0;
+/**
+ * What in the database drizzle-kit's live reader cannot read right (see pushStatements), for the
+ * refusal's wording; undefined when there is none. One query; pg_get_indexdef says NULLS NOT DISTINCT
+ * on PostgreSQL 15+ only, and older servers cannot build it, so no version check is needed.
+ */
+async function liveReaderMisreads(sql: Sql, schemas: string[]): Promise<string | undefined> {
+  const [row] = await sql`
+    select
+      exists (
+        select 1 from pg_constraint c join pg_namespace n on n.oid = c.connamespace
+        where c.contype = 'p' and array_length(c.conkey, 1) > 1 and n.nspname = any(${schemas})
+      ) as composite,
+      exists (
+        select 1 from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace
+        where i.indisunique and n.nspname = any(${schemas})
+          and pg_get_indexdef(i.indexrelid) like '% NULLS NOT DISTINCT%'
+      ) as nulls_not_distinct`;
+  if (row?.composite) return 'a composite primary key';
+  if (row?.nulls_not_distinct) return 'a NULLS NOT DISTINCT unique';
+  return undefined;
+}
+
+/** What applyPush records of the pushed packages: their schemas as pushed, after their newest migration. */
+async function recordsOf(
+  loaded: LoadedSchema[],
+  scope: SchemaPackage[],
+  after: Map<string, string>,
+): Promise<PushRecord[]> {
+  const { generateDrizzleJson } = await import('drizzle-kit/api');
+  const inScope = new Set(scope.map((p) => p.name));
+  return loaded
+    .filter(({ pkg }) => inScope.has(pkg.name))
+    .map(({ pkg, exports }) => ({
+      pkg: pkg.name,
+      after: after.get(pkg.name) ?? '',
+      snapshot: generateDrizzleJson(exports) as unknown as Snapshot,
+    }));
 }
 
 /**
@@ -129,6 +170,7 @@ async function snapshotDiff(
   loaded: LoadedSchema[],
   packages: SchemaPackage[],
   scope: SchemaPackage[],
+  misread: string,
 ): Promise<{ statements: string[]; records: PushRecord[] }> {
   const [states, pushed] = await Promise.all([inspectPackages(sql, packages), readPushRecords(sql)]);
   const after = new Map(states.map((state) => [state.pkg.name, newestApplied(state)]));
@@ -147,7 +189,7 @@ async function snapshotDiff(
     const first = differences[0]!;
     const names = scope.map((p) => p.alias).join(' + ');
     throw new DbKitError(
-      `push cannot plan ${names}: the database has a composite primary key, so push diffs against what the ` +
+      `push cannot plan ${names}: the database has ${misread}, so push diffs against what the ` +
         `migrations and earlier pushes built, and the database differs from that ` +
         `(${plural(differences.length, 'difference')}, first: ${first.object} ${first.problem}). Nothing changed.`,
       `See them with ${scriptFor(scope[0]!, 'status', scope[0]!)}; ${commandFor(scope[0]!, 'reset')} ` +
@@ -163,14 +205,9 @@ async function snapshotDiff(
       current[key] = { ...(current[key] as object), ...((snapshot[key] as object | undefined) ?? {}) };
   }
   const desired = generateDrizzleJson(unionOf(loaded), current.id);
-  const records = loaded
-    .filter(({ pkg }) => inScope.has(pkg.name))
-    .map(({ pkg, exports }) => ({
-      pkg: pkg.name,
-      after: after.get(pkg.name)?.tag ?? '',
-      snapshot: generateDrizzleJson(exports) as unknown as Snapshot,
-    }));
-  return { statements: await generateMigration(current as never, desired), records };
+  const tags = new Map([...after].map(([name, newest]) => [name, newest?.tag ?? '']));
+  const statements = await generateMigration(current as never, desired);
+  return { statements, records: await recordsOf(loaded, scope, tags) };
 }
 
 const DATA_LOSS = /\b(DROP\s+(TABLE|COLUMN|TYPE|SEQUENCE|SCHEMA|VIEW)|TRUNCATE|SET\s+DATA\s+TYPE|DELETE\s+FROM)\b/i;

@@ -4,8 +4,9 @@ import type { Snapshot } from '../migrations/snapshots';
 
 /**
  * What a push built, per package: the package's schema as pushed, and the newest migration that was
- * applied then. Push's own diff (composite keys, see push.ts) takes it as the package's current state
- * while no migration has been applied or undone since; reset forgets it with the bookkeeping.
+ * applied then. Every push records it; push's own diff (composite keys, NULLS NOT DISTINCT; see
+ * push.ts) takes it as the package's current state while no migration has been applied or undone
+ * since; reset forgets it with the bookkeeping.
  */
 export const PUSHES_TABLE = '"drizzle"."db_kit_pushes"';
 
@@ -42,11 +43,12 @@ export async function writePushRecords(tx: Queryable, records: PushRecord[]): Pr
   );
   for (const record of records)
     await tx.unsafe(
-      `insert into ${PUSHES_TABLE} (package, after_migration, snapshot) values ($1, $2, $3::jsonb) ` +
+      `insert into ${PUSHES_TABLE} (package, after_migration, snapshot) values ($1, $2, $3::text::jsonb) ` +
         'on conflict (package) do update set after_migration = excluded.after_migration, ' +
         'snapshot = excluded.snapshot, pushed_at = now()',
-      // postgres.js serialises a jsonb parameter itself: a string would be stored as one JSON string.
-      [record.pkg, record.after, record.snapshot as never],
+      // Sent as text: drizzle(sql) (pushSchema's adapter) turns postgres.js's jsonb serialiser off on
+      // this connection, and a string sent as jsonb would be stored as one JSON string.
+      [record.pkg, record.after, JSON.stringify(record.snapshot)],
     );
 }
 
