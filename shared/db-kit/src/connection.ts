@@ -59,8 +59,10 @@ export async function connect(
   });
   try {
     // The identity check is the proof when there is one: one round trip either way.
-    if (expected) await verifyServer(sql, target.url, expected);
-    else await sql`select 1`;
+    const proof = expected ? verifyServer(sql, target.url, expected) : sql`select 1`.execute();
+    // Two loop turns: the driver writes its startup message in the first (setImmediate).
+    if (settings.meanwhile) setImmediate(() => setImmediate(settings.meanwhile!));
+    await proof;
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
     if (error instanceof DbKitError) throw error;
@@ -78,6 +80,12 @@ export interface ConnectSettings {
    * would not serialise): the no-op migrate's path, whose few queries spell their lists as literals.
    */
   arrayTypes?: boolean;
+  /**
+   * Work that needs no database, run while the server starts the session (its backend authenticates and
+   * loads its caches, and this process would only wait). It must not throw, and the caller must not rely
+   * on it having run: it may finish after fn started.
+   */
+  meanwhile?: () => void;
 }
 
 function cannotConnect(target: DatabaseTarget, reason: string, hint?: string): DbKitError {

@@ -1,4 +1,4 @@
-import type { Sql } from './connection';
+import type { ConnectSettings, Sql } from './connection';
 import { DbKitError } from './errors';
 import { findDatabaseUrl, parseDatabaseTarget, type DatabaseTarget } from './target';
 import { Workspace } from './workspace';
@@ -50,12 +50,12 @@ export interface Context {
   readonly configuredDatabase: DatabaseTarget | undefined;
   /**
    * Connects to `database` (proving it with one round trip), runs `fn`, and always closes.
-   * `arrayTypes: false`: see ConnectSettings (connection.ts).
+   * `arrayTypes` and `meanwhile`: see ConnectSettings (connection.ts).
    */
   withConnection<T>(
     applicationName: string,
     fn: (sql: Sql) => Promise<T>,
-    options?: { connections?: number; arrayTypes?: boolean },
+    options?: { connections?: number } & ConnectSettings,
   ): Promise<T>;
   readonly out: Reporter;
   /** --json was given: results are JSON on stdout, and so is a failure (besides its text on stderr). */
@@ -114,7 +114,7 @@ export function createContext(options: ContextOptions = {}): Context {
         applicationName,
         options?.connections,
         checkoutIdentity(ctx.workspace.root, target.url),
-        { arrayTypes: options?.arrayTypes },
+        { arrayTypes: options?.arrayTypes, meanwhile: options?.meanwhile },
       );
       let result: Awaited<ReturnType<typeof fn>>;
       try {
@@ -167,9 +167,11 @@ export function captureReporter(): CapturedReporter {
 /** The process's own terminal: a person is there when both stdin and stdout are TTYs. */
 export function processTerminal(): Terminal {
   return {
-    // A getter: touching process.stdin creates its stream, which a command that never asks should not pay for.
+    // A getter, and isatty rather than process.stdin.isTTY: touching process.stdin creates its stream, which a
+    // command that never reads it should not pay for.
     get interactive() {
-      return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+      const { isatty } = process.getBuiltinModule('node:tty') as typeof import('node:tty');
+      return isatty(0) && isatty(1);
     },
     async confirm(message, defaultAnswer) {
       const { confirm } = await import('@inquirer/prompts');

@@ -1,12 +1,22 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli';
+import { captureReporter } from '../src/context';
 import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import type { StatusReport } from '../src/schema/status';
 import { SHARED, TEAMD, fixtureWorkspace } from './helpers';
 
 const USERS = `${SHARED}/src/schemas/users.ts`;
 const OVERLAY = `${TEAMD}/src/overlays/team-specific-tables.ts`;
+
+/** A command run in-process as at a terminal (a person could answer; none is asked here). */
+async function atTerminal(ws: FixtureWorkspace, args: string[], env: NodeJS.ProcessEnv) {
+  const out = captureReporter();
+  const terminal = { interactive: true, confirm: async () => false, input: async () => '' };
+  const code = await runCli(args, { cwd: ws.root, env: { ...process.env, ...env }, reporter: out, terminal });
+  return { code, stdout: out.stdout, stderr: out.stderr };
+}
 
 /** A schema change nobody generated a migration for. */
 function forgetToGenerate(ws: FixtureWorkspace): void {
@@ -66,15 +76,37 @@ describe('a schema change without a generate', () => {
     ]);
   });
 
-  it('makes migrate warn on stderr, still exit 0, and apply nothing', async () => {
+  it('makes migrate at a terminal warn on stderr, still exit 0, and apply nothing', async () => {
     forgetToGenerate(ws);
-    const run = await ws.run(['migrate', '--package', 'shared'], env);
+    const run = await atTerminal(ws, ['migrate', '--package', 'shared'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Nothing to migrate: shared up to date\./);
     expect(run.stderr).toMatch(
       /^warning: @large-event\/database: the schema files have changes no migration records; a migration would run: ALTER TABLE "users" ADD COLUMN "nickname"/m,
     );
     expect(run.stderr).toMatch(/next: pnpm db:generate --name <what_changed>, then migrate again\./);
+  });
+
+  it('makes migrate without a terminal answer from the cache only: a miss is not diffed, a hit warns', async () => {
+    // An edit no earlier test made, so no cached answer has its key.
+    ws.write(
+      USERS,
+      pristine.users.replace("name: varchar('name', { length: 255 }),", "name: varchar('name', { length: 200 }),"),
+    );
+    const cacheFile = join(ws.root, '.db', 'schema-changes.json');
+    const before = readFileSync(cacheFile, 'utf8');
+    // A miss (CI, a deploy: a fresh clone): no schema load (1 to 4 s), no warning, nothing remembered.
+    const cold = await ws.run(['migrate', '--package', 'shared'], env);
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(cold.stdout).toMatch(/Nothing to migrate: shared up to date\./);
+    expect(cold.stderr).toBe('');
+    expect(readFileSync(cacheFile, 'utf8')).toBe(before);
+    // Once status (which a developer runs) has diffed the edit, the cached answer is reported.
+    expect((await ws.run(['status'], env)).code).toBe(1);
+    const warm = await ws.run(['migrate', '--package', 'shared'], env);
+    expect(warm.stderr).toMatch(
+      /^warning: @large-event\/database: the schema files have changes no migration records/m,
+    );
   });
 
   it("names the team for a change in the team's overlay, with the team's generate script", async () => {

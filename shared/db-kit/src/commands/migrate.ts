@@ -2,6 +2,7 @@ import type { Command, Context } from '../context';
 import { DbKitError } from '../errors';
 import type { Applied } from '../migrations/apply';
 import { type MigrationFile, MalformedFile } from '../migrations/files';
+import { historyOf } from '../migrations/history';
 import { clientTag } from '../migrations/lock';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
@@ -65,6 +66,8 @@ An "applied" line is printed once that migration is on disk: it survives a serve
 
 When a package's schema files have changes that no migration records (a generate
 nobody ran), it warns on stderr and names the generate script; the exit code stays.
+Without a terminal (CI, a deploy) it only reports what .db/schema-changes.json already
+knows: diffing a changed schema takes seconds, and status and check report it too.
 
 Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 2 usage or connection error;
 130/143 cancelled by SIGINT/SIGTERM.`,
@@ -87,17 +90,33 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
     // later run tell that this one's process is gone while its backend still works.
     const name = `db-kit migrate (${selected.map((p) => p.alias).join(',')}) ${clientTag()}`;
     const json = Boolean(values.json);
+    // Schema changes no migration records (a generate nobody ran): a warning only, so a failure to diff costs
+    // nothing but the warning. A cache miss costs 1 to 4 s (tsx and drizzle-kit load the schema): without a person
+    // at the terminal (CI, a deploy: a fresh clone always misses) nobody would read it here, and status and check
+    // report it; such a run answers from the cache only.
+    let unrecorded: Promise<UnrecordedChange[] | MalformedFile> | undefined;
+    const readUnrecorded = () =>
+      (unrecorded ??= cachedUnrecordedChanges(ws, packages, { diffStale: ctx.terminal.interactive }).catch(
+        (error: unknown) => (error instanceof MalformedFile ? error : []),
+      ));
+    // While the server starts the session: what needs no database (the histories, the schema-change answer).
+    const meanwhile = () => {
+      readUnrecorded();
+      for (const pkg of packages) {
+        try {
+          historyOf(pkg).files;
+        } catch {
+          // the run reads it again and reports it
+        }
+      }
+    };
     return ctx
       .withConnection(
         name,
         async (sql) => {
           const log = values.quiet || json ? () => {} : (line: string) => ctx.out.print(line);
           const started = performance.now();
-          // Read while the migrations run; a warning only, so a failure to diff costs nothing but the warning.
-          const unrecorded = cachedUnrecordedChanges(ws, packages).catch((error: unknown) => {
-            if (error instanceof MalformedFile) ctx.out.warn(`warning: ${error.message}\n  next: ${error.hint}`);
-            return [];
-          });
+          readUnrecorded();
           const result = await new Migrator(sql, packages, ws.packages)
             .migrate({ ...settings, signal: cancel.signal, log })
             .catch((error: unknown) => {
@@ -112,11 +131,13 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
           if (json) printJson(ctx, result, scope, Boolean(settings.dryRun));
           else if (settings.dryRun) printPlan(ctx, result, scope.join(' + '));
           else printApplied(ctx, result, scope.join(' + '), seconds);
-          warnUnrecorded(ctx, await unrecorded);
+          const changes = await readUnrecorded();
+          if (changes instanceof MalformedFile) ctx.out.warn(`warning: ${changes.message}\n  next: ${changes.hint}`);
+          else warnUnrecorded(ctx, changes);
           return 0;
         },
         // Its queries spell lists as literals: no array types to fetch at connect.
-        { connections: 2, arrayTypes: false },
+        { connections: 2, arrayTypes: false, meanwhile },
       )
       .finally(() => {
         process.off('SIGINT', onSignal);

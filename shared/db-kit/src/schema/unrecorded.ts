@@ -202,21 +202,28 @@ export function rememberChanges(ws: Workspace, found: UnrecordedChange[], checke
 /**
  * `unrecordedChanges`, answered from `.db/schema-changes.json` when the schema files, the latest
  * snapshot and drizzle-kit are unchanged since the last diff. A hit costs about a millisecond; only
- * packages whose inputs changed are loaded and diffed (then remembered).
+ * packages whose inputs changed are loaded and diffed (then remembered). With `diffStale: false` those
+ * are left out instead: the answer holds only what the cache knows (migrate without a terminal).
  */
-export async function cachedUnrecordedChanges(ws: Workspace, packages: SchemaPackage[]): Promise<UnrecordedChange[]> {
+export async function cachedUnrecordedChanges(
+  ws: Workspace,
+  packages: SchemaPackage[],
+  options: { diffStale?: boolean } = {},
+): Promise<UnrecordedChange[]> {
   const entries = readCache(ws);
   const known: UnrecordedChange[] = [];
   const stale: SchemaPackage[] = [];
   for (const pkg of packages) {
     const entry = entries[pkg.name];
-    if (entry && entry.key === schemaKey(ws, pkg)) {
+    // The key is worked out even without an entry: it reads the latest snapshot, so a malformed one is named.
+    const key = schemaKey(ws, pkg);
+    if (entry && entry.key === key) {
       const { statements, needsAnswers, loadError } = entry;
       if (statements.length || loadError)
         known.push({ pkg, statements, needsAnswers, ...(loadError ? { loadError } : {}) });
     } else stale.push(pkg);
   }
-  if (!stale.length) return known;
+  if (!stale.length || options.diffStale === false) return known;
   const found = await unrecordedChanges(stale);
   rememberChanges(ws, found, stale);
   return packages.flatMap((pkg) => [...known, ...found].filter((c) => c.pkg === pkg));
