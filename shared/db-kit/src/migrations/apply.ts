@@ -1,11 +1,17 @@
 import type postgres from 'postgres';
-import { readFileSync } from 'node:fs';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping } from './bookkeeping';
 import { commandsOfStatements, journalPath, type MigrationFile } from './files';
 import { literal } from '../sql-text';
-import { firstCodeLine, isCopyFromStdin, isTransactionControl, lineAndColumn, topLevelCommands } from './statements';
+import {
+  firstCodeLine,
+  isCopyFromStdin,
+  isTransactionControl,
+  lineAndColumn,
+  type TopLevelCommand,
+  topLevelCommands,
+} from './statements';
 
 /**
  * How a run applies its pending migrations, and what it says when that goes wrong: the failing
@@ -56,6 +62,17 @@ export class MigrationCancelled extends DbKitError {
 }
 
 const commandCache = new WeakMap<MigrationFile, Array<{ text: string; offset: number }>>();
+const topLevelCache = new WeakMap<MigrationFile, TopLevelCommand[][]>();
+
+/** Each statement's top-level commands, worked out once per file (assertRunnable runs twice per migrate). */
+function topLevelOf(file: MigrationFile): TopLevelCommand[][] {
+  let commands = topLevelCache.get(file);
+  if (!commands) {
+    commands = file.statements.map((statement) => topLevelCommands(statement));
+    topLevelCache.set(file, commands);
+  }
+  return commands;
+}
 
 /** The commands the runner sends, one message each, with their offsets in the file. */
 export function commandsOf(file: MigrationFile): Array<{ text: string; offset: number }> {
@@ -106,24 +123,25 @@ export function assertNoDuplicates(packages: SchemaPackage[], files: MigrationFi
 export function assertRunnable(pending: MigrationFile[], settings: RunSettings): void {
   const problems: string[] = [];
   for (const file of pending) {
-    const text = readFileSync(file.path, 'utf8');
     if (file.misplacedNoTransaction !== undefined) {
       problems.push(
         `${file.path}:${file.misplacedNoTransaction}:1: "-- db-kit: no-transaction" only counts before the first ` +
           `statement; move it to the top of ${file.tag}.sql`,
       );
     }
-    file.statements.forEach((statement, i) => {
-      for (const command of topLevelCommands(statement)) {
-        const { line, column } = lineAndColumn(text, file.statementOffsets[i]! + command.offset);
-        const where = `${file.path}:${line}:${column}`;
+    topLevelOf(file).forEach((commands, i) => {
+      for (const command of commands) {
+        const at = () => {
+          const { line, column } = lineAndColumn(file.text, file.statementOffsets[i]! + command.offset);
+          return `${file.path}:${line}:${column}`;
+        };
         if (file.transactional && isTransactionControl(command))
           problems.push(
-            `${where}: ${command.words.slice(0, 2).join(' ')} inside ${file.tag}, which runs in a transaction of ` +
+            `${at()}: ${command.words.slice(0, 2).join(' ')} inside ${file.tag}, which runs in a transaction of ` +
               `its own; the runner commits it with its record`,
           );
         if (isCopyFromStdin(command))
-          problems.push(`${where}: ${file.tag} copies FROM STDIN, but a migration has no input to send`);
+          problems.push(`${at()}: ${file.tag} copies FROM STDIN, but a migration has no input to send`);
       }
     });
   }
@@ -510,7 +528,7 @@ function migrationFailure(file: MigrationFile, index: number | undefined, error:
   if (index !== undefined) {
     const commands = commandsOf(file);
     const statement = commands[index]!;
-    const text = readFileSync(file.path, 'utf8');
+    const text = file.text;
     // Each command is its own message, so Postgres counts its position (in characters, from 1) from the command's
     // start.
     const offset = statement.offset + (pg.position ? Number(pg.position) - 1 : leadingComments(statement.text));

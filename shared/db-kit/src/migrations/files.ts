@@ -242,6 +242,8 @@ export function commandsOfStatements(
  * the first statement (ignored, so the runner refuses the file rather than guess).
  */
 export function noTransactionHeader(text: string): { declared: boolean; misplacedLine?: number } {
+  // Most files have no such line at all: then there is nothing to place (and no need to blank the code).
+  if (!NO_TRANSACTION_HEADER.test(text)) return { declared: false, misplacedLine: undefined };
   const lines = text.split('\n');
   const code = codeOnly(text).split('\n');
   const firstCode = code.findIndex((l) => l.trim().length > 0);
@@ -270,7 +272,8 @@ export function readMigrationFile(pkg: SchemaPackage, entry: JournalEntry): Migr
   const header = noTransactionHeader(text);
   // Hashed as the LF text git stores, whatever the checkout's line ends.
   const lf = text.replace(/\r\n/g, '\n');
-  const rawHash = createHash('sha256').update(text).digest('hex');
+  const textHash = hashMigration(lf);
+  const rawHash = lf === text ? textHash : createHash('sha256').update(text).digest('hex');
   const downFile = join(pkg.migrationsDir, `${entry.tag}.down.sql`);
   return {
     packageName: pkg.name,
@@ -281,8 +284,8 @@ export function readMigrationFile(pkg: SchemaPackage, entry: JournalEntry): Migr
     orderKey: orderKeyOf(entry.tag, entry.when),
     text,
     hash: checksum(lf),
-    textHash: hashMigration(lf),
-    ...(rawHash !== hashMigration(lf) && { rawHash }),
+    textHash,
+    ...(rawHash !== textHash && { rawHash }),
     statements: statements.map((s) => s.text),
     statementOffsets: statements.map((s) => s.offset),
     transactional: !header.declared,

@@ -149,8 +149,10 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
  * error then names its own command, and its position counts from that command's start. A chunk with
  * a SQL-standard body (`BEGIN ATOMIC ... END`), whose `;` are not top-level, stays whole.
  */
-export function commandTexts(chunk: string): Array<{ text: string; offset: number }> {
-  const commands = topLevelCommands(chunk);
+export function commandTexts(
+  chunk: string,
+  commands = topLevelCommands(chunk),
+): Array<{ text: string; offset: number }> {
   if (commands.length <= 1 || /\bBEGIN\s+ATOMIC\b/i.test(codeOnly(chunk))) return [{ text: chunk, offset: 0 }];
   return commands.map((c) => ({ text: chunk.slice(c.offset, c.end), offset: c.offset }));
 }
