@@ -2,13 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { DbKitError } from '../errors';
-import { forgetHistory } from '../migrations/history';
+import { forgetHistory, restoreJournal } from '../migrations/history';
+import type { SchemaPackage } from '../workspace';
 
 /** One file a promotion writes: `before` undefined means it is new, `after` undefined that it goes. */
 export interface FileChange {
   path: string;
   before: string | undefined;
   after: string | undefined;
+  /** Set when the file is this package's journal: written through the one journal writer (history.ts). */
+  journalOf?: SchemaPackage;
 }
 
 export function changeKind(change: FileChange): 'add' | 'update' | 'delete' {
@@ -26,14 +29,15 @@ export function changeKind(change: FileChange): 'add' | 'update' | 'delete' {
  */
 export function writeChanges(changes: FileChange[]): { restore(): void } {
   const restore = () => {
-    forgetHistory(); // journals, snapshots and migrations of several packages
     for (const change of [...changes].reverse()) {
-      if (change.before === undefined) rmSync(change.path, { force: true });
+      if (change.journalOf) restoreJournal(change.journalOf, change.before);
+      else if (change.before === undefined) rmSync(change.path, { force: true });
       else {
         mkdirSync(dirname(change.path), { recursive: true });
         writeFileSync(change.path, change.before);
       }
     }
+    forgetHistory(); // snapshots and migrations of several packages
   };
   // What is on disk now is what the plan read; anything else means someone wrote in between.
   for (const change of changes) {
@@ -41,15 +45,16 @@ export function writeChanges(changes: FileChange[]): { restore(): void } {
     if (now !== change.before)
       throw new DbKitError(`${change.path} changed while promote was planning.`, 'Run promote again.');
   }
-  forgetHistory();
   try {
     for (const change of changes) {
-      if (change.after === undefined) rmSync(change.path, { force: true });
+      if (change.journalOf) restoreJournal(change.journalOf, change.after);
+      else if (change.after === undefined) rmSync(change.path, { force: true });
       else {
         mkdirSync(dirname(change.path), { recursive: true });
         writeFileSync(change.path, change.after);
       }
     }
+    forgetHistory(); // snapshots and migrations of several packages
   } catch (error) {
     restore();
     throw error;

@@ -150,6 +150,7 @@ function migrationChanges(migration: PackageMigration, when: number, snapshot: S
       path: journalFile,
       before: existsSync(journalFile) ? readFileSync(journalFile, 'utf8') : undefined,
       after: journalText(next),
+      journalOf: pkg,
     },
   ];
 }

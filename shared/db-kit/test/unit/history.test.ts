@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ParsedText } from '../../src/check/sql';
+import { writeChanges } from '../../src/promote/changes';
 import { journalText, MalformedFile, STATEMENT_BREAKPOINT, withEntry } from '../../src/migrations/files';
 import { forgetHistory, History, historyOf, writeJournal } from '../../src/migrations/history';
 import { EMPTY_SNAPSHOT } from '../../src/migrations/snapshots';
@@ -71,6 +72,25 @@ describe('a package history, read from its files', () => {
 
     writeJournal(pkg, first.journal); // the one writer forgets for its callers
     expect(historyOf(pkg).entries).toHaveLength(1);
+  });
+
+  it("sees promote's journal change, written and restored through the one journal writer", () => {
+    const pkg = packageWith({ '20261124_081500_a': A });
+    const journalFile = join(pkg.migrationsDir, 'meta', '_journal.json');
+    const before = historyOf(pkg).journal;
+    const sqlFile = join(pkg.migrationsDir, '20261124_091500_b.sql');
+    const written = writeChanges([
+      { path: sqlFile, before: undefined, after: B },
+      {
+        path: journalFile,
+        before: journalText(before),
+        after: journalText(withEntry(before, { when: 1, tag: '20261124_091500_b' }).journal),
+        journalOf: pkg,
+      },
+    ]);
+    expect(historyOf(pkg).files.map((f) => f.tag)).toEqual(['20261124_081500_a', '20261124_091500_b']);
+    written.restore();
+    expect(historyOf(pkg).entries.map((e) => e.tag)).toEqual(['20261124_081500_a']);
   });
 
   it('forgets every package at once for a writer that touches several', () => {
