@@ -57,12 +57,12 @@ describe('db:reset', () => {
 
   it('backup, then reset, then restore brings back the same rows', async () => {
     const before = await snapshotRows(db.url);
-    const backup = ws.dbKit(['backup', '--json'], env());
+    const backup = await ws.run(['backup', '--json'], env());
     expect(backup.code, backup.stderr).toBe(0);
     const { file } = JSON.parse(backup.stdout) as { file: string };
     expect(file).toMatch(new RegExp(`^backups/${db.name}-\\d{8}_\\d{6}\\.dump$`));
 
-    const reset = ws.dbKit(['reset', '--yes'], env());
+    const reset = await ws.run(['reset', '--yes'], env());
     expect(reset.code, reset.stderr).toBe(0);
     expect(reset.stdout).toMatch(/Backed up to backups\//); // reset took its own backup first
     expect(reset.stdout).toMatch(/Applied 2 migrations/);
@@ -72,15 +72,15 @@ describe('db:reset', () => {
     expect(emptied.not_ours).toEqual([{ id: 7 }]); // not ours: left alone
     expect(readdirSync(ws.path('backups'))).toHaveLength(2);
 
-    const refused = ws.dbKit(['restore', file], env());
+    const refused = await ws.run(['restore', file], env());
     expect(refused.code).toBe(2);
     expect((await snapshotRows(db.url)).users).toEqual([]);
 
-    const restore = ws.dbKit(['restore', file, '--yes'], env());
+    const restore = await ws.run(['restore', file, '--yes'], env());
     expect(restore.code, restore.stderr).toBe(0);
     expect(await snapshotRows(db.url)).toEqual(before);
 
-    const migrate = ws.dbKit(['migrate', '--all'], env());
+    const migrate = await ws.run(['migrate', '--all'], env());
     expect(migrate.stdout).toMatch(/Nothing to migrate/); // the bookkeeping came back too
   });
 

@@ -24,7 +24,7 @@ describe('restore of an older backup', () => {
   });
 
   it('works after the schema grew a table that depends on a restored one, and backs up what it replaces', async () => {
-    const backup = ws.dbKit(['backup', '--json'], env());
+    const backup = await ws.run(['backup', '--json'], env());
     expect(backup.code, backup.stderr).toBe(0);
     const { file } = JSON.parse(backup.stdout) as { file: string };
     const before = await snapshotRows(db.url);
@@ -37,7 +37,7 @@ describe('restore of an older backup', () => {
        insert into later_notes values (1, 3);`,
     );
 
-    const restore = ws.dbKit(['restore', file, '--yes'], env());
+    const restore = await ws.run(['restore', file, '--yes'], env());
     expect(restore.code, restore.stderr).toBe(0);
     expect(restore.stderr).not.toMatch(/Is the file a db-kit backup/);
     const safety = /Backed up what the restore replaces to (backups\/\S+\.dump) first\./.exec(restore.stdout)?.[1];
@@ -46,12 +46,12 @@ describe('restore of an older backup', () => {
     const after = await snapshotRows(db.url);
     expect(after.users).toEqual(before.users);
     expect(after.later_notes).toEqual([{ id: 1, user_id: 3 }]); // not in the backup: stays
-    expect(ws.dbKit(['migrate', '--all'], env()).stdout).toMatch(/Nothing to migrate/);
+    expect((await ws.run(['migrate', '--all'], env())).stdout).toMatch(/Nothing to migrate/);
 
     // The safety backup holds what was replaced: restoring it brings Cy back.
     const list = execFileSync('pg_restore', ['--list', ws.path(safety!)], { encoding: 'utf8' });
     expect(list).toMatch(/TABLE public later_notes/);
-    const undo = ws.dbKit(['restore', safety!, '--yes', '--no-backup'], env());
+    const undo = await ws.run(['restore', safety!, '--yes', '--no-backup'], env());
     expect(undo.code, undo.stderr).toBe(0);
     expect((await snapshotRows(db.url)).users).toHaveLength(3);
   });
@@ -59,7 +59,7 @@ describe('restore of an older backup', () => {
   it('a file that is not a backup: says so, and nothing changed (no safety backup either)', async () => {
     ws.write('backups/not-a-dump.dump', 'hello');
     const before = await snapshotRows(db.url);
-    const run = ws.dbKit(['restore', 'backups/not-a-dump.dump', '--yes', '--no-backup'], env());
+    const run = await ws.run(['restore', 'backups/not-a-dump.dump', '--yes', '--no-backup'], env());
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^error: backups\/not-a-dump\.dump is not a backup pg_restore can read/m);
     expect(await snapshotRows(db.url)).toEqual(before);

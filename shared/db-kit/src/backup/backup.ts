@@ -115,15 +115,16 @@ export async function backupDatabase(
  * dropped and recreated whole; its tables, views, sequences and types in public are dropped with
  * CASCADE first, so a newer object that depends on one (a foreign key of a table created after
  * the backup) cannot block the restore: what depends on them goes with them. Tables the dump
- * does not have stay. Callers take a safety backup first (restore does).
+ * does not have stay. Callers take a safety backup first (restore does). `file` is relative to `cwd`.
  */
 export async function restoreDatabase(
   sql: Sql,
   target: DatabaseTarget,
   root: string,
   file: string,
+  cwd: string = process.cwd(),
 ): Promise<{ where: string }> {
-  const path = resolve(file);
+  const path = resolve(cwd, file);
   if (!existsSync(path))
     throw new DbKitError(`No backup at ${file}.`, `Backups are in ${BACKUP_DIR}/: ls ${BACKUP_DIR}`);
   const tools = findPgTools(sourceOf(target, root), target, await serverMajor(sql));

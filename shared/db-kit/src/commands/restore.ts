@@ -42,7 +42,8 @@ connection error.`,
         'Example: ./scripts/db-workflow.sh restore backups/<file>.dump (or pnpm exec db-kit restore <file>).',
       );
     const ws = ctx.workspace;
-    if (!existsSync(resolve(file)))
+    // Relative to where the command runs (the context's cwd), as a person typing the path means it.
+    if (!existsSync(resolve(ctx.cwd, file)))
       throw new UsageError(`No backup at ${file}.`, `Backups are in ${BACKUP_DIR}/: ls ${BACKUP_DIR}`);
     const target = assertDevelopmentDatabase(ctx.database, {
       action: 'overwrite the database with a backup',
@@ -58,7 +59,7 @@ connection error.`,
         const safety = await backupDatabase(sql, target, ws.root);
         ctx.out.print(`Backed up what the restore replaces to ${ws.relative(safety.file)} first.`);
       }
-      return restoreDatabase(sql, target, ws.root, file);
+      return restoreDatabase(sql, target, ws.root, file, ctx.cwd);
     });
     ctx.out.print(`Restored ${file} into ${target.redacted} (${where}).`);
     return 0;
