@@ -33,7 +33,7 @@ describe('migrate on an empty database', () => {
   });
 
   it("teamd:db:migrate applies Team D's migrations into Team D's own bookkeeping table", async () => {
-    const run = ws.dbKit(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url });
+    const run = await ws.run(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/applied\s+teamd/);
     expect(run.stdout).not.toMatch(/applied\s+shared/);
@@ -58,8 +58,8 @@ describe('migrate on an empty database', () => {
     }
   });
 
-  it('a second run applies nothing', () => {
-    const run = ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url });
+  it('a second run applies nothing', async () => {
+    const run = await ws.run(['migrate', '--all'], { DATABASE_URL: db.url });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Nothing to migrate/);
   });
@@ -84,7 +84,7 @@ describe('teamd:db:migrate on an empty database', () => {
     const ws = fixtureWorkspace();
     const db = await createTestDatabase({ label: 'teamd_first' });
     try {
-      const run = ws.dbKit(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url });
+      const run = await ws.run(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url });
       expect(run.code, run.stderr).toBe(0);
       const order = [...run.stdout.matchAll(/applied\s+(\w+)/g)].map((m) => m[1]);
       expect(order).toEqual(['shared', 'teamd']);

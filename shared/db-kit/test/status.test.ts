@@ -3,12 +3,12 @@ import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '..
 import type { StatusReport } from '../src/schema/status';
 import { query, TEAMD, fixtureWorkspace } from './helpers';
 
-function status(
+async function status(
   ws: FixtureWorkspace,
   db: TestDatabase,
   args: string[] = [],
-): { code: number; report: StatusReport; stderr: string } {
-  const run = ws.dbKit(['status', '--json', ...args], { DATABASE_URL: db.url });
+): Promise<{ code: number; report: StatusReport; stderr: string }> {
+  const run = await ws.run(['status', '--json', ...args], { DATABASE_URL: db.url });
   return { code: run.code, report: run.stdout ? JSON.parse(run.stdout) : undefined, stderr: run.stderr };
 }
 
@@ -18,27 +18,27 @@ describe('status', () => {
   beforeAll(async () => {
     ws = fixtureWorkspace();
     db = await createTestDatabase({ label: 'status' });
-    expect(ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url }).code).toBe(0);
+    expect((await ws.run(['migrate', '--all'], { DATABASE_URL: db.url })).code).toBe(0);
   });
   afterAll(async () => {
     await db.drop();
     ws.remove();
   });
 
-  it('is clean and exits 0 on a fully migrated database, for every package and for each alone', () => {
-    const all = status(ws, db);
+  it('is clean and exits 0 on a fully migrated database, for every package and for each alone', async () => {
+    const all = await status(ws, db);
     expect(all.code, all.stderr).toBe(0);
     expect(all.report.clean).toBe(true);
     expect(all.report.drift).toEqual([]);
     // Team D's view: the shared tables it builds on are not drift.
-    expect(status(ws, db, ['--package', 'teamd']).code).toBe(0);
-    expect(status(ws, db, ['--package', 'shared']).code).toBe(0);
+    expect((await status(ws, db, ['--package', 'teamd'])).code).toBe(0);
+    expect((await status(ws, db, ['--package', 'shared'])).code).toBe(0);
   });
 
   it('lists every table with its owner, columns, estimated rows and size', async () => {
     await query(db.url, `insert into users (email) select 'u' || g || '@example.com' from generate_series(1, 500) g`);
     await query(db.url, 'analyze users');
-    const { report } = status(ws, db);
+    const { report } = await status(ws, db);
     const users = report.tables.find((t) => t.name === 'public.users')!;
     expect(users).toMatchObject({ owner: '@large-event/database', ownerAlias: 'shared', estimatedRows: 500 });
     expect(users.bytes).toBeGreaterThan(8192);
@@ -58,11 +58,11 @@ describe('status', () => {
           "description: text('description'),\n  budget: integer('budget'),",
         ),
     );
-    const generated = ws.dbKit(['generate', '--package', 'teamd', '--name', 'add_budget']);
+    const generated = await ws.run(['generate', '--package', 'teamd', '--name', 'add_budget']);
     expect(generated.code, generated.stderr).toBe(0);
     await query(db.url, 'alter table users add column nickname text');
 
-    const { code, report } = status(ws, db);
+    const { code, report } = await status(ws, db);
     expect(code).toBe(1);
     expect(report.clean).toBe(false);
     const teamd = report.packages.find((p) => p.alias === 'teamd')!;
@@ -86,12 +86,12 @@ describe('status', () => {
     expect(text.stdout).toMatch(/Not clean: 1 pending in teamd, 1 drift finding\./);
 
     // Once migrated, only the hand-made column remains.
-    expect(ws.dbKit(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url }).code).toBe(0);
-    const after = status(ws, db);
+    expect((await ws.run(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url })).code).toBe(0);
+    const after = await status(ws, db);
     expect(after.report.packages.every((p) => p.pending.length === 0)).toBe(true);
     expect(after.report.drift.map((d) => d.object)).toEqual(['public.users.nickname']);
     await query(db.url, 'alter table users drop column nickname');
-    expect(status(ws, db).code).toBe(0);
+    expect((await status(ws, db)).code).toBe(0);
   });
 
   it('reports tables no package declares, changed types and nullability, enum values, indexes and constraints', async () => {
@@ -104,7 +104,7 @@ describe('status', () => {
        alter table events drop constraint events_organizer_id_users_id_fk;
        drop index events_organizer_id_idx`,
     );
-    const { code, report } = status(ws, db);
+    const { code, report } = await status(ws, db);
     expect(code).toBe(1);
     expect(report.drift).toEqual(
       expect.arrayContaining([
@@ -137,7 +137,7 @@ describe('status', () => {
     );
     expect(report.drift).toHaveLength(6);
     // The shared package's view leaves out Team D's drift, but not the table nobody declares.
-    const sharedOnly = status(ws, db, ['--package', 'shared']);
+    const sharedOnly = await status(ws, db, ['--package', 'shared']);
     expect(sharedOnly.code).toBe(1);
     expect(sharedOnly.report.drift.map((d) => d.object).sort()).toEqual([
       'public.events.events_organizer_id_users_id_fk',
@@ -146,7 +146,7 @@ describe('status', () => {
       'public.users_name_idx',
     ]);
     expect(sharedOnly.report.tables.map((t) => t.name)).not.toContain('public.teamd_tasks');
-    expect(status(ws, db, ['--package', 'teamd']).report.drift).toHaveLength(6);
+    expect((await status(ws, db, ['--package', 'teamd'])).report.drift).toHaveLength(6);
   });
 
   it('exits 2 with one redacted line when the database is unreachable', () => {
