@@ -114,7 +114,7 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
       .withConnection(
         name,
         async (sql) => {
-          const log = values.quiet || json ? () => {} : (line: string) => ctx.out.print(line);
+          const log = values.quiet || json ? undefined : (line: string) => ctx.out.print(line);
           const started = performance.now();
           readUnrecorded();
           const result = await new Migrator(sql, packages, ws.packages)

@@ -175,6 +175,8 @@ export class Run {
   /** Applied, not yet flushed to disk, not yet reported. */
   private unreported: Applied[] = [];
   private lastReport = performance.now();
+  private upNext: Pending | undefined;
+  private readonly built = new WeakMap<Pending, { parts: string[]; head: number; commands: number }>();
   private readonly onAbort = () => {
     if (this.inFlight && this.pid) {
       this.cancelling = this.sql`select pg_cancel_backend(${this.pid})`.catch(() => {});
@@ -231,6 +233,7 @@ export class Run {
       if (this.settings.signal?.aborted) throw this.cancelled(undefined, pending.length - i);
       const started = performance.now();
       this.inFlight = migration;
+      this.upNext = pending[i + 1];
       await this.withLockRetries(migration, () =>
         migration.file.transactional ? this.applyTransactional(migration) : this.applyStandalone(migration),
       );
@@ -276,17 +279,35 @@ export class Run {
    * first to fail names the failing statement and carries its position; those after it fail as
    * "transaction aborted" and the COMMIT rolls back.
    */
-  private async applyTransactional({ pkg, file, outOfOrder }: Pending): Promise<void> {
-    const timeout = this.statementLockTimeout();
-    const head = ['begin', ...(timeout ? [`set local lock_timeout = '${timeout}'`] : [])];
-    const commands = commandsOf(file).map((c) => c.text);
-    const parts = [...head, ...commands, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'];
-    const failure = await this.pipeline(parts);
+  /** A transactional migration's messages: BEGIN (and its lock_timeout), its commands, its record, COMMIT. */
+  private partsOf(migration: Pending): { parts: string[]; head: number; commands: number } {
+    let built = this.built.get(migration);
+    if (!built) {
+      const { pkg, file, outOfOrder } = migration;
+      const timeout = this.statementLockTimeout();
+      const head = ['begin', ...(timeout ? [`set local lock_timeout = '${timeout}'`] : [])];
+      const commands = commandsOf(file).map((c) => c.text);
+      const parts = [...head, ...commands, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'];
+      built = { parts, head: head.length, commands: commands.length };
+      this.built.set(migration, built);
+    }
+    return built;
+  }
+
+  private async applyTransactional(migration: Pending): Promise<void> {
+    const { file } = migration;
+    const { parts, head, commands } = this.partsOf(migration);
+    const sent = this.pipeline(parts);
+    // The next migration's messages are built while this one runs on the server, after the driver wrote this
+    // one's (it writes in a setImmediate queued by the pipeline above, so before this one).
+    const next = this.upNext;
+    if (next?.file.transactional) setImmediate(() => this.partsOf(next));
+    const failure = await sent;
     if (!failure) return;
     if (isConnectionLost(failure.error)) throw this.lost(file, failure.error);
     await this.conn.unsafe('rollback').catch(() => {});
-    const index = failure.index - head.length;
-    throw this.failed(file, index >= 0 && index < commands.length ? index : undefined, failure.error);
+    const index = failure.index - head;
+    throw this.failed(file, index >= 0 && index < commands ? index : undefined, failure.error);
   }
 
   /** Sends every part at once; resolves with the first failure, if any, once all have answered. */

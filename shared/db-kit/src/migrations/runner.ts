@@ -132,7 +132,10 @@ export class Migrator {
 
     const conn = await this.sql.reserve();
     const lock = new MigrationLock(conn);
-    const run = new Run(conn, this.sql, options, RUN_LIMITS, log);
+    // Without a log nobody reads "applied" lines as they come: one durable flush at the end (or at a failure)
+    // instead of one every reportEveryMs.
+    const limits = options.log ? RUN_LIMITS : { ...RUN_LIMITS, reportEveryMs: Number.POSITIVE_INFINITY };
+    const run = new Run(conn, this.sql, options, limits, log);
     let pending: MigrationFile[] = [];
     try {
       try {
