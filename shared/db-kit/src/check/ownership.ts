@@ -35,19 +35,32 @@ export function ownershipFindings(
   inScope: Set<ParsedMigration>,
   selected: SchemaPackage[],
 ): Finding[] {
-  const findings: Finding[] = [];
   const handedOver = handOvers(migrations);
   const owners = addCreatedBySql(ownership(packages), migrations);
   // Up to its release (db-kit promote), a package built what another package owns now: that is history, not a trespass.
-  const historical = (migration: ParsedMigration, owner: SchemaPackage | undefined) =>
-    Boolean(owner && handedOver.get(migration)?.has(owner.name));
-  const definitions = new Map<string, Map<string, Definition>>();
+  const historical: Historical = (migration, owner) => Boolean(owner && handedOver.get(migration)?.has(owner.name));
+  const definitions = definitionsOf(packages, migrations, owners, historical);
+  return [...trespassFindings(inScope, selected, owners, historical), ...nameFindings(definitions, selected)];
+}
+
+type Historical = (migration: ParsedMigration, owner: SchemaPackage | undefined) => boolean;
+type Owners = ReturnType<typeof ownership>;
+/** name key -> package name -> where that package defines it */
+type Definitions = Map<string, Map<string, Definition>>;
+
+/** Who defines each name: every package's latest snapshot, then what the migrations create (and drop). */
+function definitionsOf(
+  packages: SchemaPackage[],
+  migrations: ParsedMigration[],
+  owners: Owners,
+  historical: Historical,
+): Definitions {
+  const definitions: Definitions = new Map();
   const define = (key: string, definition: Definition, overwrite: boolean) => {
     const byPackage = definitions.get(key) ?? new Map<string, Definition>();
     if (overwrite || !byPackage.has(definition.pkg.name)) byPackage.set(definition.pkg.name, definition);
     definitions.set(key, byPackage);
   };
-
   for (const pkg of packages) {
     const last = historyOf(pkg).entries.at(-1);
     if (!last) continue;
@@ -84,7 +97,17 @@ export function ownershipFindings(
       }
     }
   }
+  return definitions;
+}
 
+/** A package's statements that change another package's object, or (shared) point a foreign key at a team. */
+function trespassFindings(
+  inScope: Set<ParsedMigration>,
+  selected: SchemaPackage[],
+  owners: Owners,
+  historical: Historical,
+): Finding[] {
+  const findings: Finding[] = [];
   for (const migration of inScope) {
     const { pkg } = migration;
     if (!selected.includes(pkg)) continue;
@@ -125,56 +148,84 @@ export function ownershipFindings(
       }
     }
   }
+  return findings;
+}
 
+/** Per name: defined by two packages, or a team's name without its prefix. */
+function nameFindings(definitions: Definitions, selected: SchemaPackage[]): Finding[] {
+  const findings: Finding[] = [];
   const prefixReported = new Set<string>();
   for (const [key, byPackage] of definitions) {
     const definers = [...byPackage.values()];
     const [kind, qualifiedName] = splitKey(key);
     const name = qualifiedName.split('.').pop()!;
-    if (definers.length > 1) {
-      const sharedDefines = definers.some((d) => d.pkg.role === 'shared');
-      for (const d of definers) {
-        if (!selected.includes(d.pkg) || (sharedDefines && d.pkg.role === 'shared')) continue;
-        const others = definers.filter((o) => o !== d).map((o) => o.pkg.name);
-        findings.push({
-          rule: 'duplicate-name',
-          severity: 'error',
-          file: d.file,
-          line: d.line,
-          message: `${kind} ${name} is also defined by ${others.join(', ')}; one name, one owner.`,
-          next:
-            kind === 'extension'
-              ? sharedDefines
-                ? `${name} is created by the shared package, which every team builds on: remove this CREATE EXTENSION.`
-                : `Create ${name} once, in a shared custom migration (pnpm db:generate --custom --name ` +
-                  `add_${name}), and remove it from the teams.`
-              : `Rename it in ${d.pkg.name}` +
-                `${d.pkg.tablePrefix ? ` (with the prefix ${d.pkg.tablePrefix})` : ''} and run generate again.`,
-        });
-      }
-    }
+    duplicateFindings(kind, name, definers, selected, findings);
+    prefixFindings(kind, name, definers, selected, prefixReported, findings);
+  }
+  return findings;
+}
+
+/** One name, one owner: a name two packages define (shared's own definition is not reported). */
+function duplicateFindings(
+  kind: ObjectKind,
+  name: string,
+  definers: Definition[],
+  selected: SchemaPackage[],
+  findings: Finding[],
+): void {
+  if (definers.length > 1) {
+    const sharedDefines = definers.some((d) => d.pkg.role === 'shared');
     for (const d of definers) {
-      const prefix = d.pkg.tablePrefix;
-      if (!prefix || !selected.includes(d.pkg) || !PREFIXED.includes(kind) || name.startsWith(prefix)) continue;
-      // A primary key or unique constraint is also an index of the same name: one finding for the name.
-      const once = `${d.pkg.name}:${d.file}:${d.line ?? ''}:${name}`;
-      if (prefixReported.has(once)) continue;
-      prefixReported.add(once);
-      const what = d.constraintType ? `${d.constraintType} constraint` : kind;
+      if (!selected.includes(d.pkg) || (sharedDefines && d.pkg.role === 'shared')) continue;
+      const others = definers.filter((o) => o !== d).map((o) => o.pkg.name);
       findings.push({
-        rule: 'team-prefix',
+        rule: 'duplicate-name',
         severity: 'error',
         file: d.file,
         line: d.line,
-        message:
-          `${what} ${name}${d.table ? ` (on ${d.table})` : ''} ` +
-          `does not start with ${prefix}, the prefix of ${d.pkg.name} ("dbKit.tablePrefix"): ` +
-          `every name a team defines carries it, constraint names included.`,
-        next: renameHint(kind, d.constraintType, name, `${prefix}${name}`),
+        message: `${kind} ${name} is also defined by ${others.join(', ')}; one name, one owner.`,
+        next:
+          kind === 'extension'
+            ? sharedDefines
+              ? `${name} is created by the shared package, which every team builds on: remove this CREATE EXTENSION.`
+              : `Create ${name} once, in a shared custom migration (pnpm db:generate --custom --name ` +
+                `add_${name}), and remove it from the teams.`
+            : `Rename it in ${d.pkg.name}` +
+              `${d.pkg.tablePrefix ? ` (with the prefix ${d.pkg.tablePrefix})` : ''} and run generate again.`,
       });
     }
   }
-  return findings;
+}
+
+/** Every name a team defines carries its prefix; a primary key or unique constraint's index is the same name. */
+function prefixFindings(
+  kind: ObjectKind,
+  name: string,
+  definers: Definition[],
+  selected: SchemaPackage[],
+  prefixReported: Set<string>,
+  findings: Finding[],
+): void {
+  for (const d of definers) {
+    const prefix = d.pkg.tablePrefix;
+    if (!prefix || !selected.includes(d.pkg) || !PREFIXED.includes(kind) || name.startsWith(prefix)) continue;
+    // A primary key or unique constraint is also an index of the same name: one finding for the name.
+    const once = `${d.pkg.name}:${d.file}:${d.line ?? ''}:${name}`;
+    if (prefixReported.has(once)) continue;
+    prefixReported.add(once);
+    const what = d.constraintType ? `${d.constraintType} constraint` : kind;
+    findings.push({
+      rule: 'team-prefix',
+      severity: 'error',
+      file: d.file,
+      line: d.line,
+      message:
+        `${what} ${name}${d.table ? ` (on ${d.table})` : ''} ` +
+        `does not start with ${prefix}, the prefix of ${d.pkg.name} ("dbKit.tablePrefix"): ` +
+        `every name a team defines carries it, constraint names included.`,
+      next: renameHint(kind, d.constraintType, name, `${prefix}${name}`),
+    });
+  }
 }
 
 /** Where the name is written in a drizzle schema (or in hand-written SQL), with the exact rename. */
