@@ -29,6 +29,18 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
   const findings: Finding[] = [];
   const error = (rule: OwnRuleId, file: string, message: string, next: string) =>
     findings.push({ rule, severity: 'error', file, message, next });
+  const journal = readCheckedJournal(pkg, error);
+  if (!journal) return findings;
+  const tags = entryFindings(pkg, journal, generateCommand, error);
+  strayFindings(pkg, tags, generateCommand, error);
+  snapshotChainFindings(pkg, journal, generateCommand, findings, error);
+  return findings;
+}
+
+type ReportError = (rule: OwnRuleId, file: string, message: string, next: string) => void;
+
+/** The journal as JSON (an empty one if there is none), or undefined after reporting why it cannot be read. */
+function readCheckedJournal(pkg: SchemaPackage, error: ReportError): Journal | undefined {
   const journalFile = journalPath(pkg);
   let journal: Journal = { version: '7', dialect: 'postgresql', entries: [] };
   if (existsSync(journalFile)) {
@@ -42,7 +54,7 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
         `Restore it from git (git checkout -- ${relative(pkg.root, journalFile)}); after a merge keep main's ` +
           "entries, drop your branch's, then run generate again.",
       );
-      return findings;
+      return undefined;
     }
     const problem = journalProblem(journal);
     if (problem) {
@@ -52,10 +64,15 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
         `${problem}: drizzle-kit and db-kit cannot read it.`,
         `Restore it from git (git checkout -- ${relative(pkg.root, journalFile)}), or take main's version.`,
       );
-      return findings;
+      return undefined;
     }
   }
+  return journal;
+}
 
+/** Each entry: numbered in order, its .sql and snapshot present, named by the rule, younger than the one before. */
+function entryFindings(pkg: SchemaPackage, journal: Journal, generateCommand: string, error: ReportError): Set<string> {
+  const journalFile = journalPath(pkg);
   const tags = new Set<string>();
   let previous: { tag: string; key: string; when: number } | undefined;
   journal.entries.forEach((entry, position) => {
@@ -110,7 +127,11 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
     }
     previous = { tag: entry.tag, key, when: entry.when };
   });
+  return tags;
+}
 
+/** A .sql (or .down.sql) in the folder that no journal entry names. */
+function strayFindings(pkg: SchemaPackage, tags: Set<string>, generateCommand: string, error: ReportError): void {
   if (existsSync(pkg.migrationsDir)) {
     for (const name of readdirSync(pkg.migrationsDir)
       .filter((f) => f.endsWith('.sql'))
@@ -128,7 +149,16 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
       }
     }
   }
+}
 
+/** Snapshots chain by prevId: two with one parent are two branches' migrations; a break is a lost snapshot. */
+function snapshotChainFindings(
+  pkg: SchemaPackage,
+  journal: Journal,
+  generateCommand: string,
+  findings: Finding[],
+  error: ReportError,
+): void {
   const snapshots = readSnapshots(pkg, journal, findings);
   const tagOf = (s: SnapshotFile) => (s.tag ? `${s.tag}.sql` : basename(s.file));
   const byParent = new Map<string, SnapshotFile[]>();
@@ -162,7 +192,6 @@ export function integrityFindings(pkg: SchemaPackage, generateCommand: string): 
       );
     }
   });
-  return findings;
 }
 
 function readSnapshots(pkg: SchemaPackage, journal: Journal, findings: Finding[]): SnapshotFile[] {
