@@ -128,6 +128,11 @@ function sameColumns(a: string[], b: string[]): boolean {
 
 /** Differences between the live database and the expected schema, tables first. */
 export function findDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
+  return [...tableDrift(live, expected), ...enumDrift(live, expected), ...indexAndConstraintDrift(live, expected)];
+}
+
+/** Tables unexpected or missing, and the columns of a table both sides have. */
+function tableDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
   const drift: Drift[] = [];
   const liveTables = new Map(live.tables.map((t) => [t.name, t]));
   for (const [name, table] of liveTables) {
@@ -167,7 +172,11 @@ export function findDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
   for (const [name, wanted] of expected.tables)
     if (!liveTables.has(name))
       drift.push({ kind: 'table', object: name, problem: 'missing', owner: wanted.owner.name });
+  return drift;
+}
 
+function enumDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
+  const drift: Drift[] = [];
   for (const [name, values] of live.enums) {
     const wanted = expected.enums.get(name);
     if (!wanted) drift.push({ kind: 'enum', object: name, problem: 'unexpected', actual: values.join(', ') });
@@ -191,7 +200,13 @@ export function findDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
         owner: wanted.owner.name,
         expected: wanted.values.join(', '),
       });
+  return drift;
+}
 
+/** Indexes (INVALID ones too) and constraints, on tables both sides have. */
+function indexAndConstraintDrift(live: LiveSchema, expected: ExpectedSchema): Drift[] {
+  const drift: Drift[] = [];
+  const liveTables = new Set(live.tables.map((t) => t.name));
   // Indexes and constraints of a table that is itself missing or unexpected add nothing.
   const bothHave = (table: string) => liveTables.has(table) && expected.tables.has(table);
   const tableOf = (constraint: string) => constraint.split('.').slice(0, 2).join('.');
