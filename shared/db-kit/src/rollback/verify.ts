@@ -132,83 +132,8 @@ export async function verifyDowns(
     await admin.unsafe(`create database ${quoteIdent(name)}`);
     const sql = postgres({ ...driverOptions(withDatabase(target, name)), max: 1, onnotice: () => {} });
     try {
-      const order = (await new Migrator(sql, packages, ws.packages).migrate({ dryRun: true })).planned;
-      const byName = new Map(ws.packages.map((p) => [p.name, p]));
-      const steps: Array<{
-        pkg: SchemaPackage;
-        file: MigrationFile;
-        down?: DownMigration;
-        touched: Touched;
-        before: Map<string, string>;
-        after: Map<string, string>;
-      }> = [];
-      for (const file of order) {
-        const pkg = byName.get(file.packageName)!;
-        const down = readDownFile(pkg, file.tag);
-        const touched = touchedBy(file.statements.join('\n'), down?.statements.join('\n') ?? '');
-        const before = await catalog(sql, touched);
-        try {
-          await run(sql, file.statements, file.transactional);
-        } catch (error) {
-          findings.push(finding(pkg, file, 'its up failed while applying the history', error));
-          return { findings, verified, ms: performance.now() - started };
-        }
-        steps.push({ pkg, file, down, touched, before, after: await catalog(sql, touched) });
-      }
-      const excused = new Set<string>();
-      for (const step of steps.reverse()) {
-        const { pkg, file, down } = step;
-        if (!down || down.todo) {
-          findings.push({
-            rule: 'down-roundtrip',
-            severity: 'error',
-            file: file.path,
-            message:
-              `${file.tag} has no down${down?.todo ? ' written yet' : ''}: ` +
-              `the round trip stops here (older migrations are not verified).`,
-            next:
-              `Write ${pkg.out}/${file.tag}.down.sql ` +
-              `(${commandFor(pkg, `down --backfill --package ${pkg.alias}`)} computes one).`,
-          });
-          break;
-        }
-        for (const o of excusedBy(down)) excused.add(o);
-        // An adopt's down hands its tables back and never drops them: where the adopt built them
-        // (shared applied before the team), they stay after it, by design, with the adoptions record.
-        if (isAdoptMigration(file.text))
-          for (const table of [...step.touched.tables, ...step.touched.enums]) excused.add(table);
-        const phases: Array<[string, string[], boolean, Map<string, string>]> = [
-          ['after its down', down.statements, down.transactional, step.before],
-          ['after its up again', file.statements, file.transactional, step.after],
-          ['after its down again', down.statements, down.transactional, step.before],
-        ];
-        let failed = false;
-        for (const [phase, statements, transactional, expected] of phases) {
-          try {
-            await run(sql, statements, transactional);
-          } catch (error) {
-            findings.push(finding(pkg, file, `${phase.replace('after its', 'its')} failed`, error));
-            failed = true;
-            break;
-          }
-          const diff = differences(expected, await catalog(sql, step.touched), excused);
-          if (diff.length) {
-            findings.push({
-              rule: 'down-roundtrip',
-              severity: 'error',
-              file: downPath(pkg, file.tag),
-              message:
-                `${file.tag}, ${phase}: ${diff.slice(0, 5).join('; ')}` +
-                `${diff.length > 5 ? ` (+${diff.length - 5} more)` : ''}`,
-              next: `Fix ${file.tag}.down.sql so that it undoes exactly what the migration does.`,
-            });
-            failed = true;
-            break;
-          }
-        }
-        if (failed) break;
-        verified++;
-      }
+      const steps = await applyHistory(sql, ws, packages, findings);
+      if (steps) verified = await roundTrips(sql, steps, findings);
     } finally {
       await sql.end({ timeout: 5 });
     }
@@ -217,6 +142,110 @@ export async function verifyDowns(
     await admin.end({ timeout: 5 });
   }
   return { findings, verified, ms: performance.now() - started };
+}
+
+/** One migration of the history, with the catalog of what it touches before and after its up. */
+interface Step {
+  pkg: SchemaPackage;
+  file: MigrationFile;
+  down?: DownMigration;
+  touched: Touched;
+  before: Map<string, string>;
+  after: Map<string, string>;
+}
+
+/** Applies the whole history, in migrate's order, reading the catalog around each up; undefined if an up fails. */
+async function applyHistory(
+  sql: postgres.Sql,
+  ws: Workspace,
+  packages: SchemaPackage[],
+  findings: Finding[],
+): Promise<Step[] | undefined> {
+  const order = (await new Migrator(sql, packages, ws.packages).migrate({ dryRun: true })).planned;
+  const byName = new Map(ws.packages.map((p) => [p.name, p]));
+  const steps: Step[] = [];
+  for (const file of order) {
+    const pkg = byName.get(file.packageName)!;
+    const down = readDownFile(pkg, file.tag);
+    const touched = touchedBy(file.statements.join('\n'), down?.statements.join('\n') ?? '');
+    const before = await catalog(sql, touched);
+    try {
+      await run(sql, file.statements, file.transactional);
+    } catch (error) {
+      findings.push(finding(pkg, file, 'its up failed while applying the history', error));
+      return undefined;
+    }
+    steps.push({ pkg, file, down, touched, before, after: await catalog(sql, touched) });
+  }
+  return steps;
+}
+
+/** Newest first: down, up again, down again, each compared with the catalog; stops at the first failure. */
+async function roundTrips(sql: postgres.Sql, steps: Step[], findings: Finding[]): Promise<number> {
+  let verified = 0;
+  const excused = new Set<string>();
+  for (const step of [...steps].reverse()) {
+    const { pkg, file, down } = step;
+    if (!down || down.todo) {
+      findings.push({
+        rule: 'down-roundtrip',
+        severity: 'error',
+        file: file.path,
+        message:
+          `${file.tag} has no down${down?.todo ? ' written yet' : ''}: ` +
+          `the round trip stops here (older migrations are not verified).`,
+        next:
+          `Write ${pkg.out}/${file.tag}.down.sql ` +
+          `(${commandFor(pkg, `down --backfill --package ${pkg.alias}`)} computes one).`,
+      });
+      break;
+    }
+    for (const o of excusedBy(down)) excused.add(o);
+    // An adopt's down hands its tables back and never drops them: where the adopt built them
+    // (shared applied before the team), they stay after it, by design, with the adoptions record.
+    if (isAdoptMigration(file.text))
+      for (const table of [...step.touched.tables, ...step.touched.enums]) excused.add(table);
+    if (!(await roundTrip(sql, step, down, excused, findings))) break;
+    verified++;
+  }
+  return verified;
+}
+
+/** One migration's round trip; false (with its finding) when a phase fails or leaves the catalog different. */
+async function roundTrip(
+  sql: postgres.Sql,
+  { pkg, file, touched, before, after }: Step,
+  down: DownMigration,
+  excused: Set<string>,
+  findings: Finding[],
+): Promise<boolean> {
+  const phases: Array<[string, string[], boolean, Map<string, string>]> = [
+    ['after its down', down.statements, down.transactional, before],
+    ['after its up again', file.statements, file.transactional, after],
+    ['after its down again', down.statements, down.transactional, before],
+  ];
+  for (const [phase, statements, transactional, expected] of phases) {
+    try {
+      await run(sql, statements, transactional);
+    } catch (error) {
+      findings.push(finding(pkg, file, `${phase.replace('after its', 'its')} failed`, error));
+      return false;
+    }
+    const diff = differences(expected, await catalog(sql, touched), excused);
+    if (diff.length) {
+      findings.push({
+        rule: 'down-roundtrip',
+        severity: 'error',
+        file: downPath(pkg, file.tag),
+        message:
+          `${file.tag}, ${phase}: ${diff.slice(0, 5).join('; ')}` +
+          `${diff.length > 5 ? ` (+${diff.length - 5} more)` : ''}`,
+        next: `Fix ${file.tag}.down.sql so that it undoes exactly what the migration does.`,
+      });
+      return false;
+    }
+  }
+  return true;
 }
 
 function finding(pkg: SchemaPackage, file: MigrationFile, what: string, error: unknown): Finding {
