@@ -404,36 +404,10 @@ function dropRefs(kind: ObjectKind, object: unknown): ObjectRef[] {
 function targetsOf(stmt: Node): ObjectRef[] {
   const [type, body] = Object.entries(stmt)[0] ?? [];
   switch (type) {
-    case 'CreateStmt': {
-      const table = relationName(child(body, 'relation'));
-      if (!table) return [];
-      const refs = ref('table', table, 'create');
-      for (const element of list(body, 'tableElts')) {
-        refs.push(...constraintRefs(child(element, 'Constraint'), table));
-        for (const c of list(child(element, 'ColumnDef'), 'constraints'))
-          refs.push(...constraintRefs(child(c, 'Constraint'), table));
-      }
-      return refs;
-    }
-    case 'AlterTableStmt': {
-      const table = relationName(child(body, 'relation'));
-      if (!table) return [];
-      const objtype = str(body, 'objtype');
-      const kind: ObjectKind =
-        objtype === 'OBJECT_INDEX'
-          ? 'index'
-          : objtype === 'OBJECT_VIEW' || objtype === 'OBJECT_MATVIEW'
-            ? 'view'
-            : 'table';
-      const refs = ref(kind, table, 'alter');
-      for (const cmd of list(body, 'cmds')) {
-        const alter = child(cmd, 'AlterTableCmd');
-        refs.push(...constraintRefs(child(child(alter, 'def'), 'Constraint'), table));
-        if (str(alter, 'subtype') === 'AT_DropConstraint')
-          refs.push(...ref('constraint', { schema: table.schema, name: str(alter, 'name') ?? '' }, 'drop', table.name));
-      }
-      return refs;
-    }
+    case 'CreateStmt':
+      return createTableTargets(body);
+    case 'AlterTableStmt':
+      return alterTableTargets(body);
     case 'IndexStmt': {
       const table = relationName(child(body, 'relation'));
       const index = str(body, 'idxname');
@@ -481,38 +455,10 @@ function targetsOf(stmt: Node): ObjectRef[] {
       return ref('enum', qualified(names(list(body, 'typeName'))), 'create');
     case 'AlterEnumStmt':
       return ref('enum', qualified(names(list(body, 'typeName'))), 'alter');
-    case 'RenameStmt': {
-      const renameType = str(body, 'renameType');
-      const table = relationName(child(body, 'relation'));
-      const newName = str(body, 'newname');
-      if (renameType === 'OBJECT_TABLE' && table && newName)
-        return [...ref('table', table, 'alter'), ...ref('table', { schema: table.schema, name: newName }, 'create')];
-      if ((renameType === 'OBJECT_VIEW' || renameType === 'OBJECT_MATVIEW') && table && newName)
-        return [...ref('view', table, 'alter'), ...ref('view', { schema: table.schema, name: newName }, 'create')];
-      if (renameType === 'OBJECT_INDEX' && table && newName)
-        return [...ref('index', table, 'alter'), ...ref('index', { schema: table.schema, name: newName }, 'create')];
-      if (renameType === 'OBJECT_TYPE') {
-        const type = qualified(names(list(child(child(body, 'object'), 'List'), 'items')));
-        return [
-          ...ref('enum', type, 'alter'),
-          ...ref('enum', type && newName ? { schema: type.schema, name: newName } : undefined, 'create'),
-        ];
-      }
-      return ref('table', table, 'alter');
-    }
-    case 'CreateTrigStmt': {
-      const table = relationName(child(body, 'relation'));
-      const trigger = str(body, 'trigname');
-      return [
-        ...ref('table', table, 'alter'),
-        ...ref(
-          'trigger',
-          table && trigger ? { schema: table.schema, name: trigger } : undefined,
-          'create',
-          table?.name,
-        ),
-      ].map((r) => (r.kind === 'trigger' ? { ...r, replace: (body as Node | undefined)?.replace === true } : r));
-    }
+    case 'RenameStmt':
+      return renameTargets(body);
+    case 'CreateTrigStmt':
+      return triggerTargets(body);
     case 'CreatePolicyStmt':
     case 'AlterPolicyStmt': {
       const table = relationName(child(body, 'table'));
@@ -528,4 +474,65 @@ function targetsOf(stmt: Node): ObjectRef[] {
     default:
       return [];
   }
+}
+
+/** CREATE TABLE: the table and the constraints it declares (table and column level). */
+function createTableTargets(body: unknown): ObjectRef[] {
+  const table = relationName(child(body, 'relation'));
+  if (!table) return [];
+  const refs = ref('table', table, 'create');
+  for (const element of list(body, 'tableElts')) {
+    refs.push(...constraintRefs(child(element, 'Constraint'), table));
+    for (const c of list(child(element, 'ColumnDef'), 'constraints'))
+      refs.push(...constraintRefs(child(c, 'Constraint'), table));
+  }
+  return refs;
+}
+
+/** ALTER TABLE (or INDEX, VIEW): the relation, constraints it adds and drops. */
+function alterTableTargets(body: unknown): ObjectRef[] {
+  const table = relationName(child(body, 'relation'));
+  if (!table) return [];
+  const objtype = str(body, 'objtype');
+  const kind: ObjectKind =
+    objtype === 'OBJECT_INDEX' ? 'index' : objtype === 'OBJECT_VIEW' || objtype === 'OBJECT_MATVIEW' ? 'view' : 'table';
+  const refs = ref(kind, table, 'alter');
+  for (const cmd of list(body, 'cmds')) {
+    const alter = child(cmd, 'AlterTableCmd');
+    refs.push(...constraintRefs(child(child(alter, 'def'), 'Constraint'), table));
+    if (str(alter, 'subtype') === 'AT_DropConstraint')
+      refs.push(...ref('constraint', { schema: table.schema, name: str(alter, 'name') ?? '' }, 'drop', table.name));
+  }
+  return refs;
+}
+
+/** A rename alters the old name and creates the new one. */
+function renameTargets(body: unknown): ObjectRef[] {
+  const renameType = str(body, 'renameType');
+  const table = relationName(child(body, 'relation'));
+  const newName = str(body, 'newname');
+  if (renameType === 'OBJECT_TABLE' && table && newName)
+    return [...ref('table', table, 'alter'), ...ref('table', { schema: table.schema, name: newName }, 'create')];
+  if ((renameType === 'OBJECT_VIEW' || renameType === 'OBJECT_MATVIEW') && table && newName)
+    return [...ref('view', table, 'alter'), ...ref('view', { schema: table.schema, name: newName }, 'create')];
+  if (renameType === 'OBJECT_INDEX' && table && newName)
+    return [...ref('index', table, 'alter'), ...ref('index', { schema: table.schema, name: newName }, 'create')];
+  if (renameType === 'OBJECT_TYPE') {
+    const type = qualified(names(list(child(child(body, 'object'), 'List'), 'items')));
+    return [
+      ...ref('enum', type, 'alter'),
+      ...ref('enum', type && newName ? { schema: type.schema, name: newName } : undefined, 'create'),
+    ];
+  }
+  return ref('table', table, 'alter');
+}
+
+/** CREATE TRIGGER alters its table and creates the trigger in the table's namespace. */
+function triggerTargets(body: unknown): ObjectRef[] {
+  const table = relationName(child(body, 'relation'));
+  const trigger = str(body, 'trigname');
+  return [
+    ...ref('table', table, 'alter'),
+    ...ref('trigger', table && trigger ? { schema: table.schema, name: trigger } : undefined, 'create', table?.name),
+  ].map((r) => (r.kind === 'trigger' ? { ...r, replace: (body as Node | undefined)?.replace === true } : r));
 }
