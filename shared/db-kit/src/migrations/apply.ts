@@ -274,20 +274,23 @@ export class Run {
   }
 
   /**
-   * A transactional migration: BEGIN, its statements, its bookkeeping row and COMMIT, each its own
-   * simple-protocol message, all sent at once (postgres.js pipelines them: one round trip). The
+   * A transactional migration: BEGIN, each of its statements, then its bookkeeping row with COMMIT, each
+   * a simple-protocol message, all sent at once (postgres.js pipelines them: one round trip). The
    * first to fail names the failing statement and carries its position; those after it fail as
    * "transaction aborted" and the COMMIT rolls back.
    */
-  /** A transactional migration's messages: BEGIN (and its lock_timeout), its commands, its record, COMMIT. */
+  /**
+   * A transactional migration's messages: BEGIN with its lock_timeout, each command, then its record with
+   * COMMIT (one message: a record that fails skips the COMMIT, and either failure reads "at commit").
+   */
   private partsOf(migration: Pending): { parts: string[]; head: number; commands: number } {
     let built = this.built.get(migration);
     if (!built) {
       const { pkg, file, outOfOrder } = migration;
       const timeout = this.statementLockTimeout();
-      const head = ['begin', ...(timeout ? [`set local lock_timeout = '${timeout}'`] : [])];
+      const head = [`begin${timeout ? `; set local lock_timeout = '${timeout}'` : ''}`];
       const commands = commandsOf(file).map((c) => c.text);
-      const parts = [...head, ...commands, Bookkeeping.recordStatement(pkg, file, outOfOrder), 'commit'];
+      const parts = [...head, ...commands, `${Bookkeeping.recordStatement(pkg, file, outOfOrder)};\ncommit`];
       built = { parts, head: head.length, commands: commands.length };
       this.built.set(migration, built);
     }
