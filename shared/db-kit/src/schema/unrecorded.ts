@@ -103,17 +103,34 @@ function cacheFile(ws: Workspace): string {
  * since a team's schema imports shared's tables. Tests and the migration folder do not count.
  * Reading a few dozen small files takes about a millisecond.
  */
-export function schemaKey(ws: Workspace, pkg: SchemaPackage): string {
+export function schemaKey(ws: Workspace, pkg: SchemaPackage, sources = readSources): string {
   const hash = createHash('sha256');
   hash.update(`v${CACHE_VERSION} drizzle-kit ${drizzleKitVersion()}\n`);
   hash.update(`snapshot ${JSON.stringify(historyOf(pkg).latestSnapshot() ?? null)}\n`);
   for (const p of ws.migrationOrder(pkg)) {
-    for (const file of sourceFiles(p)) {
+    for (const { file, bytes } of sources(p)) {
       hash.update(`${relative(ws.root, file)}\n`);
-      hash.update(readFileSync(file));
+      hash.update(bytes);
     }
   }
   return hash.digest('hex');
+}
+
+function readSources(pkg: SchemaPackage): Array<{ file: string; bytes: Buffer }> {
+  return sourceFiles(pkg).map((file) => ({ file, bytes: readFileSync(file) }));
+}
+
+/** readSources, each package read once: every team's key covers shared's files (12 teams read them 12 times). */
+function readSourcesOnce(): typeof readSources {
+  const read = new Map<SchemaPackage, Array<{ file: string; bytes: Buffer }>>();
+  return (pkg) => {
+    let found = read.get(pkg);
+    if (!found) {
+      found = readSources(pkg);
+      read.set(pkg, found);
+    }
+    return found;
+  };
 }
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -211,12 +228,13 @@ export async function cachedUnrecordedChanges(
   options: { diffStale?: boolean } = {},
 ): Promise<UnrecordedChange[]> {
   const entries = readCache(ws);
+  const sources = readSourcesOnce();
   const known: UnrecordedChange[] = [];
   const stale: SchemaPackage[] = [];
   for (const pkg of packages) {
     const entry = entries[pkg.name];
     // The key is worked out even without an entry: it reads the latest snapshot, so a malformed one is named.
-    const key = schemaKey(ws, pkg);
+    const key = schemaKey(ws, pkg, sources);
     if (entry && entry.key === key) {
       const { statements, needsAnswers, loadError } = entry;
       if (statements.length || loadError)
