@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
       `bench:migrate: PostgreSQL ${version} at ${redact(server.url)} (from ${server.from}), Node ${process.version}`,
     );
     console.log(psql ? `psql: ${psql}` : 'psql: not found on PATH; the psql floor column is skipped.');
+    console.log(`load average at the start: ${loadAverage()}`);
     const sqlFile = join(ws.root, 'all.sql');
     writeFileSync(sqlFile, ws.concatenated);
 
@@ -225,11 +227,19 @@ async function main(): Promise<void> {
       console.log(row('db-kit migrate (a transaction each)', median(apply.dbKit), base, GOAL_DURABLE));
       console.log(row('db-kit migrate --single-transaction', median(apply.dbKitGrouped), base, GOAL_DURABLE));
     }
+    console.log(`\nload average at the end: ${loadAverage()}`);
   } finally {
     for (const name of created) await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {});
     await admin.end({ timeout: 5 });
     if (!process.env.BENCH_KEEP) rmSync(ws.root, { recursive: true, force: true }); // BENCH_KEEP=1 keeps it for profiling
   }
+}
+
+/** The 1, 5 and 15 minute load averages: figures taken on a busy machine say so. */
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 }
 
 main().catch((error) => {
