@@ -1,6 +1,6 @@
 import { type Command, type ContextOptions, createContext, type Reporter, consoleReporter } from './context';
 import { redact } from './env';
-import { DbKitError, describeError, type ErrorKind, exitCodeFor } from './errors';
+import { DbKitError, describeError, type ErrorKind, exitCodeFor, isConnectionLost } from './errors';
 import { Declined } from './safety/confirm';
 
 // One line per command. Lazy: a command's module, and what it imports, loads only when it runs.
@@ -152,6 +152,14 @@ export function describeFailure(error: unknown): ReportedError {
       kind: 'usage',
       message: describeError(error),
       hint: 'run the command with --help to see its options.',
+    };
+  // A terminated backend or a crashed server, in a command with nothing more precise to say (migrate and push say
+  // what was kept): what happened and where to look, never the driver's "write CONNECTION_CLOSED".
+  if (isConnectionLost(error))
+    return {
+      kind: 'environment',
+      message: `Lost the connection to the database: ${describeError(error)}.`,
+      hint: 'Check the server (./scripts/db-workflow.sh status), then run the command again.',
     };
   return { kind: 'internal', message: describeError(error), hint: 'run again with DEBUG=1 for details.' };
 }

@@ -64,6 +64,17 @@ export class UsageError extends DbKitError {
   }
 }
 
+/** Errors that mean the session is gone: terminated backend, server crash, network. */
+export function isConnectionLost(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  if (!e) return false;
+  if (['57P01', '57P02', '57P03', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED'].includes(e.code!))
+    return true;
+  if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(e.code!)) return true;
+  // postgres.js writing to a socket it already dropped.
+  return error instanceof TypeError && /reading 'write'|of null/.test(e.message ?? '');
+}
+
 /** Turns a driver or system error into one redacted line, e.g. `connection refused (127.0.0.1:5999)`. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {

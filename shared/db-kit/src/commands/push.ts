@@ -1,7 +1,7 @@
 import type { Command } from '../context';
 import { loadSchemas } from '../schema/load';
 import { applyPush, planPush, type PushStatement } from '../schema/push';
-import { DbKitError, describeError } from '../errors';
+import { DbKitError, describeError, isConnectionLost } from '../errors';
 import { confirmAction, confirmDatabaseName } from '../safety/confirm';
 import { assertDevelopmentDatabase } from '../safety/guard';
 import { scriptFor } from '../scripts';
@@ -54,7 +54,7 @@ usage or connection error.`,
       const names = scope.map((p) => p.alias).join(' + ');
       const loaded = await loadSchemas(ws.allInOrder());
       const plan = await planPush(sql, loaded, ws.packages, scope, ctx.terminal.interactive).catch((error) => {
-        if (error instanceof DbKitError) throw error;
+        if (error instanceof DbKitError || isConnectionLost(error)) throw error;
         const reason = describeError(error).split('\n')[0];
         const failure = new DbKitError(
           `push could not plan ${names}'s change: ${reason}. Nothing changed.`,

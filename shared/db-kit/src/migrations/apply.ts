@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { DbKitError } from '../errors';
+import { DbKitError, isConnectionLost } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping } from './bookkeeping';
 import { commandsOfStatements, journalPath, type MigrationFile } from './files';
@@ -82,17 +82,6 @@ export function commandsOf(file: MigrationFile): Array<{ text: string; offset: n
     commandCache.set(file, commands);
   }
   return commands;
-}
-
-/** Errors that mean the session is gone: terminated backend, server crash, network. */
-export function isConnectionLost(error: unknown): boolean {
-  const e = error as { code?: string; message?: string } | undefined;
-  if (!e) return false;
-  if (['57P01', '57P02', '57P03', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED'].includes(e.code!))
-    return true;
-  if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(e.code!)) return true;
-  // postgres.js writing to a socket it already dropped.
-  return error instanceof TypeError && /reading 'write'|of null/.test(e.message ?? '');
 }
 
 /** A journal that lists one migration twice (a bad merge) would run it twice. */

@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
 import type { Sql } from '../connection';
-import { DbKitError } from '../errors';
+import { DbKitError, describeError, isConnectionLost } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
 import { unionOf } from './load';
@@ -244,15 +244,22 @@ export function statementTarget(statement: string): { kind: string; name: string
   return undefined;
 }
 
-/** Runs the plan in one transaction: a failing statement leaves the database as it was. */
+/**
+ * Runs the plan in one transaction: a failing statement leaves the database as it was. The
+ * transaction is ours, not sql.begin's: on a session that is gone, nothing more is sent (a
+ * ROLLBACK written to the dropped socket crashes postgres.js with a TypeError outside any promise).
+ */
 export async function applyPush(sql: Sql, plan: PushPlan): Promise<void> {
   let index = 0;
+  const conn = await sql.reserve();
   try {
-    await sql.begin(async (tx) => {
-      for (index = 0; index < plan.statements.length; index++) await tx.unsafe(plan.statements[index]!.sql);
-      await writePushRecords(tx, plan.records);
-    });
+    await conn.unsafe('begin');
+    for (index = 0; index < plan.statements.length; index++) await conn.unsafe(plan.statements[index]!.sql);
+    await writePushRecords(conn, plan.records);
+    await conn.unsafe('commit');
   } catch (error) {
+    if (isConnectionLost(error)) throw lostWhilePushing(error, index < plan.statements.length);
+    await conn.unsafe('rollback').catch(() => {});
     const statement = plan.statements[index]?.sql.split('\n')[0]?.slice(0, 100) ?? '';
     const pg = error as { message?: string; code?: string };
     throw new DbKitError(
@@ -260,7 +267,20 @@ export async function applyPush(sql: Sql, plan: PushPlan): Promise<void> {
         `${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}. Nothing was changed.`,
       'A package this one builds on may be behind: run its migrate (pnpm db:migrate) first, then push again.',
     );
+  } finally {
+    conn.release();
   }
+}
+
+function lostWhilePushing(error: unknown, beforeCommit: boolean): DbKitError {
+  const code = (error as { code?: string }).code;
+  return new DbKitError(
+    `Lost the connection to the database while pushing: ${describeError(error)}` +
+      `${code && !/^[A-Z_]+$/.test(code) ? ` [${code}]` : ''}. ` +
+      (beforeCommit ? 'Nothing was changed (the push had not committed).' : 'The push may have committed.'),
+    'Check the server (./scripts/db-workflow.sh status), see what is there with pnpm db:status, then push again.',
+    'environment',
+  );
 }
 
 /**

@@ -3,7 +3,7 @@ import { getTableConfig, type PgColumn, type PgTable } from 'drizzle-orm/pg-core
 import type { Sql } from '../connection';
 
 type Queryable = Pick<Sql, 'unsafe'>;
-import { DbKitError, describeError } from '../errors';
+import { DbKitError, describeError, isConnectionLost } from '../errors';
 import type { SchemaObjects } from '../schema/objects';
 import { literal, quoteIdent as quote } from '../sql-text';
 import { loadSchemas } from '../schema/load';
@@ -79,37 +79,52 @@ export async function seedTables(sql: Sql, tables: SeedTable[], options: SeedOpt
   const seeded: SeededTable[] = [];
   const failed: UnseededTable[] = [];
   const functions = await seedFunctions();
+  // The transaction and savepoints are ours, not sql.begin's: on a session that is gone nothing more is
+  // sent (postgres.js writing ROLLBACK to the dropped socket crashes with a TypeError outside any promise).
+  const tx = await sql.reserve();
   try {
-    await sql.begin(async (tx) => {
-      const emptied = [...plans.map((p) => p.qualified), ...(await emptyDependents(tx, plans))];
-      if (plans.length) await tx.unsafe(`truncate ${emptied.join(', ')} restart identity`);
-      const filled = new Set<string>();
-      for (const [index, plan] of plans.entries()) {
-        const missing = plan.foreignKeys.find(
-          (fk) => !fk.nullable && fk.table !== plan.qualified && !filled.has(fk.table) && isSeeded(plans, fk.table),
-        );
-        if (missing) {
-          failed.push({ table: plan.name, reason: `it needs rows of ${bare(missing.table)}, which has none` });
-          continue;
-        }
-        try {
-          await tx.savepoint(async (sp) => {
-            const rows = await fillTable(sp, plan, options, functions, index);
-            seeded.push({ table: plan.name, rows });
-          });
-          filled.add(plan.qualified);
-        } catch (error) {
-          failed.push({ table: plan.name, reason: describeError(error).split('\n')[0]! });
-        }
+    await tx.unsafe('begin');
+    const emptied = [...plans.map((p) => p.qualified), ...(await emptyDependents(tx, plans))];
+    if (plans.length) await tx.unsafe(`truncate ${emptied.join(', ')} restart identity`);
+    const filled = new Set<string>();
+    for (const [index, plan] of plans.entries()) {
+      const missing = plan.foreignKeys.find(
+        (fk) => !fk.nullable && fk.table !== plan.qualified && !filled.has(fk.table) && isSeeded(plans, fk.table),
+      );
+      if (missing) {
+        failed.push({ table: plan.name, reason: `it needs rows of ${bare(missing.table)}, which has none` });
+        continue;
       }
-    });
+      await tx.unsafe('savepoint seed_table');
+      try {
+        const rows = await fillTable(tx, plan, options, functions, index);
+        await tx.unsafe('release savepoint seed_table');
+        seeded.push({ table: plan.name, rows });
+        filled.add(plan.qualified);
+      } catch (error) {
+        if (isConnectionLost(error)) throw error;
+        await tx.unsafe('rollback to savepoint seed_table');
+        failed.push({ table: plan.name, reason: describeError(error).split('\n')[0]! });
+      }
+    }
+    await tx.unsafe('commit');
   } catch (error) {
+    if (isConnectionLost(error))
+      throw new DbKitError(
+        `Lost the connection to the database while seeding: ${describeError(error)}. Nothing was changed ` +
+          '(the seed had not committed).',
+        'Check the server (./scripts/db-workflow.sh status), then seed again.',
+        'environment',
+      );
+    await tx.unsafe('rollback').catch(() => {});
     if (error instanceof DbKitError) throw error;
     const cause = (error as { cause?: unknown }).cause ?? error;
     throw new DbKitError(
       `Seeding failed: ${describeError(cause).split('\n')[0]}. Nothing was changed.`,
       seedHint(cause),
     );
+  } finally {
+    tx.release();
   }
   return { seeded, failed };
 }
