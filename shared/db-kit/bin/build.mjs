@@ -32,6 +32,9 @@ export async function build() {
     // Dependencies stay in node_modules, except postgres.js: every command that talks to the
     // database loads it, and one bundled chunk starts faster than its dozen modules.
     plugins: [bundleOnly(['postgres'])],
+    // .mjs, not .js: Node knows an .mjs file is ESM from its name, where for each .js module it walks up the
+    // folders to the nearest package.json to read its "type" (~2 ms over a no-op's 18 modules).
+    outExtension: { '.js': '.mjs' },
     sourcemap: 'linked',
     logLevel: 'warning',
   });

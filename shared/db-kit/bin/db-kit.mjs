@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The engine's CLI. Runs the compiled dist/ and rebuilds it first when src/ is newer,
+// The engine's CLI. Runs the compiled dist/ and rebuilds it first when src/ (or bin/build.mjs) is newer,
 // so the common path (e.g. a no-op migrate) never compiles TypeScript.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,11 @@ function newestMtime(dir) {
 let builtAt = 0;
 try {
   builtAt = statSync(join(root, 'dist', '.built')).mtimeMs;
-} catch {}
-if (builtAt < newestMtime(join(root, 'src'))) await (await import('./build.mjs')).build();
-await import('../dist/main.js');
+  statSync(join(root, 'dist', 'main.mjs')); // a dist/ an older build recipe wrote (main.js) is rebuilt
+} catch {
+  builtAt = 0;
+}
+// The build recipe counts as source: a changed bin/build.mjs rebuilds dist/ too.
+const recipe = statSync(join(root, 'bin', 'build.mjs')).mtimeMs;
+if (builtAt < Math.max(recipe, newestMtime(join(root, 'src')))) await (await import('./build.mjs')).build();
+await import('../dist/main.mjs');
