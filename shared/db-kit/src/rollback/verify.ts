@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import type { Finding } from '../check/findings';
 import { type DownMigration, downPath, isAdoptMigration, readDownFile } from '../migrations/down';
 import type { MigrationFile } from '../migrations/files';
+import { isConnectionLost } from '../errors';
 import { Migrator } from '../migrations/runner';
 import { commandFor } from '../scripts';
 import { quoteIdent } from '../sql-text';
@@ -100,14 +101,24 @@ function excusedBy(down: DownMigration): string[] {
   return down.irreversible.map((why) => why.split(/\s+/).slice(0, 2).join(' '));
 }
 
+/**
+ * The transaction is ours, not sql.begin's (the scratch client has one connection): on a session that
+ * is gone nothing more is sent, since postgres.js writing ROLLBACK to the dropped socket crashes with a
+ * TypeError outside any promise. A lost session is rethrown by the callers, never made a finding.
+ */
 async function run(sql: postgres.Sql, statements: string[], transactional: boolean): Promise<void> {
   if (!transactional) {
     for (const s of statements) await sql.unsafe(s).simple();
     return;
   }
-  await sql.begin(async (tx) => {
-    for (const s of statements) await tx.unsafe(s).simple();
-  });
+  await sql.unsafe('begin').simple();
+  try {
+    for (const s of statements) await sql.unsafe(s).simple();
+    await sql.unsafe('commit').simple();
+  } catch (error) {
+    if (!isConnectionLost(error)) await sql.unsafe('rollback').simple();
+    throw error;
+  }
 }
 
 /**
@@ -172,6 +183,7 @@ async function applyHistory(
     try {
       await run(sql, file.statements, file.transactional);
     } catch (error) {
+      if (isConnectionLost(error)) throw error;
       findings.push(finding(pkg, file, 'its up failed while applying the history', error));
       return undefined;
     }
@@ -228,6 +240,7 @@ async function roundTrip(
     try {
       await run(sql, statements, transactional);
     } catch (error) {
+      if (isConnectionLost(error)) throw error;
       findings.push(finding(pkg, file, `${phase.replace('after its', 'its')} failed`, error));
       return false;
     }

@@ -29,11 +29,12 @@ async function hold(table: string, mode: string): Promise<{ release(crashed: boo
   };
 }
 
-/** The pids of the command's backends that wait: on a lock, or in pg_sleep (a trigger's too). */
+/** The pids of the command's backends that wait: on a lock, or in pg_sleep (a trigger's, verify-downs' scratch). */
 async function waiting(): Promise<number[]> {
   const rows = await stage.server.query<{ pid: number }>(
-    `select pid from pg_stat_activity where datname = '${stage.database}' and pid <> pg_backend_pid()
-       and application_name like 'db-kit%' and (wait_event_type = 'Lock' or wait_event = 'PgSleep')`,
+    `select pid from pg_stat_activity where pid <> pg_backend_pid()
+       and (datname = '${stage.database}' and application_name like 'db-kit%' or datname like 'dbkit_verify_%')
+       and (wait_event_type = 'Lock' or wait_event = 'PgSleep')`,
   );
   return rows.map((r) => r.pid);
 }
@@ -61,7 +62,7 @@ function expectOneLineLoss(out: { code: number; stdout: string; stderr: string }
   expect(out.stderr.trim().split('\n')).toHaveLength(2);
 }
 
-describe('a lost connection in status, push and seed (D5)', () => {
+describe('a lost connection in status, push, seed and check --verify-downs (D5)', () => {
   for (const fault of ['terminate', 'crash'] as const) {
     it(`status: ${fault} while it waits on a locked bookkeeping table`, async () => {
       const table = await hold('drizzle.__drizzle_migrations', 'access exclusive');
@@ -112,6 +113,14 @@ describe('a lost connection in status, push and seed (D5)', () => {
         stage.database,
       );
       expect(Number(row!.n)).toBe(0);
+    });
+
+    it(`check --verify-downs: ${fault} while an up sleeps on the scratch database`, async () => {
+      const sleeping = 'CREATE TABLE "teamd_slow" ("id" int);\n--> statement-breakpoint\nSELECT pg_sleep(60);';
+      const tag = stage.ws.addMigration(TEAMD, '20261201_090000_slow', sleeping);
+      stage.ws.write(`${TEAMD}/drizzle/${tag}.down.sql`, 'DROP TABLE "teamd_slow";\n');
+      const run = startDbKit(stage.ws, ['check', '--package', 'teamd', '--verify-downs'], { DATABASE_URL: stage.url });
+      expectOneLineLoss(await cut(run, fault));
     });
   }
 });
