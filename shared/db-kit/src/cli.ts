@@ -1,4 +1,11 @@
-import { type Command, type ContextOptions, createContext, type Reporter, consoleReporter } from './context';
+import {
+  type Command,
+  type Context,
+  type ContextOptions,
+  createContext,
+  type Reporter,
+  consoleReporter,
+} from './context';
 import { redact } from './env';
 import { DbKitError, describeError, type ErrorKind, exitCodeFor, isConnectionLost } from './errors';
 import { Declined } from './safety/confirm';
@@ -96,17 +103,18 @@ export async function runCli(argv: string[], options: ContextOptions = {}): Prom
     out.warn(`Commands: ${Object.keys(commands).join(', ')}. Run db-kit --help.`);
     return 2;
   }
+  const ctx = createContext({ ...options, reporter: out, json });
   try {
     const command: Command = (await entry.load()).default;
     if (rest.includes('--help') || rest.includes('-h')) {
       out.print(command.usage);
       return 0;
     }
-    return await command.run(rest, createContext({ ...options, reporter: out, json }));
+    return await command.run(rest, ctx);
   } catch (error) {
     if (error instanceof Declined) return reportDeclined(error, out, json);
     if (error instanceof DbKitError && error.name === 'UnexpectedArgument')
-      return reportError(await withScriptHint(error, name, options), out, json, options.env ?? process.env);
+      return reportError(await withScriptHint(error, name, ctx), out, json, options.env ?? process.env);
     return reportError(error, out, json, options.env ?? process.env);
   }
 }
@@ -115,12 +123,11 @@ export async function runCli(argv: string[], options: ContextOptions = {}): Prom
  * `pnpm db:migrate teamd` must not quietly migrate shared: when the stray word names a package,
  * the hint names the script that does what was meant (`pnpm teamd:db:migrate`).
  */
-async function withScriptHint(error: DbKitError, command: string, options: ContextOptions): Promise<DbKitError> {
+async function withScriptHint(error: DbKitError, command: string, ctx: Context): Promise<DbKitError> {
   const argument = (error as DbKitError & { argument?: string }).argument;
   try {
-    const { Workspace } = await import('./workspace');
     const { scriptFor } = await import('./scripts');
-    const ws = Workspace.find(options.cwd ?? process.cwd());
+    const ws = ctx.workspace;
     const pkg = ws.packages.find((p) => p.alias === argument || p.name === argument);
     if (pkg) return new DbKitError(error.message, `For ${pkg.alias}, run ${scriptFor(ws, command, pkg)}.`, 'usage');
   } catch {}

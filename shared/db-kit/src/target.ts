@@ -180,6 +180,14 @@ export function withDatabase(target: DatabaseTarget, database: string): Database
   return other;
 }
 
+/** The same server, database and user with another password (after setup changed the login's). */
+export function withPassword(target: DatabaseTarget, password: string): DatabaseTarget {
+  const other = { ...target } as DatabaseTarget;
+  passwords.set(other, password);
+  Object.defineProperty(other, 'url', { value: connectionUrl(other), enumerable: false });
+  return other;
+}
+
 /** Where it is, for a message: `db.prod:5432 (from PGHOST)`. */
 export function describeHost(target: DatabaseTarget): string {
   const where = target.socket

@@ -4,6 +4,7 @@ import type postgres from 'postgres';
 import { redact } from '../env';
 import { DbKitError, describeError } from '../errors';
 import { literal, quoteIdent } from '../sql-text';
+import { connectionUrl, describeHost, driverOptions, parseDatabaseTarget, withDatabase, withPassword } from '../target';
 import { readState } from './state';
 
 // The driver's type, not connection.ts's alias: connection.ts imports this module.
@@ -44,9 +45,8 @@ export async function verifyServer(sql: Sql, url: string, want: ServerIdentity):
 
 /** The refusal for a server that is not this checkout's (found by its marker, or by a rejected password). */
 export function notThisCheckout(url: string, otherRoot?: string): DbKitError {
-  const { hostname, port } = new URL(url);
   return new DbKitError(
-    `The server on ${hostname}:${port} is not the one setup started for this checkout` +
+    `The server on ${describeHost(parseDatabaseTarget(url, { source: 'setup', env: {} }))} is not the one setup started for this checkout` +
       `${otherRoot ? ` (setup started it for ${otherRoot})` : ''}: this checkout's server is stopped and ` +
       'another took its port. Nothing was done.',
     "Run ./scripts/db-workflow.sh start: it starts this checkout's server on a free port and updates .env.",
@@ -63,11 +63,11 @@ export async function claimServer(
   identity: ServerIdentity,
   options: { dataDir?: string; newPassword?: string } = {},
 ): Promise<string> {
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
+  const target = parseDatabaseTarget(url, { source: 'setup', env: {} });
+  const admin = withDatabase(target, 'postgres');
   // Loaded here: connection.ts imports this module, and loads the driver itself, after its probe is under way.
   const { default: postgres } = await import('postgres');
-  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = postgres({ ...driverOptions(admin), max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
     if (options.dataDir) {
       const [row] = await sql<{ dir: string }[]>`select current_setting('data_directory') as dir`;
@@ -77,14 +77,12 @@ export async function claimServer(
           'Stop that server, or run ./scripts/db-workflow.sh setup again to pick another port.',
         );
     }
-    const role = quoteIdent(decodeURIComponent(admin.username));
+    const role = quoteIdent(target.user);
     await sql.unsafe(`alter role ${role} set db_kit.checkout = ${literal(identity.checkout)}`);
     await sql.unsafe(`alter role ${role} set db_kit.checkout_path = ${literal(identity.root)}`);
     if (options.newPassword) {
       await sql.unsafe(`alter role ${role} password ${literal(options.newPassword)}`);
-      const next = new URL(url);
-      next.password = options.newPassword;
-      return next.toString();
+      return connectionUrl(withPassword(target, options.newPassword));
     }
     return url;
   } catch (error) {

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { readDotenv } from '../env';
 import { probePostgres } from '../connection';
-import { describeHost, driverOptions, parseDatabaseTarget, withDatabase } from '../target';
+import {
+  describeHost,
+  driverOptions,
+  parseDatabaseTarget,
+  passwordOf as passwordOfTarget,
+  withDatabase,
+} from '../target';
 import { DbKitError, describeError } from '../errors';
 import { quoteIdent } from '../sql-text';
 import type { ManagedEngine } from './state';
@@ -32,7 +38,7 @@ export function managedUrl(engine: ManagedEngine, port: number, password = CREDE
 export function passwordOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
   try {
-    return decodeURIComponent(new URL(url).password) || undefined;
+    return passwordOfTarget(parseDatabaseTarget(url, { source: 'setup', env: {} })) || undefined;
   } catch {
     return undefined;
   }
