@@ -20,7 +20,8 @@ describe('check --verify-downs connects where DATABASE_URL resolves to', () => {
   it('follows ?host= and ?port= (not the authority, which names no server): round trips run, exit 0', async () => {
     const real = new URL(db.url);
     const url =
-      `postgresql://${real.username}@nowhere.invalid:1${real.pathname}` +
+      // The credentials stay: the suite's embedded server wants its password (a system server may trust).
+      `postgresql://${real.username}${real.password ? `:${real.password}` : ''}@nowhere.invalid:1${real.pathname}` +
       `?host=${real.hostname}&port=${real.port || '5432'}`;
     const run = await ws.run(['check', '--package', 'teamd', '--verify-downs'], { DATABASE_URL: url });
     expect(run.code, run.stdout + run.stderr).toBe(0);
