@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli';
 import { captureReporter, type Terminal } from '../src/context';
-import { copyWorkspace, createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
-import { columnsOf, query, TEAMD, tableExists } from './helpers';
+import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
+import { columnsOf, fixtureWorkspace, query, TEAMD, tableExists } from './helpers';
 
 /** A person at a terminal who answers no to everything (and types a wrong name). */
 const asked: string[] = [];
@@ -22,7 +22,7 @@ describe('declining a prompt', () => {
   let db: TestDatabase;
   let run: (argv: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
   beforeAll(async () => {
-    ws = copyWorkspace();
+    ws = fixtureWorkspace();
     db = await createTestDatabase({ migrate: 'teamd', label: 'decline' });
     await query(db.url, `insert into users (email) values ('ada@example.com')`);
     run = async (argv) => {
