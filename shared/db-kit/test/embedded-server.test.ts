@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EmbeddedServer, embeddedHome, serverReachable } from '../src/server/embedded';
+import { EmbeddedServer, embeddedHome, serverReachable, startOnFreePort } from '../src/server/embedded';
 import { pickFreePort } from '../src/server/ports';
 
 const isRoot = process.getuid?.() === 0;
@@ -67,6 +68,41 @@ describe('the embedded server as root, from a checkout others cannot enter', () 
       expect(existsSync(server.dataDir)).toBe(false);
     } finally {
       rmSync(native, { recursive: true, force: true });
+    }
+  });
+});
+
+// Two setups at once (two clones, or CI beside a developer) can pick the same free port: the
+// second server's bind then fails. Setup moves on to the next free port instead of failing.
+describe('the embedded server when another takes its port between the check and the bind', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'port-race-'));
+  chmodSync(dir, 0o755);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('starts on the next free port', async () => {
+    const taken = await pickFreePort(55900);
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
+    const home = embeddedHome(join(dir, '.db', 'embedded'));
+    let server: EmbeddedServer | undefined;
+    // The race, made certain: the first pick is the port the squatter holds.
+    const picks = [taken];
+    const pick = async (from: number) => picks.shift() ?? pickFreePort(from);
+    try {
+      const port = await startOnFreePort(
+        (free) => {
+          server = new EmbeddedServer({ home, port: free, user: 'postgres', password: 'race' });
+          return server.start();
+        },
+        taken,
+        pick,
+      );
+      expect(port).not.toBe(taken);
+      expect(server!.runningPort()).toBe(port);
+    } finally {
+      server?.stop();
+      await new Promise((resolve) => squatter.close(resolve));
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DbKitError } from '../errors';
+import { pickFreePort } from './ports';
 
 export interface EmbeddedOptions {
   /** Folder holding `data/` and `postgres.log`. */
@@ -35,6 +36,31 @@ interface Binaries {
   postgres: string;
   pg_ctl: string;
   initdb: string;
+}
+
+/** The port was free when it was picked and taken when the server bound it: two setups at once. */
+export class PortTaken extends DbKitError {}
+
+/**
+ * Starts a server on the first free port from `preferred`; when another server takes that port
+ * between the check and the bind, tries the next free one (up to `attempts` ports).
+ */
+export async function startOnFreePort(
+  start: (port: number) => Promise<number>,
+  preferred: number,
+  pick: (from: number) => Promise<number> = pickFreePort,
+  attempts = 3,
+): Promise<number> {
+  let from = preferred;
+  for (let attempt = 1; ; attempt++) {
+    const port = await pick(from);
+    try {
+      return await start(port);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt >= attempts) throw error;
+      from = port + 1;
+    }
+  }
 }
 
 /**
@@ -136,13 +162,23 @@ export class EmbeddedServer {
       },
     );
     if (result.status !== 0) {
-      throw new DbKitError(
+      const message =
         `The embedded PostgreSQL did not start on port ${port}: ` +
-          `${result.error?.message ?? lastLine(result.stderr || result.stdout)}`,
-        `See ${this.logFile}.`,
-      );
+        `${result.error?.message ?? lastLine(result.stderr || result.stdout)}`;
+      if (/could not bind .*Address already in use/.test(this.logTail()))
+        throw new PortTaken(`${message} (another server took the port first)`, `See ${this.logFile}.`);
+      throw new DbKitError(message, `See ${this.logFile}.`);
     }
     return port;
+  }
+
+  /** The end of the server's log, where a failed start says why. */
+  private logTail(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').slice(-4096);
+    } catch {
+      return '';
+    }
   }
 
   stop(): boolean {

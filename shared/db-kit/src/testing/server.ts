@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerEngineRunning } from '../server/compose';
-import { EmbeddedServer, embeddedHome } from '../server/embedded';
-import { pickFreePort } from '../server/ports';
+import { EmbeddedServer, embeddedHome, startOnFreePort } from '../server/embedded';
 
 /** The env var through which the global setup hands the test server's admin URL to every worker. */
 export const TEST_SERVER_ENV = 'DB_KIT_TEST_SERVER_URL';
@@ -35,12 +34,13 @@ export async function startTestServer(root: string): Promise<TestServer> {
   mkdirSync(home, { recursive: true });
   const probe = new EmbeddedServer({ home, port: 0, user: 'postgres', password: 'postgres' });
   const running = probe.runningPort();
-  const port = running ?? (await pickFreePort(54400));
   // Test databases are thrown away: durability costs time (CREATE DATABASE fsyncs every file it copies) and buys
   // nothing.
   const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
-  const server = new EmbeddedServer({ home, port, user: 'postgres', password: 'postgres', settings });
-  if (!running) await server.start();
+  const serverOn = (port: number) =>
+    new EmbeddedServer({ home, port, user: 'postgres', password: 'postgres', settings });
+  const port = running ?? (await startOnFreePort((free) => serverOn(free).start(), 54400));
+  const server = serverOn(port);
   return {
     url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`,
     source: 'embedded',

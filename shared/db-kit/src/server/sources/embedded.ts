@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EmbeddedServer, embeddedHome } from '../embedded';
-import { pickFreePort } from '../ports';
+import { EmbeddedServer, embeddedHome, startOnFreePort } from '../embedded';
 import { claimServer, generatePassword } from '../identity';
 import {
   credentialsFor,
@@ -36,9 +35,13 @@ export function embeddedSource(root: string, previous: ServerState | undefined):
       let port = probe.runningPort();
       if (!port) {
         // The recorded port may have been taken meanwhile by someone else's server: never share it.
-        port = await pickFreePort(Number(process.env.POSTGRES_PORT) || state?.port || DEFAULT_PORTS.embedded);
-        log(`Starting the embedded PostgreSQL on 127.0.0.1:${port} (data in ${probe.dataDir})...`);
-        await embeddedServer(root, port, password).start();
+        port = await startOnFreePort(
+          (free) => {
+            log(`Starting the embedded PostgreSQL on 127.0.0.1:${free} (data in ${probe.dataDir})...`);
+            return embeddedServer(root, free, password).start();
+          },
+          Number(process.env.POSTGRES_PORT) || state?.port || DEFAULT_PORTS.embedded,
+        );
       }
       const identity = { checkout: state?.checkout ?? randomUUID(), root };
       // Mark it as this checkout's (after proving it is our data folder's server); a server made
