@@ -9,6 +9,7 @@ import { historyOf } from './history';
 import { ownership, teamPrefixes } from './ownership';
 import { quoteIdent } from '../sql-text';
 import { forgetPushRecords } from '../schema/pushes';
+import { isConnectionLost } from '../errors';
 
 export interface DroppedObjects {
   tables: string[];
@@ -33,31 +34,41 @@ export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Pro
       (historyOf(p).latestSnapshot()?.sequences ?? {}) as Record<string, { name: string; schema?: string }>,
     ).map((s) => `${s.schema || 'public'}.${s.name}`),
   );
-  return sql.begin(async (tx) => {
-    const { tables, types } = await droppedRelations(tx, packages);
+  // Its own BEGIN and COMMIT on a reserved session (not sql.begin, whose ROLLBACK on a dead socket crashes the
+  // driver): a lost connection is reported as such, and the server rolls the transaction back.
+  const conn = await sql.reserve();
+  try {
+    await conn.unsafe('begin');
+    const { tables, types } = await droppedRelations(conn, packages);
     // The adoption records go with the bookkeeping: they describe what the dropped migrations built.
-    const bookkeeping = await existing(tx, 'to_regclass', [
+    const bookkeeping = await existing(conn, 'to_regclass', [
       ...packages.map((p) => bookkeepingTable(p).replace(/"/g, '')),
       ADOPTIONS_TABLE.replace(/"/g, ''),
     ]);
-    if (tables.length) await tx.unsafe(`drop table if exists ${tables.map(quoteQualified).join(', ')} cascade`);
-    if (types.length) await tx.unsafe(`drop type if exists ${types.map(quoteQualified).join(', ')} cascade`);
-    const sequencesLeft = await existing(tx, 'to_regclass', sequences);
+    if (tables.length) await conn.unsafe(`drop table if exists ${tables.map(quoteQualified).join(', ')} cascade`);
+    if (types.length) await conn.unsafe(`drop type if exists ${types.map(quoteQualified).join(', ')} cascade`);
+    const sequencesLeft = await existing(conn, 'to_regclass', sequences);
     if (sequencesLeft.length)
-      await tx.unsafe(`drop sequence if exists ${sequencesLeft.map(quoteQualified).join(', ')} cascade`);
-    if (bookkeeping.length) await tx.unsafe(`drop table if exists ${bookkeeping.map(quoteQualified).join(', ')}`);
+      await conn.unsafe(`drop sequence if exists ${sequencesLeft.map(quoteQualified).join(', ')} cascade`);
+    if (bookkeeping.length) await conn.unsafe(`drop table if exists ${bookkeeping.map(quoteQualified).join(', ')}`);
     // What their pushes built is gone too: the next push diffs from the migrations again.
     await forgetPushRecords(
-      tx,
+      conn,
       packages.map((p) => p.name),
     );
+    await conn.unsafe('commit');
     return { tables, types, sequences: sequencesLeft, bookkeeping };
-  }) as Promise<DroppedObjects>;
+  } catch (error) {
+    if (!isConnectionLost(error)) await conn.unsafe('rollback').catch(() => {});
+    throw error;
+  } finally {
+    conn.release();
+  }
 }
 
 /** The tables (owned or team-prefixed) and enum types reset drops, those that exist. */
 async function droppedRelations(
-  tx: postgres.TransactionSql | Sql,
+  tx: postgres.ReservedSql | Sql,
   packages: SchemaPackage[],
 ): Promise<{ tables: string[]; types: string[] }> {
   const owned = [...ownership(packages).keys()];
@@ -129,7 +140,7 @@ function viewsInMigrations(packages: SchemaPackage[]): Set<string> {
 }
 
 async function existing(
-  tx: postgres.TransactionSql | Sql,
+  tx: postgres.ReservedSql | Sql,
   lookup: 'to_regclass' | 'to_regtype',
   names: string[],
 ): Promise<string[]> {

@@ -62,7 +62,7 @@ function expectOneLineLoss(out: { code: number; stdout: string; stderr: string }
   expect(out.stderr.trim().split('\n')).toHaveLength(2);
 }
 
-describe('a lost connection in status, push, seed and check --verify-downs (D5)', () => {
+describe('a lost connection in status, push, seed, reset and check --verify-downs (D5)', () => {
   for (const fault of ['terminate', 'crash'] as const) {
     it(`status: ${fault} while it waits on a locked bookkeeping table`, async () => {
       const table = await hold('drizzle.__drizzle_migrations', 'access exclusive');
@@ -113,6 +113,21 @@ describe('a lost connection in status, push, seed and check --verify-downs (D5)'
         stage.database,
       );
       expect(Number(row!.n)).toBe(0);
+    });
+
+    it(`reset: ${fault} while its DROP waits on a locked table; nothing is dropped`, async () => {
+      const table = await hold('teamd_projects', 'access share');
+      try {
+        const run = startDbKit(stage.ws, ['reset', '--yes', '--no-backup'], { DATABASE_URL: stage.url });
+        expectOneLineLoss(await cut(run, fault));
+      } finally {
+        await table.release(fault === 'crash');
+      }
+      const left = await stage.server.query<{ t: string | null }>(
+        "select to_regclass('public.teamd_projects')::text as t",
+        stage.database,
+      );
+      expect(left).toEqual([{ t: 'teamd_projects' }]);
     });
 
     it(`check --verify-downs: ${fault} while an up sleeps on the scratch database`, async () => {
