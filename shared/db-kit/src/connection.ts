@@ -1,10 +1,37 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type postgres from 'postgres';
-import { DbKitError, describeError } from './errors';
+import { DbKitError, describeError, isConnectionLost } from './errors';
 import { type DatabaseTarget, describeHost, driverOptions } from './target';
 import { notThisCheckout, type ServerIdentity, verifyServer } from './server/identity';
 
 export type Sql = postgres.Sql;
+
+/**
+ * `fn` in one transaction on `conn`: BEGIN, fn, COMMIT, and ROLLBACK when it fails. Not sql.begin: on a session
+ * that is gone nothing more is sent (postgres.js writing ROLLBACK to a dropped socket crashes with a TypeError
+ * outside any promise); the server rolls such a transaction back by itself.
+ */
+export async function transaction<T>(conn: postgres.ReservedSql, fn: (tx: postgres.ReservedSql) => Promise<T>) {
+  await conn.unsafe('begin');
+  try {
+    const result = await fn(conn);
+    await conn.unsafe('commit');
+    return result;
+  } catch (error) {
+    if (!isConnectionLost(error)) await conn.unsafe('rollback').catch(() => {});
+    throw error;
+  }
+}
+
+/** `transaction` on a session reserved from `sql` for it. */
+export async function inTransaction<T>(sql: Sql, fn: (tx: postgres.ReservedSql) => Promise<T>): Promise<T> {
+  const conn = await sql.reserve();
+  try {
+    return await transaction(conn, fn);
+  } finally {
+    conn.release();
+  }
+}
 
 /** Seconds to wait for a server to connect and answer. */
 export const CONNECT_TIMEOUT_S = 10;

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { transaction } from '../connection';
 import { UsageError } from '../errors';
 import { commandFor } from '../scripts';
 import { MIGRATIONS_SCHEMA, type SchemaPackage } from '../workspace';
@@ -147,8 +148,7 @@ function repairsOf(states: PackageState[]): PlannedRepair[] {
 
 /** Changes the bookkeeping rows and writes the audit rows, all in one transaction. */
 async function record(conn: postgres.ReservedSql, repairs: PlannedRepair[], options: RepairOptions): Promise<void> {
-  await conn.unsafe('begin');
-  try {
+  await transaction(conn, async () => {
     await ensureRepairLog(conn);
     for (const r of repairs) {
       const table = bookkeepingTable(r.pkg);
@@ -164,9 +164,5 @@ async function record(conn: postgres.ReservedSql, repairs: PlannedRepair[], opti
         [options.osUser, r.pkg.name, table, r.migration, r.action, r.oldHash, r.newHash, options.reason],
       );
     }
-    await conn.unsafe('commit');
-  } catch (error) {
-    await conn.unsafe('rollback').catch(() => {});
-    throw error;
-  }
+  });
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type postgres from 'postgres';
-import type { Sql } from '../connection';
+import { inTransaction, type Sql } from '../connection';
 import type { SchemaPackage } from '../workspace';
 import { ADOPTIONS_TABLE } from './files';
 import { bookkeepingTable } from './runner';
@@ -9,7 +9,6 @@ import { historyOf } from './history';
 import { ownership, teamPrefixes } from './ownership';
 import { quoteIdent } from '../sql-text';
 import { forgetPushRecords } from '../schema/pushes';
-import { isConnectionLost } from '../errors';
 
 export interface DroppedObjects {
   tables: string[];
@@ -34,11 +33,7 @@ export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Pro
       (historyOf(p).latestSnapshot()?.sequences ?? {}) as Record<string, { name: string; schema?: string }>,
     ).map((s) => `${s.schema || 'public'}.${s.name}`),
   );
-  // Its own BEGIN and COMMIT on a reserved session (not sql.begin, whose ROLLBACK on a dead socket crashes the
-  // driver): a lost connection is reported as such, and the server rolls the transaction back.
-  const conn = await sql.reserve();
-  try {
-    await conn.unsafe('begin');
+  return inTransaction(sql, async (conn) => {
     const { tables, types } = await droppedRelations(conn, packages);
     // The adoption records go with the bookkeeping: they describe what the dropped migrations built.
     const bookkeeping = await existing(conn, 'to_regclass', [
@@ -56,14 +51,8 @@ export async function dropOwnedObjects(sql: Sql, packages: SchemaPackage[]): Pro
       conn,
       packages.map((p) => p.name),
     );
-    await conn.unsafe('commit');
     return { tables, types, sequences: sequencesLeft, bookkeeping };
-  } catch (error) {
-    if (!isConnectionLost(error)) await conn.unsafe('rollback').catch(() => {});
-    throw error;
-  } finally {
-    conn.release();
-  }
+  });
 }
 
 /** The tables (owned or team-prefixed) and enum types reset drops, those that exist. */

@@ -1,5 +1,5 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
-import type { Sql } from '../connection';
+import { inTransaction, type Sql } from '../connection';
 import { DbKitError, describeError, isConnectionLost } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
@@ -244,22 +244,16 @@ export function statementTarget(statement: string): { kind: string; name: string
   return undefined;
 }
 
-/**
- * Runs the plan in one transaction: a failing statement leaves the database as it was. The
- * transaction is ours, not sql.begin's: on a session that is gone, nothing more is sent (a
- * ROLLBACK written to the dropped socket crashes postgres.js with a TypeError outside any promise).
- */
+/** Runs the plan in one transaction (`inTransaction`): a failing statement leaves the database as it was. */
 export async function applyPush(sql: Sql, plan: PushPlan): Promise<void> {
   let index = 0;
-  const conn = await sql.reserve();
   try {
-    await conn.unsafe('begin');
-    for (index = 0; index < plan.statements.length; index++) await conn.unsafe(plan.statements[index]!.sql);
-    await writePushRecords(conn, plan.records);
-    await conn.unsafe('commit');
+    await inTransaction(sql, async (conn) => {
+      for (index = 0; index < plan.statements.length; index++) await conn.unsafe(plan.statements[index]!.sql);
+      await writePushRecords(conn, plan.records);
+    });
   } catch (error) {
     if (isConnectionLost(error)) throw lostWhilePushing(error, index < plan.statements.length);
-    await conn.unsafe('rollback').catch(() => {});
     const statement = plan.statements[index]?.sql.split('\n')[0]?.slice(0, 100) ?? '';
     const pg = error as { message?: string; code?: string };
     throw new DbKitError(
@@ -267,8 +261,6 @@ export async function applyPush(sql: Sql, plan: PushPlan): Promise<void> {
         `${pg.message ?? String(error)}${pg.code ? ` [${pg.code}]` : ''}. Nothing was changed.`,
       'A package this one builds on may be behind: run its migrate (pnpm db:migrate) first, then push again.',
     );
-  } finally {
-    conn.release();
   }
 }
 

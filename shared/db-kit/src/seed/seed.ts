@@ -1,6 +1,6 @@
 import { is, SQL } from 'drizzle-orm';
 import { getTableConfig, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
-import type { Sql } from '../connection';
+import { inTransaction, type Sql } from '../connection';
 
 type Queryable = Pick<Sql, 'unsafe'>;
 import { DbKitError, describeError, isConnectionLost } from '../errors';
@@ -79,35 +79,33 @@ export async function seedTables(sql: Sql, tables: SeedTable[], options: SeedOpt
   const seeded: SeededTable[] = [];
   const failed: UnseededTable[] = [];
   const functions = await seedFunctions();
-  // The transaction and savepoints are ours, not sql.begin's: on a session that is gone nothing more is
-  // sent (postgres.js writing ROLLBACK to the dropped socket crashes with a TypeError outside any promise).
-  const tx = await sql.reserve();
+  // The savepoints are ours too, not sql.begin's: a lost session gets nothing more (see inTransaction).
   try {
-    await tx.unsafe('begin');
-    const emptied = [...plans.map((p) => p.qualified), ...(await emptyDependents(tx, plans))];
-    if (plans.length) await tx.unsafe(`truncate ${emptied.join(', ')} restart identity`);
-    const filled = new Set<string>();
-    for (const [index, plan] of plans.entries()) {
-      const missing = plan.foreignKeys.find(
-        (fk) => !fk.nullable && fk.table !== plan.qualified && !filled.has(fk.table) && isSeeded(plans, fk.table),
-      );
-      if (missing) {
-        failed.push({ table: plan.name, reason: `it needs rows of ${bare(missing.table)}, which has none` });
-        continue;
+    await inTransaction(sql, async (tx) => {
+      const emptied = [...plans.map((p) => p.qualified), ...(await emptyDependents(tx, plans))];
+      if (plans.length) await tx.unsafe(`truncate ${emptied.join(', ')} restart identity`);
+      const filled = new Set<string>();
+      for (const [index, plan] of plans.entries()) {
+        const missing = plan.foreignKeys.find(
+          (fk) => !fk.nullable && fk.table !== plan.qualified && !filled.has(fk.table) && isSeeded(plans, fk.table),
+        );
+        if (missing) {
+          failed.push({ table: plan.name, reason: `it needs rows of ${bare(missing.table)}, which has none` });
+          continue;
+        }
+        await tx.unsafe('savepoint seed_table');
+        try {
+          const rows = await fillTable(tx, plan, options, functions, index);
+          await tx.unsafe('release savepoint seed_table');
+          seeded.push({ table: plan.name, rows });
+          filled.add(plan.qualified);
+        } catch (error) {
+          if (isConnectionLost(error)) throw error;
+          await tx.unsafe('rollback to savepoint seed_table');
+          failed.push({ table: plan.name, reason: describeError(error).split('\n')[0]! });
+        }
       }
-      await tx.unsafe('savepoint seed_table');
-      try {
-        const rows = await fillTable(tx, plan, options, functions, index);
-        await tx.unsafe('release savepoint seed_table');
-        seeded.push({ table: plan.name, rows });
-        filled.add(plan.qualified);
-      } catch (error) {
-        if (isConnectionLost(error)) throw error;
-        await tx.unsafe('rollback to savepoint seed_table');
-        failed.push({ table: plan.name, reason: describeError(error).split('\n')[0]! });
-      }
-    }
-    await tx.unsafe('commit');
+    });
   } catch (error) {
     if (isConnectionLost(error))
       throw new DbKitError(
@@ -116,15 +114,12 @@ export async function seedTables(sql: Sql, tables: SeedTable[], options: SeedOpt
         'Check the server (./scripts/db-workflow.sh status), then seed again.',
         'environment',
       );
-    await tx.unsafe('rollback').catch(() => {});
     if (error instanceof DbKitError) throw error;
     const cause = (error as { cause?: unknown }).cause ?? error;
     throw new DbKitError(
       `Seeding failed: ${describeError(cause).split('\n')[0]}. Nothing was changed.`,
       seedHint(cause),
     );
-  } finally {
-    tx.release();
   }
   return { seeded, failed };
 }
