@@ -33,6 +33,27 @@ export interface Applied {
   outOfOrder: boolean;
 }
 
+/** A transactional migration whose messages are on the wire, and the answer to come. */
+interface Sent {
+  migration: Pending;
+  /** Resolves, never rejects, once every message has answered: with the first failure, if any. */
+  answer: Promise<{ index: number; error: unknown } | undefined>;
+  /** How many messages come before its first command. */
+  head: number;
+  /** Sent ahead: when the migration before it answered, so when the server started on this one. */
+  answeredBefore?: number;
+}
+
+/** How a committed migration names itself in its session (`db_kit.committed`), for the guard of the next. */
+function committedKey({ pkg, file }: Pending): string {
+  return `${pkg.name} ${file.tag}`;
+}
+
+function appliedOf(sent: Sent, now: number): Applied {
+  const { file, pkg, outOfOrder } = sent.migration;
+  return { file, alias: pkg.alias, ms: now - (sent.answeredBefore ?? now), outOfOrder };
+}
+
 export interface RunSettings {
   singleTransaction?: boolean;
   statementLockTimeoutMs?: number;
@@ -49,9 +70,12 @@ export interface RunLimits {
 /**
  * A synchronous commit waits for the WAL up to its own commit record, and so for every commit
  * before it. It must write WAL to wait at all: a transactional logical message is the smallest write.
+ * One statement (its own transaction, synchronous by set_config's local setting), so it also runs on the
+ * pool's other session, where the driver refuses an explicit BEGIN.
  */
 const FLUSH =
-  `begin; set local synchronous_commit = on; select pg_logical_emit_message(true, 'db-kit', 'durable'); ` + `commit`;
+  `select pg_catalog.set_config('synchronous_commit', 'on', true), ` +
+  `pg_logical_emit_message(true, 'db-kit', 'durable')`;
 
 /** A run cancelled by a signal: what was rolled back, what stays. Exit 130 (SIGINT) or 143 (SIGTERM). */
 export class MigrationCancelled extends DbKitError {
@@ -164,8 +188,8 @@ export class Run {
   /** Applied, not yet flushed to disk, not yet reported. */
   private unreported: Applied[] = [];
   private lastReport = performance.now();
-  private upNext: Pending | undefined;
-  private readonly built = new WeakMap<Pending, { parts: string[]; head: number; commands: number }>();
+  /** Each transactional migration's commands and its COMMIT message, built once (a retry sends them again). */
+  private readonly bodies = new WeakMap<Pending, string[]>();
   private readonly onAbort = () => {
     if (this.inFlight && this.pid) {
       this.cancelling = this.sql`select pg_cancel_backend(${this.pid})`.catch(() => {});
@@ -217,40 +241,67 @@ export class Run {
     return this.applied;
   }
 
+  /**
+   * Each migration in its own transaction. While one runs, the next one's messages are already on the wire
+   * (`sendAhead`): the server goes from one commit to the next without waiting for this client to read an
+   * answer and write again, a round trip and the driver's turnaround per migration.
+   */
   private async applyEach(pending: Pending[]): Promise<void> {
-    for (const [i, migration] of pending.entries()) {
-      if (this.settings.signal?.aborted) throw this.cancelled(undefined, pending.length - i);
-      const started = performance.now();
-      this.inFlight = migration;
-      this.upNext = pending[i + 1];
-      await this.withLockRetries(migration, () =>
-        migration.file.transactional ? this.applyTransactional(migration) : this.applyStandalone(migration),
-      );
-      this.inFlight = undefined;
-      this.unreported.push({
-        file: migration.file,
-        alias: migration.pkg.alias,
-        ms: performance.now() - started,
-        outOfOrder: migration.outOfOrder,
-      });
-      const last = i === pending.length - 1;
-      if (last || !migration.file.transactional || performance.now() - this.lastReport >= this.limits.reportEveryMs)
-        await this.report();
+    let ahead: Sent | undefined;
+    try {
+      for (const [i, migration] of pending.entries()) {
+        const sent = ahead;
+        ahead = undefined;
+        if (!sent && this.settings.signal?.aborted) throw this.cancelled(undefined, pending.length - i);
+        const started = sent?.answeredBefore ?? performance.now();
+        this.inFlight = migration;
+        const next = pending[i + 1];
+        await this.withLockRetries(migration, async (attempt) => {
+          if (!migration.file.transactional) return this.applyStandalone(migration);
+          const current = (attempt === 1 ? sent : undefined) ?? this.send(migration);
+          ahead = next ? this.sendAhead(next, migration) : undefined;
+          const failure = await current.answer;
+          if (ahead) ahead.answeredBefore = performance.now();
+          if (!failure) return;
+          // What was sent ahead fails too: BEGIN in an aborted transaction, or its guard after a failed COMMIT.
+          const dropped = ahead;
+          ahead = undefined;
+          await dropped?.answer;
+          throw await this.failure(current, failure);
+        });
+        this.inFlight = undefined;
+        this.unreported.push({
+          file: migration.file,
+          alias: migration.pkg.alias,
+          ms: performance.now() - started,
+          outOfOrder: migration.outOfOrder,
+        });
+        const last = i === pending.length - 1;
+        if (last || !migration.file.transactional || performance.now() - this.lastReport >= this.limits.reportEveryMs)
+          await this.report(ahead !== undefined);
+      }
+    } catch (error) {
+      // A failure outside a migration (the report's flush) with the next one on the wire: it may have committed.
+      if (ahead && !(await ahead.answer)) this.unreported.push(appliedOf(ahead, performance.now()));
+      throw error;
     }
   }
 
-  /** Waits for the disk to hold every commit so far, then says so. */
-  private async report(): Promise<void> {
+  /**
+   * Waits for the disk to hold every commit so far, then says so. `busy`: the run's session already runs the next
+   * migration, so the flush goes through another session of the pool: a synchronous commit anywhere waits for the
+   * WAL up to its own commit record, which follows every commit this run has seen answered.
+   */
+  private async report(busy = false): Promise<void> {
     if (!this.unreported.length) return;
     await this.cancelling;
-    await this.conn
-      .unsafe(FLUSH)
-      .simple()
-      .catch(async () => {
+    if (busy) await this.sql.unsafe(FLUSH).simple();
+    else
+      await this.conn
+        .unsafe(FLUSH)
+        .simple()
         // A cancel aimed at the migration just finished can land here: flush again.
-        await this.conn.unsafe('rollback').catch(() => {});
-        await this.conn.unsafe(FLUSH).simple();
-      });
+        .catch(() => this.conn.unsafe(FLUSH).simple());
     for (const a of this.unreported) this.printApplied(a);
     this.applied.push(...this.unreported);
     this.unreported = [];
@@ -263,43 +314,52 @@ export class Run {
   }
 
   /**
-   * A transactional migration: BEGIN, each of its statements, then its bookkeeping row with COMMIT, each
-   * a simple-protocol message, all sent at once (postgres.js pipelines them: one round trip). The
-   * first to fail names the failing statement and carries its position; those after it fail as
-   * "transaction aborted" and the COMMIT rolls back.
+   * A transactional migration's messages, each a simple-protocol message, all sent at once (postgres.js
+   * pipelines them): BEGIN with its lock_timeout, each command, then its record with COMMIT (one message: a
+   * record that fails skips the COMMIT, and either failure reads "at commit"). The first to fail names the
+   * failing statement and carries its position; those after it fail as "transaction aborted". The COMMIT
+   * message ends by naming the migration in the session (`db_kit.committed`), for a migration sent ahead.
    */
-  /**
-   * A transactional migration's messages: BEGIN with its lock_timeout, each command, then its record with
-   * COMMIT (one message: a record that fails skips the COMMIT, and either failure reads "at commit").
-   */
-  private partsOf(migration: Pending): { parts: string[]; head: number; commands: number } {
-    let built = this.built.get(migration);
-    if (!built) {
+  private bodyOf(migration: Pending): string[] {
+    let body = this.bodies.get(migration);
+    if (!body) {
       const { pkg, file, outOfOrder } = migration;
-      const timeout = this.statementLockTimeout();
-      const head = [`begin${timeout ? `; set local lock_timeout = '${timeout}'` : ''}`];
-      const commands = commandsOf(file).map((c) => c.text);
-      const parts = [...head, ...commands, `${Bookkeeping.recordStatement(pkg, file, outOfOrder)};\ncommit`];
-      built = { parts, head: head.length, commands: commands.length };
-      this.built.set(migration, built);
+      body = [
+        ...commandsOf(file).map((c) => c.text),
+        `${Bookkeeping.recordStatement(pkg, file, outOfOrder)};\ncommit; ` +
+          `select pg_catalog.set_config('db_kit.committed', ${literal(committedKey(migration))}, false)`,
+      ];
+      this.bodies.set(migration, body);
     }
-    return built;
+    return body;
   }
 
-  private async applyTransactional(migration: Pending): Promise<void> {
-    const { file } = migration;
-    const { parts, head, commands } = this.partsOf(migration);
-    const sent = this.pipeline(parts);
-    // The next migration's messages are built while this one runs on the server, after the driver wrote this
-    // one's (it writes in a setImmediate queued by the pipeline above, so before this one).
-    const next = this.upNext;
-    if (next?.file.transactional) setImmediate(() => this.partsOf(next));
-    const failure = await sent;
-    if (!failure) return;
-    if (isConnectionLost(failure.error)) throw this.lost(file, failure.error);
+  private send(migration: Pending, after?: Pending): Sent {
+    const timeout = this.statementLockTimeout();
+    // Sent ahead, it must not run unless `after` committed: its guard fails (division by zero) when the session
+    // does not name `after` as committed, which leaves the transaction aborted, so every message of it fails.
+    const guard = after
+      ? `; select 1 / coalesce(pg_catalog.current_setting('db_kit.committed', true) = ` +
+        `${literal(committedKey(after))}, false)::int`
+      : '';
+    const head = `begin${timeout ? `; set local lock_timeout = '${timeout}'` : ''}${guard}`;
+    return { migration, answer: this.pipeline([head, ...this.bodyOf(migration)]), head: 1 };
+  }
+
+  /** Sends `next` while `current` runs, when it may go: it is transactional and nothing cancelled the run. */
+  private sendAhead(next: Pending, current: Pending): Sent | undefined {
+    if (!next.file.transactional || this.settings.signal?.aborted) return undefined;
+    return this.send(next, current);
+  }
+
+  /** The error of a failed transactional migration, once its session is rolled back. */
+  private async failure(sent: Sent, failure: { index: number; error: unknown }): Promise<DbKitError> {
+    const { file } = sent.migration;
+    if (isConnectionLost(failure.error)) return this.lost(file, failure.error);
     await this.conn.unsafe('rollback').catch(() => {});
-    const index = failure.index - head;
-    throw this.failed(file, index >= 0 && index < commands ? index : undefined, failure.error);
+    const index = failure.index - sent.head;
+    const commands = this.bodyOf(sent.migration).length - 1;
+    return this.failed(file, index >= 0 && index < commands ? index : undefined, failure.error);
   }
 
   /** Sends every part at once; resolves with the first failure, if any, once all have answered. */
@@ -365,22 +425,40 @@ export class Run {
     return rows.map((r) => r.name as string);
   }
 
-  /** --single-transaction: one BEGIN, every migration's statements and row pipelined, one synchronous COMMIT. */
+  /**
+   * --single-transaction: one BEGIN, every migration's statements and row pipelined, one synchronous COMMIT. The
+   * next migration is sent while one runs: a failure aborts the transaction, so what was sent after it fails too.
+   */
   private async applyGrouped(pending: Pending[]): Promise<Applied[]> {
     const timeout = this.statementLockTimeout();
     await this.conn.unsafe(`begin${timeout ? `; set local lock_timeout = '${timeout}'` : ''}`).simple();
     const done: Applied[] = [];
+    const send = (migration: Pending) => {
+      const { pkg, file, outOfOrder } = migration;
+      return this.pipeline([
+        ...commandsOf(file).map((c) => c.text),
+        Bookkeeping.recordStatement(pkg, file, outOfOrder),
+      ]);
+    };
+    let ahead: ReturnType<typeof send> | undefined;
     try {
       for (const [i, migration] of pending.entries()) {
-        if (this.settings.signal?.aborted) throw this.cancelled(undefined, pending.length - i, true);
+        const sent = ahead;
+        ahead = undefined;
+        if (!sent && this.settings.signal?.aborted) throw this.cancelled(undefined, pending.length - i, true);
         const { pkg, file, outOfOrder } = migration;
         const started = performance.now();
         this.inFlight = migration;
-        const commands = commandsOf(file).map((c) => c.text);
-        const failure = await this.pipeline([...commands, Bookkeeping.recordStatement(pkg, file, outOfOrder)]);
+        const answer = sent ?? send(migration);
+        const next = pending[i + 1];
+        if (next && !this.settings.signal?.aborted) ahead = send(next);
+        const failure = await answer;
         this.inFlight = undefined;
         if (failure) {
-          const located = this.failed(file, failure.index < commands.length ? failure.index : undefined, failure.error);
+          await ahead;
+          ahead = undefined;
+          const commands = commandsOf(file).length;
+          const located = this.failed(file, failure.index < commands ? failure.index : undefined, failure.error);
           if (located instanceof MigrationCancelled || isConnectionLost(failure.error)) throw located;
           throw new DbKitError(
             located.message,
@@ -392,6 +470,7 @@ export class Run {
       }
       await this.conn.unsafe('set local synchronous_commit = on; commit').simple();
     } catch (error) {
+      await ahead;
       if (!this.sessionLost) await this.conn.unsafe('rollback').catch(() => {});
       throw error;
     }
@@ -402,10 +481,10 @@ export class Run {
   }
 
   /** Retries a transactional migration whose statement waited longer than its lock timeout. */
-  private async withLockRetries(migration: Pending, apply: () => Promise<void>): Promise<void> {
+  private async withLockRetries(migration: Pending, apply: (attempt: number) => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await apply();
+        return await apply(attempt);
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
         const retry =

@@ -119,7 +119,7 @@ describe('locating the failing statement (D7, D18, 14a)', () => {
   it('uses the error position inside a statement of a file without breakpoints', async () => {
     ws.addMigration(SHARED, '20261201_090000_pos', 'CREATE TABLE "p" ("id" int);\nSELECT "nope" FROM "p";');
     const run = ws.dbKit(['migrate', '--package', 'shared'], env);
-    expect(run.code).toBe(1);
+    expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toMatch(/20261201_090000_pos\.sql:2:8: /);
   });
 
