@@ -16,7 +16,7 @@ import postgres from 'postgres';
 import { readDotenv, redact } from '../shared/db-kit/src/env';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DB_KIT = join(ROOT, 'shared/db-kit/bin/db-kit.mjs');
+const DB_KIT = join(ROOT, 'shared/db-kit/bin/db-kit.cjs');
 const DRIZZLE_KIT = join(ROOT, 'shared/db-kit/node_modules/drizzle-kit/bin.cjs');
 const GOAL_APPLY = 1.15;
 const GOAL_NOOP = 2.5;

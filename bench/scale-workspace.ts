@@ -19,7 +19,7 @@ export const total = (s: Shape) => s.sharedMigrations + s.teams * s.migrationsPe
 
 export const realRoot = Workspace.find().root;
 export const engineDir = join(realRoot, 'shared', 'db-kit');
-export const bin = join(engineDir, 'bin', 'db-kit.mjs');
+export const bin = join(engineDir, 'bin', 'db-kit.cjs');
 
 function write(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });

@@ -35,7 +35,7 @@ USAGE
 
 die() { echo "error: $1" >&2; [ $# -gt 1 ] && echo "  next: $2" >&2; exit 2; }
 
-db_kit() { node "$ROOT/shared/db-kit/bin/db-kit.mjs" "$@"; }
+db_kit() { node "$ROOT/shared/db-kit/bin/db-kit.cjs" "$@"; }
 
 ensure_node() {
   command -v node >/dev/null 2>&1 || die "Node.js is not installed." "Install Node.js 20 or newer, then run setup again."

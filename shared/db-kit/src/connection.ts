@@ -1,7 +1,7 @@
-import { connect as netConnect, type Socket } from 'node:net';
 import type postgres from 'postgres';
 import { DbKitError, describeError, isConnectionLost } from './errors';
-import { type DatabaseTarget, describeHost, driverOptions } from './target';
+import { adoptEarlyProbe, CONNECT_TIMEOUT_S, cannotConnect, probePostgres } from './probe';
+import { type DatabaseTarget, driverOptions } from './target';
 import { notThisCheckout, type ServerIdentity, verifyServer } from './server/identity';
 
 export type Sql = postgres.Sql;
@@ -33,9 +33,6 @@ export async function inTransaction<T>(sql: Sql, fn: (tx: postgres.ReservedSql) 
   }
 }
 
-/** Seconds to wait for a server to connect and answer. */
-export const CONNECT_TIMEOUT_S = 10;
-
 /**
  * Opens a postgres.js client on the target and proves it works with one round trip, so a bad
  * target fails here with a one-line, password-free message instead of deep inside a command.
@@ -59,8 +56,9 @@ export async function connect(
 ): Promise<Sql> {
   const options = driverOptions(target);
   const plain = !options.ssl && !process.env.PGSSL;
-  // The probe's connection (and the server's new backend) gets under way while the driver loads (~5 ms).
-  const probing = probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain);
+  // The probe's connection (and the server's new backend) gets under way while the driver loads (~5 ms); the
+  // launcher may have opened it already, before the CLI itself loaded (see preconnect.ts).
+  const probing = adoptEarlyProbe(target, plain) ?? probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain);
   probing.catch(() => {});
   const { default: postgres } = await import('postgres');
   let probed = await probing;
@@ -113,64 +111,4 @@ export interface ConnectSettings {
    * on it having run: it may finish after fn started.
    */
   meanwhile?: () => void;
-}
-
-function cannotConnect(target: DatabaseTarget, reason: string, hint?: string): DbKitError {
-  return new DbKitError(
-    `Cannot connect to ${target.redacted} (${describeHost(target)}): ${reason}.`,
-    hint ?? 'Start the database with ./scripts/db-workflow.sh start, or fix DATABASE_URL in .env.',
-    'environment',
-  );
-}
-
-/**
- * Sends PostgreSQL's SSLRequest and reads the first byte of the answer: `S` or `N` (or `E` from
- * a very old server) is PostgreSQL; anything else, or a peer that closes, is not. With `keep`, a
- * socket answered `N` (no TLS) is returned open, for the driver to start its session on; any other
- * answer closes it and returns undefined.
- */
-export function probePostgres(
-  target: DatabaseTarget,
-  timeoutMs = CONNECT_TIMEOUT_S * 1000,
-  keep = false,
-): Promise<Socket | undefined> {
-  return new Promise((resolve, reject) => {
-    const socket = target.socket
-      ? netConnect({ path: `${target.host}/.s.PGSQL.${target.port}` })
-      : netConnect({ host: target.host, port: target.port });
-    let settled = false;
-    const finish = (error?: DbKitError, reusable = false) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (keep && reusable) {
-        socket.removeAllListeners();
-        resolve(socket);
-        return;
-      }
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(undefined);
-    };
-    const notPostgres = (what: string) =>
-      cannotConnect(
-        target,
-        `${what}: that port is not a PostgreSQL server`,
-        'Check the port in DATABASE_URL (PostgreSQL listens on 5432 unless told otherwise); ' +
-          './scripts/db-workflow.sh status shows ours.',
-      );
-    const timer = setTimeout(
-      () => finish(cannotConnect(target, `no answer within ${Math.round(timeoutMs / 1000)} s`)),
-      timeoutMs,
-    );
-    socket.once('connect', () => socket.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])));
-    socket.once('data', (chunk: Buffer) => {
-      const first = String.fromCharCode(chunk[0] ?? 0);
-      if (first === 'N' && chunk.length === 1) finish(undefined, true);
-      else if (first === 'S' || first === 'N' || first === 'E') finish();
-      else finish(notPostgres(`it answered ${JSON.stringify(chunk.subarray(0, 12).toString('latin1'))}`));
-    });
-    socket.once('end', () => finish(notPostgres('it closed the connection')));
-    socket.once('error', (error) => finish(cannotConnect(target, describeError(error))));
-  });
 }

@@ -2,6 +2,7 @@ import type { ConnectSettings, Sql } from './connection';
 import { DbKitError } from './errors';
 import { findDatabaseUrl, parseDatabaseTarget, type DatabaseTarget } from './target';
 import { Workspace } from './workspace';
+import { importDependency } from './dependencies';
 
 /**
  * A command module: parses its own flags, calls the core with the context, prints the result
@@ -174,11 +175,11 @@ export function processTerminal(): Terminal {
       return isatty(0) && isatty(1);
     },
     async confirm(message, defaultAnswer) {
-      const { confirm } = await import('@inquirer/prompts');
+      const { confirm } = await importDependency<typeof import('@inquirer/prompts')>('@inquirer/prompts');
       return confirm({ message, default: defaultAnswer });
     },
     async input(message) {
-      const { input } = await import('@inquirer/prompts');
+      const { input } = await importDependency<typeof import('@inquirer/prompts')>('@inquirer/prompts');
       return input({ message });
     },
   };

@@ -101,7 +101,7 @@ export class Workspace {
   }
 }
 
-function findRoot(from: string): string {
+export function findRoot(from: string): string {
   let dir = resolve(from);
   for (;;) {
     if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;

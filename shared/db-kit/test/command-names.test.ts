@@ -8,7 +8,7 @@ import { Workspace } from '../src/workspace';
 const root = Workspace.find().root;
 const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
   .scripts;
-const bin = join(root, 'shared', 'db-kit', 'bin', 'db-kit.mjs');
+const bin = join(root, 'shared', 'db-kit', 'bin', 'db-kit.cjs');
 
 describe('command names from the docs', () => {
   it('pnpm db:setup is setup, and pnpm lint exists', () => {

@@ -22,7 +22,7 @@ describe('generate in a terminal (drizzle-kit shares it for its prompts)', () =>
         ),
     );
     // script(1) gives the command a pseudo-terminal, as a person's shell would.
-    const command = `${process.execPath} shared/db-kit/bin/db-kit.mjs generate --package teamd --name tty_budget`;
+    const command = `${process.execPath} shared/db-kit/bin/db-kit.cjs generate --package teamd --name tty_budget`;
     const run = ws.exec('script', ['-qec', command, '/dev/null']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Wrote teams\/teamD\/src\/database\/drizzle\/\d{8}_\d{6}_tty_budget\.sql/);

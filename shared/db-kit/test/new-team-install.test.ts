@@ -36,7 +36,7 @@ function copyCheckout(): string {
 
 /** new-team exits 0, links the package, and pnpm-lock.yaml gains exactly its importer. */
 function expectNewTeamLinks(root: string, env: NodeJS.ProcessEnv, lockBefore: string): void {
-  const created = run(process.execPath, [join(root, 'shared/db-kit/bin/db-kit.mjs'), 'new-team', 'payx'], root, env);
+  const created = run(process.execPath, [join(root, 'shared/db-kit/bin/db-kit.cjs'), 'new-team', 'payx'], root, env);
   expect(created.code, created.output).toBe(0);
   expect(existsSync(join(root, 'teams/payx/src/database/node_modules/@large-event/database/package.json'))).toBe(true);
 

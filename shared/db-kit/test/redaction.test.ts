@@ -103,7 +103,7 @@ describe('no command prints the password of DATABASE_URL', () => {
     // Its own process group, so the drizzle-kit it starts ends with it.
     const child = spawn(
       process.execPath,
-      [join(ws.root, 'shared/db-kit/bin/db-kit.mjs'), 'studio', '--package', 'teamd', '--port', String(port)],
+      [join(ws.root, 'shared/db-kit/bin/db-kit.cjs'), 'studio', '--package', 'teamd', '--port', String(port)],
       {
         cwd: ws.root,
         env: { ...process.env, ...env },

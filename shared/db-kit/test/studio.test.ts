@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickFreePort, portIsFree } from '../src/server/ports';
 import { createTestDatabase, type TestDatabase } from '../src/testing';
 
-const bin = join(__dirname, '..', 'bin', 'db-kit.mjs');
+const bin = join(__dirname, '..', 'bin', 'db-kit.cjs');
 const STACK_FRAME = /\n\s+at /;
 
 interface Studio {

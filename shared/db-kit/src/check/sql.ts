@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { commandsIn, commandsOfStatements, splitStatementsAt } from '../migrations/files';
 import { codeOnly, commandTexts, topLevelCommands } from '../migrations/statements';
 import type { SchemaPackage } from '../workspace';
+import { importDependency } from '../dependencies';
 
 /** What a statement does to a named object. `reference` is a foreign key pointing at a table. */
 export type Action = 'create' | 'alter' | 'drop' | 'reference';
@@ -90,7 +91,7 @@ let parser: Promise<Parser> | undefined;
 
 /** libpg-query: Postgres's own parser compiled to WebAssembly; loaded once, on first use. */
 function loadParser(): Promise<Parser> {
-  parser ??= import('libpg-query').then(async (mod) => {
+  parser ??= importDependency<typeof import('libpg-query')>('libpg-query').then(async (mod) => {
     await mod.loadModule();
     return mod as unknown as Parser;
   });

@@ -14,6 +14,7 @@ import {
 } from '../promote';
 import type { Workspace } from '../workspace';
 import { parse, plural, type Options } from './common';
+import { importDependency } from '../dependencies';
 
 const options = {
   package: { type: 'string', short: 'p' },
@@ -134,7 +135,7 @@ function assertCommitted(root: string, paths: string[]): void {
 }
 
 async function chooseTables(graph: TableGraph): Promise<string[]> {
-  const { checkbox } = await import('@inquirer/prompts');
+  const { checkbox } = await importDependency<typeof import('@inquirer/prompts')>('@inquirer/prompts');
   const width = Math.max(...graph.tables.map((t) => t.name.length));
   return checkbox({
     message: `Which ${graph.pkg.name} tables move into the shared schema?`,

@@ -10,6 +10,7 @@ import {
 } from './files';
 import { forgetHistory, historyOf } from './history';
 import { EMPTY_SNAPSHOT, type Snapshot, type SnapshotTable } from './snapshots';
+import { importDependency } from '../dependencies';
 
 /** `-- db-kit: irreversible <why>`: a part of the migration its down cannot undo. */
 export const IRREVERSIBLE_LINE = /^\s*--\s*db-kit:\s*irreversible\s+(.+)$/gim;
@@ -69,7 +70,7 @@ export interface ComputedDown {
  * cannot drop one), and the rows of a table or column the migration dropped.
  */
 export async function computeDown(before: Snapshot | undefined, after: Snapshot): Promise<ComputedDown> {
-  const { generateMigration } = await import('drizzle-kit/api');
+  const { generateMigration } = await importDependency<typeof import('drizzle-kit/api')>('drizzle-kit/api');
   const previous = structuredClone(before ?? EMPTY_SNAPSHOT);
   const current = structuredClone(after) as Snapshot;
   const renames = reverseRenames(current);

@@ -20,6 +20,7 @@ import type { SchemaPackage } from '../workspace';
 import type { FileChange } from './changes';
 import type { TableGraph } from './tables';
 import { literal } from '../sql-text';
+import { importDependency } from '../dependencies';
 
 export interface PackageMigration {
   pkg: SchemaPackage;
@@ -157,7 +158,7 @@ function migrationChanges(migration: PackageMigration, when: number, snapshot: S
 
 /** drizzle-kit's own CREATE statements for the tables and enums, as a fresh database would get them. */
 async function createStatements(snapshot: Snapshot, tableKeys: string[], enumKeys: string[]): Promise<string[]> {
-  const { generateMigration } = await import('drizzle-kit/api');
+  const { generateMigration } = await importDependency<typeof import('drizzle-kit/api')>('drizzle-kit/api');
   const empty = { ...snapshot, tables: {}, enums: {}, schemas: {}, sequences: {}, roles: {}, policies: {}, views: {} };
   const wanted = {
     ...empty,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
+import { importDependency } from '../dependencies';
 
 export interface LoadedSchema {
   pkg: SchemaPackage;
@@ -22,7 +23,7 @@ export interface LoadedSchema {
 let loads = 0;
 
 export async function loadSchemas(packages: SchemaPackage[]): Promise<LoadedSchema[]> {
-  const { register } = await import('tsx/esm/api');
+  const { register } = await importDependency<typeof import('tsx/esm/api')>('tsx/esm/api');
   // A namespace per load: a second load in the same process (in-process tests) sees edited files.
   const tsx = register({ namespace: `db-kit-schemas-${process.pid}-${++loads}` });
   const loaded: LoadedSchema[] = [];

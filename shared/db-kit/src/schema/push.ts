@@ -14,6 +14,7 @@ import { historyOf } from '../migrations/history';
 import type { Snapshot } from '../migrations/snapshots';
 import { plural } from '../commands/common';
 import { commandFor, scriptFor } from '../scripts';
+import { importDependency } from '../dependencies';
 
 export interface PushStatement {
   sql: string;
@@ -99,7 +100,7 @@ async function pushStatements(
 ): Promise<{ statements: string[]; records: PushRecord[] }> {
   const misread = await liveReaderMisreads(sql, objects.schemas);
   if (misread) return snapshotDiff(sql, loaded, packages, scope, misread);
-  const { pushSchema } = await import('drizzle-kit/api');
+  const { pushSchema } = await importDependency<typeof import('drizzle-kit/api')>('drizzle-kit/api');
   const db = drizzle(sql);
   // drizzle-kit's api expects node-postgres results ({ rows }); postgres.js returns the rows.
   const adapter = { execute: async (query: Parameters<typeof db.execute>[0]) => ({ rows: await db.execute(query) }) };
@@ -144,7 +145,7 @@ async function recordsOf(
   scope: SchemaPackage[],
   after: Map<string, string>,
 ): Promise<PushRecord[]> {
-  const { generateDrizzleJson } = await import('drizzle-kit/api');
+  const { generateDrizzleJson } = await importDependency<typeof import('drizzle-kit/api')>('drizzle-kit/api');
   const inScope = new Set(scope.map((p) => p.name));
   return loaded
     .filter(({ pkg }) => inScope.has(pkg.name))
@@ -197,7 +198,8 @@ async function snapshotDiff(
       'refused',
     );
   }
-  const { generateDrizzleJson, generateMigration } = await import('drizzle-kit/api');
+  const { generateDrizzleJson, generateMigration } =
+    await importDependency<typeof import('drizzle-kit/api')>('drizzle-kit/api');
   const empty = generateDrizzleJson({}) as unknown as Snapshot;
   const current: Snapshot = { ...empty, tables: {}, enums: {}, schemas: {}, sequences: {}, views: {} };
   for (const { snapshot } of snapshots) {

@@ -7,6 +7,7 @@ import { MalformedFile } from '../migrations/files';
 import { historyOf } from '../migrations/history';
 import { EMPTY_SNAPSHOT, type Snapshot } from '../migrations/snapshots';
 import type { SchemaPackage, Workspace } from '../workspace';
+import { importDependency } from '../dependencies';
 
 type DrizzleJson = Parameters<typeof import('drizzle-kit/api').generateMigration>[0];
 
@@ -28,7 +29,10 @@ export interface UnrecordedChange {
  */
 export async function unrecordedChanges(packages: SchemaPackage[]): Promise<UnrecordedChange[]> {
   if (!packages.length) return [];
-  const [{ loadSchemas }, api] = await Promise.all([import('./load'), import('drizzle-kit/api')]);
+  const [{ loadSchemas }, api] = await Promise.all([
+    import('./load'),
+    importDependency<typeof import('drizzle-kit/api')>('drizzle-kit/api'),
+  ]);
   const changes: UnrecordedChange[] = [];
   try {
     for (const schema of await loadSchemas(packages)) changes.push(await diff(api, schema.pkg, schema.exports));

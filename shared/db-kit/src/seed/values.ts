@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { DbKitError } from '../errors';
 import type { SchemaPackage } from '../workspace';
+import { importDependency } from '../dependencies';
 
 /** drizzle-seed's generator functions (`f.email()`, `f.valuesFromArray({ values })`, ...). */
 export type SeedFunctions = Awaited<ReturnType<typeof seedFunctions>>;
@@ -24,7 +25,7 @@ interface Generator {
 }
 
 export async function seedFunctions() {
-  const { getGeneratorsFunctions } = await import('drizzle-seed');
+  const { getGeneratorsFunctions } = await importDependency<typeof import('drizzle-seed')>('drizzle-seed');
   return getGeneratorsFunctions();
 }
 
@@ -43,7 +44,7 @@ export async function loadRefinements(packages: SchemaPackage[], functions: Seed
   for (const pkg of packages) {
     const file = pkg.seed?.refinements;
     if (!file) continue;
-    const { register } = await import('tsx/esm/api');
+    const { register } = await importDependency<typeof import('tsx/esm/api')>('tsx/esm/api');
     // A namespace per load, as loadSchemas does: a second seed in one process sees an edited file.
     const tsx = register({ namespace: `db-kit-seed-${process.pid}-${++refinementLoads}` });
     try {

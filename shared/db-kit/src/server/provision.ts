@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { readDotenv } from '../env';
-import { probePostgres } from '../connection';
+import { probePostgres } from '../probe';
 import {
   describeHost,
   driverOptions,

@@ -99,7 +99,7 @@ export function copyWorkspace(options: { packages?: string[] } = {}): FixtureWor
   }
   const engineDir = join(source.root, 'shared', 'db-kit');
   symlinkSync(engineDir, join(root, 'shared', 'db-kit'));
-  const bin = join(engineDir, 'bin', 'db-kit.mjs');
+  const bin = join(engineDir, 'bin', 'db-kit.cjs');
   const exec = (command: string, args: string[], env: NodeJS.ProcessEnv = {}): RunOutput => {
     const result = spawnSync(command, args, {
       cwd: root,

@@ -176,7 +176,7 @@ export interface RunningCli {
 
 /** Starts the CLI in a fixture workspace and hands back the process, for signals and timing. */
 export function startDbKit(ws: FixtureWorkspace, args: string[], env: NodeJS.ProcessEnv): RunningCli {
-  const child = spawn(process.execPath, [join(ws.root, 'shared/db-kit/bin/db-kit.mjs'), ...args], {
+  const child = spawn(process.execPath, [join(ws.root, 'shared/db-kit/bin/db-kit.cjs'), ...args], {
     cwd: ws.root,
     env: { ...process.env, ...env },
   });
