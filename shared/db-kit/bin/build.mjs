@@ -53,33 +53,40 @@ export async function build() {
   const tmp = mkdtempSync(join(root, '.dist-'));
   const shim = join(tmp, 'import-meta-url.js');
   writeFileSync(shim, 'export const importMetaUrl = require("node:url").pathToFileURL(__filename).href;\n');
-  await esbuild({
-    // main: the CLI. preconnect: what the launcher runs first for migrate and status (src/preconnect.ts).
-    entryPoints: [join(root, 'src/main.ts'), join(root, 'src/preconnect.ts')],
-    outdir: tmp,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    // Dependencies stay in node_modules, except postgres.js: every command that talks to the database loads it.
-    plugins: [lazyBuiltins(), bundleOnly(['postgres'])],
-    // What src/ reads from import.meta.url (paths next to the engine) is the bundle's own location.
-    define: { 'import.meta.url': 'importMetaUrl' },
-    inject: [shim],
-    // Minified (names kept, for errors and stack traces; the source map has the rest): a third of the text to
-    // read and decode at every start. ASCII only, so the launcher reads it as latin1, the cheapest decoding.
-    minify: true,
-    keepNames: true,
-    charset: 'ascii',
-    legalComments: 'none',
-    sourcemap: 'linked',
-    logLevel: 'warning',
-    // src/dependencies.ts imports a package named at run time, on purpose: it stays outside the bundle.
-    logOverride: { 'unsupported-dynamic-import': 'silent' },
-  });
+  try {
+    await esbuild({
+      // main: the CLI. preconnect: what the launcher runs first for migrate and status (src/preconnect.ts).
+      entryPoints: [join(root, 'src/main.ts'), join(root, 'src/preconnect.ts')],
+      outdir: tmp,
+      outExtension: { '.js': '.cjs' },
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      // Dependencies stay in node_modules, except postgres.js: every command that talks to the database loads it.
+      plugins: [lazyBuiltins(), bundleOnly(['postgres'])],
+      // What src/ reads from import.meta.url (paths next to the engine) is the bundle's own location.
+      define: { 'import.meta.url': 'importMetaUrl' },
+      inject: [shim],
+      // Minified: a third of the text to read and decode at every start (errors name themselves explicitly; for
+      // DEBUG=1 stack traces in source terms, run with NODE_OPTIONS=--enable-source-maps). ASCII only, so the
+      // launcher reads it as latin1, the cheapest decoding.
+      minify: true,
+      charset: 'ascii',
+      legalComments: 'none',
+      sourcemap: 'linked',
+      logLevel: 'warning',
+      // src/dependencies.ts imports a package named at run time, on purpose: it stays outside the bundle.
+      logOverride: { 'unsupported-dynamic-import': 'silent' },
+    });
+    // The launcher reads the bundle as latin1, the cheapest decoding, which only ASCII text survives.
+    if (/[^\x00-\x7f]/.test(readFileSync(join(tmp, 'main.cjs'), 'latin1')))
+      throw new Error('db-kit build: dist/main.cjs is not ASCII (see charset and minify in bin/build.mjs)');
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
   rmSync(shim);
-  if (/[^\x00-\x7f]/.test(readFileSync(join(tmp, 'main.cjs'), 'latin1'))) throw new Error('dist/main.cjs is not ASCII');
   writeFileSync(join(tmp, '.built'), new Date().toISOString());
   const dist = join(root, 'dist');
   const old = `${dist}-old-${process.pid}`;

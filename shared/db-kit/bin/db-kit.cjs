@@ -37,13 +37,20 @@ function stale() {
 /** Commands whose every run connects: their server starts a session while the CLI loads (src/preconnect.ts). */
 const CONNECTING = new Set(['migrate', 'status']);
 
+const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'default';
+
+/**
+ * First of all, even before the freshness check: a dist/ about to be rebuilt still has a preconnect that opens a
+ * socket, and a probe the rebuilt CLI does not recognise is closed, not used (probe.ts).
+ */
+function preconnect() {
+  if (!CONNECTING.has(command) || process.argv.includes('--help') || process.argv.includes('-h')) return;
+  try {
+    require(`${root}/dist/preconnect.cjs`).preconnect(process.cwd(), process.env);
+  } catch {}
+}
+
 function run() {
-  const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'default';
-  if (CONNECTING.has(command) && !process.argv.includes('--help') && !process.argv.includes('-h')) {
-    try {
-      require(`${root}/dist/preconnect.cjs`).preconnect(process.cwd(), process.env);
-    } catch {}
-  }
   const cacheFile = `${root}/dist/${command}.v8-cache`;
   let cachedData;
   try {
@@ -67,5 +74,6 @@ function run() {
   script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, `${root}/dist`);
 }
 
+preconnect();
 if (stale()) import('./build.mjs').then((recipe) => recipe.build()).then(run);
 else run();

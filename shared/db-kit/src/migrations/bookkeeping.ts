@@ -2,8 +2,16 @@ import type postgres from 'postgres';
 import { MIGRATIONS_SCHEMA, type SchemaPackage } from '../workspace';
 import type { MigrationFile } from './files';
 import { literal } from '../sql-text';
+import { isConnectionLost } from '../errors';
 
 type Queryable = postgres.Sql | postgres.ReservedSql;
+type Layout = Map<string, { hasName: boolean; hasDown: boolean }>;
+
+function layoutOf(rows: readonly postgres.Row[]): Layout {
+  return new Map(
+    rows.map((r) => [r.table as string, { hasName: r.has_name as boolean, hasDown: r.has_down as boolean }]),
+  );
+}
 
 /** One row of a package's bookkeeping table. `id`, `hash`, `created_at` are drizzle's; `name` is ours. */
 export interface AppliedRow {
@@ -36,23 +44,20 @@ export class Bookkeeping {
    * are literals, not parameters: one round trip instead of two (parse, then bind), and no array
    * parameter, so it also runs on a connection without the driver's array types (migrate's).
    */
-  private async layout(sql: Queryable): Promise<Map<string, { hasName: boolean; hasDown: boolean }>> {
+  private layoutQuery(): string {
     const tables = this.packages.map((p) => literal(p.migrationsTable)).join(', ');
-    const rows = await sql
-      .unsafe(
-        `select c.relname as table, exists (
+    return `select c.relname as table, exists (
                 select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'name' and not a.attisdropped
               ) as has_name, exists (
                 select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'down_sql' and not a.attisdropped
               ) as has_down
          from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = ${literal(MIGRATIONS_SCHEMA)} and c.relkind in ('r', 'p')
-          and c.relname in (${tables || 'null'})`,
-      )
-      .simple();
-    return new Map(
-      rows.map((r) => [r.table as string, { hasName: r.has_name as boolean, hasDown: r.has_down as boolean }]),
-    );
+          and c.relname in (${tables || 'null'})`;
+  }
+
+  private async layout(sql: Queryable): Promise<Layout> {
+    return layoutOf(await sql.unsafe(this.layoutQuery()).simple());
   }
 
   /** Creates missing tables and adds our columns to tables drizzle's migrator created. */
@@ -83,20 +88,44 @@ export class Bookkeeping {
     if (changes.length) await conn.unsafe(changes.join(';\n')).simple();
   }
 
-  /**
-   * Every package's rows: one catalog query, then one query over all existing tables.
-   * A package whose table does not exist yet has no rows.
-   */
+  /** Every package's rows (see readWithLayout). A package whose table does not exist yet has no rows. */
   async read(sql: Queryable): Promise<Map<string, AppliedRow[]>> {
     return (await this.readWithLayout(sql)).applied;
   }
 
-  /** The rows, and whether every table already has our columns (then `ensure` would change nothing). */
+  /**
+   * The rows, and whether every table already has our columns (then `ensure` would change nothing). The usual
+   * database has them all: the layout and the rows go in one message, one round trip. A database where that guess
+   * fails (a table or a column missing: its first migrate, or drizzle's own migrator's) reads the layout first.
+   */
   async readWithLayout(sql: Queryable): Promise<{ applied: Map<string, AppliedRow[]>; complete: boolean }> {
+    const full: Layout = new Map(this.packages.map((p) => [p.migrationsTable, { hasName: true, hasDown: true }]));
+    const rowsQuery = this.rowsQuery(full);
+    if (rowsQuery) {
+      try {
+        const [layoutRows, rows] = (await sql.unsafe(`${this.layoutQuery()};\n${rowsQuery}`).simple()) as unknown as [
+          postgres.Row[],
+          postgres.Row[],
+        ];
+        if (this.isComplete(layoutOf(layoutRows))) return { applied: this.appliedFrom(rows), complete: true };
+      } catch (error) {
+        if (isConnectionLost(error)) throw error;
+      }
+    }
     const layout = await this.layout(sql);
-    const complete = this.packages.every(
-      (p) => layout.get(p.migrationsTable)?.hasName && layout.get(p.migrationsTable)?.hasDown,
-    );
+    const query = this.rowsQuery(layout);
+    return {
+      applied: this.appliedFrom(query ? await sql.unsafe(query).simple() : []),
+      complete: this.isComplete(layout),
+    };
+  }
+
+  private isComplete(layout: Layout): boolean {
+    return this.packages.every((p) => layout.get(p.migrationsTable)?.hasName && layout.get(p.migrationsTable)?.hasDown);
+  }
+
+  /** One query over every package's table the layout has, or undefined when none exists. */
+  private rowsQuery(layout: Layout): string | undefined {
     const parts = this.packages
       .filter((p) => layout.has(p.migrationsTable))
       .map((p) => {
@@ -108,9 +137,11 @@ export class Bookkeeping {
           `${down} as has_down from ${bookkeepingTable(p)}`
         );
       });
+    return parts.length ? `${parts.join('\nunion all\n')}\norder by package, id` : undefined;
+  }
+
+  private appliedFrom(rows: readonly postgres.Row[]): Map<string, AppliedRow[]> {
     const applied = new Map<string, AppliedRow[]>(this.packages.map((p) => [p.name, []]));
-    if (!parts.length) return { applied, complete };
-    const rows = await sql.unsafe(`${parts.join('\nunion all\n')}\norder by package, id`);
     for (const row of rows)
       applied.get(row.package)!.push({
         id: row.id,
@@ -119,7 +150,7 @@ export class Bookkeeping {
         name: row.name,
         hasDown: row.has_down,
       });
-    return { applied, complete };
+    return applied;
   }
 
   /**

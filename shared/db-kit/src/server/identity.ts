@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../crypto';
 import { realpathSync } from 'node:fs';
 import type postgres from 'postgres';
 import { redact } from '../env';
