@@ -95,19 +95,17 @@ export class Bookkeeping {
 
   /**
    * The rows, and whether every table already has our columns (then `ensure` would change nothing). The usual
-   * database has them all: the layout and the rows go in one message, one round trip. A database where that guess
-   * fails (a table or a column missing: its first migrate, or drizzle's own migrator's) reads the layout first.
+   * database has them all: the rows query that names every column of every table is sent alone, one round trip,
+   * and its success proves the layout (`ensure` adds name with the other columns of ours, and down_sql). Where it
+   * fails (a table or a column missing: a first migrate, or drizzle's own migrator's), the layout is read first.
+   * Only on the pool: a reserved session may be inside a transaction, which a failed guess would abort.
    */
   async readWithLayout(sql: Queryable): Promise<{ applied: Map<string, AppliedRow[]>; complete: boolean }> {
     const full: Layout = new Map(this.packages.map((p) => [p.migrationsTable, { hasName: true, hasDown: true }]));
-    const rowsQuery = this.rowsQuery(full);
-    if (rowsQuery) {
+    const assumed = this.rowsQuery(full);
+    if (assumed && !('release' in sql)) {
       try {
-        const [layoutRows, rows] = (await sql.unsafe(`${this.layoutQuery()};\n${rowsQuery}`).simple()) as unknown as [
-          postgres.Row[],
-          postgres.Row[],
-        ];
-        if (this.isComplete(layoutOf(layoutRows))) return { applied: this.appliedFrom(rows), complete: true };
+        return { applied: this.appliedFrom(await sql.unsafe(assumed).simple()), complete: true };
       } catch (error) {
         if (isConnectionLost(error)) throw error;
       }
