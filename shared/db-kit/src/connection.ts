@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type postgres from 'postgres';
 import { DbKitError, describeError, isConnectionLost } from './errors';
 import { adoptEarlyProbe, CONNECT_TIMEOUT_S, cannotConnect, probePostgres } from './probe';
@@ -73,9 +74,11 @@ export async function connect(
     ...(probed
       ? {
           socket: async () => {
-            const socket = probed ?? (await probePostgres(target, CONNECT_TIMEOUT_S * 1000, true));
+            const first = probed;
+            const socket = first ?? (await probePostgres(target, CONNECT_TIMEOUT_S * 1000, true));
             probed = undefined;
             if (!socket) throw cannotConnect(target, 'the server now asks for TLS on a connection made without it');
+            if (first && settings.meanwhile) afterFirstWrite(socket, settings.meanwhile);
             return socket;
           },
         }
@@ -85,8 +88,9 @@ export async function connect(
   try {
     // The identity check is the proof when there is one: one round trip either way.
     const proof = expected ? verifyServer(sql, target.url, expected) : sql`select 1`.execute();
-    // Two loop turns: the driver writes its startup message in the first (setImmediate).
-    if (settings.meanwhile) setImmediate(() => setImmediate(settings.meanwhile!));
+    // On the probed socket, `meanwhile` runs once the startup message is written (see the socket above); on a
+    // connection the driver makes itself (TLS), two loop turns from now.
+    if (settings.meanwhile && !probed) setImmediate(() => setImmediate(settings.meanwhile!));
     await proof;
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
@@ -96,6 +100,21 @@ export async function connect(
     throw cannotConnect(target, describeError(error));
   }
   return sql;
+}
+
+/**
+ * Runs `fn` just after the driver's first write on `socket`, its startup message: the server starts the session
+ * while `fn` works. Scheduled by loop turns instead, `fn` could run before the driver wrote (it writes from a promise
+ * chain and a setImmediate of its own), and the server would wait for `fn`.
+ */
+function afterFirstWrite(socket: Socket, fn: () => void): void {
+  const write = socket.write;
+  socket.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    socket.write = write;
+    const written = write.apply(this, args);
+    setImmediate(fn);
+    return written;
+  } as Socket['write'];
 }
 
 export interface ConnectSettings {

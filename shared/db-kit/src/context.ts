@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { ConnectSettings, Sql } from './connection';
 import { DbKitError } from './errors';
 import { findDatabaseUrl, parseDatabaseTarget, type DatabaseTarget } from './target';
@@ -137,7 +138,34 @@ export function createContext(options: ContextOptions = {}): Context {
 }
 
 export function consoleReporter(): Reporter {
-  return { print: (text) => console.log(text), warn: (text) => console.error(text) };
+  return { print: lineWriter(1, () => process.stdout), warn: lineWriter(2, () => process.stderr) };
+}
+
+/**
+ * Lines written straight to the file descriptor. Creating process.stdout's stream costs ~2 ms, a tenth of what a
+ * no-op migrate adds to Node's own start; and a line written so is out before process.exit, on any platform. A
+ * descriptor that cannot take a write now (EAGAIN: a non-blocking pipe that is full) hands the rest of the line,
+ * and every later one, to the stream, so the order holds. A reader that went away (EPIPE) gets nothing more.
+ */
+function lineWriter(fd: number, stream: () => NodeJS.WriteStream): (text: string) => void {
+  let streaming = false;
+  return (text) => {
+    const line = Buffer.from(`${text}\n`);
+    if (streaming) {
+      stream().write(line);
+      return;
+    }
+    let written = 0;
+    try {
+      while (written < line.length) written += writeSync(fd, line, written);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return;
+      if (code !== 'EAGAIN') throw error;
+      streaming = true;
+      stream().write(line.subarray(written));
+    }
+  };
 }
 
 /** A reporter that keeps what it is given: for in-process command tests. */
