@@ -46,7 +46,7 @@ const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv
 function preconnect() {
   if (!CONNECTING.has(command) || process.argv.includes('--help') || process.argv.includes('-h')) return;
   try {
-    require(`${root}/dist/preconnect.cjs`).preconnect(process.cwd(), process.env);
+    require(`${root}/dist/preconnect.cjs`).preconnect(process.cwd(), process.env, command);
   } catch {}
 }
 
@@ -75,5 +75,9 @@ function run() {
 }
 
 preconnect();
-if (stale()) import('./build.mjs').then((recipe) => recipe.build()).then(run);
-else run();
+// One turn of the event loop: the early connection, just made, sends its first messages now, and the server works on
+// them while the CLI loads.
+setImmediate(() => {
+  if (stale()) import('./build.mjs').then((recipe) => recipe.build()).then(run);
+  else run();
+});

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type postgres from 'postgres';
 import { DbKitError, describeError, isConnectionLost } from './errors';
-import { adoptEarlyProbe, CONNECT_TIMEOUT_S, cannotConnect, probePostgres } from './probe';
+import { adoptEarlySession, CONNECT_TIMEOUT_S, cannotConnect, probePostgres } from './probe';
 import { type DatabaseTarget, driverOptions } from './target';
 import { notThisCheckout, type ServerIdentity, verifyServer } from './server/identity';
 
@@ -59,7 +59,8 @@ export async function connect(
   const plain = !options.ssl && !process.env.PGSSL;
   // The probe's connection (and the server's new backend) gets under way while the driver loads (~5 ms); the
   // launcher may have opened it already, before the CLI itself loaded (see preconnect.ts).
-  const probing = adoptEarlyProbe(target, plain) ?? probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain);
+  const probing =
+    adoptEarlySession(target, plain, applicationName) ?? probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain);
   probing.catch(() => {});
   const { default: postgres } = await import('postgres');
   let probed = await probing;

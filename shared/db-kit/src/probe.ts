@@ -67,48 +67,126 @@ export function probePostgres(
 
 function ignore(): void {}
 
-/** Where the launcher leaves a probe it opened before the CLI loaded (preconnect.ts). */
-const EARLY_PROBE = Symbol.for('db-kit.early-probe');
-
-interface EarlyProbe {
-  /** The host and port it went to, and whether it asked for no TLS. */
-  key: string;
-  socket: Promise<Socket | undefined>;
+/**
+ * The StartupMessage postgres.js writes for these connection settings (user, database, client_encoding, then
+ * `connection`: application_name and the URL's other parameters), byte for byte: the launcher sends it early,
+ * and connect() takes the session over only when its own settings give the same bytes. A unit test holds it to
+ * the driver's own.
+ */
+export function startupMessage(target: DatabaseTarget, applicationName: string): Buffer {
+  const { sslmode: _, ...params } = target.params;
+  const fields = Object.assign(
+    { user: target.user, database: target.database, client_encoding: 'UTF8' },
+    { application_name: applicationName, ...params },
+  ) as Record<string, string>;
+  const body = Buffer.from(
+    `${Object.entries(fields)
+      .filter(([, value]) => value)
+      .map(([key, value]) => `${key}\0${value}`)
+      .join('\0')}\0\0`,
+  );
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(8 + body.length, 0);
+  head.writeInt32BE(196608, 4); // protocol 3.0
+  return Buffer.concat([head, body]);
 }
 
-function probeKey(target: DatabaseTarget, plain: boolean): string {
-  return `${describeHost(target)} ${plain ? 'plain' : 'tls'}`;
+/** Where the launcher leaves a session it started before the CLI loaded (preconnect.ts). */
+const EARLY_SESSION = Symbol.for('db-kit.early-session');
+
+/** The socket, paused with the server's first answers in it; or why there is none. */
+type EarlyAnswer = { socket: Socket } | { timedOut: true } | { failed: true };
+
+interface EarlySession {
+  /** The host and port it went to, and the StartupMessage it sent. */
+  key: string;
+  answer: Promise<EarlyAnswer>;
+}
+
+function sessionKey(target: DatabaseTarget, startup: Buffer): string {
+  return `${describeHost(target)} ${startup.toString('hex')}`;
 }
 
 /**
- * Opens a probe to `target` now and leaves it for the first `connect()` of this process, which adopts it when it is
- * for the same target. A failure here says nothing: that connect probes again and reports it.
+ * Connects to `target` and sends `startup` at once, as the driver does on a plain connection (no SSLRequest first:
+ * the server refuses data sent behind one before it answers). A PostgreSQL server answers with an authentication
+ * request or an error; anything else is not one, and the socket is closed.
  */
-export function leaveEarlyProbe(target: DatabaseTarget, plain: boolean): void {
-  // Until adopted, nothing listens on the socket: an error (the server going away) must not crash the process.
-  const socket = probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain).then((s) => s?.on('error', ignore));
-  (globalThis as { [EARLY_PROBE]?: EarlyProbe })[EARLY_PROBE] = { key: probeKey(target, plain), socket };
+function startSession(target: DatabaseTarget, startup: Buffer, timeoutMs: number): Promise<EarlyAnswer> {
+  return new Promise((resolve) => {
+    const socket = target.socket
+      ? netConnect({ path: `${target.host}/.s.PGSQL.${target.port}` })
+      : netConnect({ host: target.host, port: target.port });
+    const finish = (answer: EarlyAnswer) => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      // Until taken over, nothing listens on the socket: an error (the server going away) must not crash the process.
+      socket.on('error', ignore);
+      if (!('socket' in answer)) socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => finish({ timedOut: true }), timeoutMs);
+    socket.once('connect', () => socket.write(startup));
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      finish(chunk[0] === 0x52 || chunk[0] === 0x45 ? { socket } : { failed: true }); // 'R' or 'E'
+    });
+    socket.once('end', () => finish({ failed: true }));
+    socket.once('error', () => finish({ failed: true }));
+  });
 }
 
-/** The probe the launcher opened for this target, if any: taken once; one for another target is closed. */
-export function adoptEarlyProbe(target: DatabaseTarget, plain: boolean): Promise<Socket | undefined> | undefined {
-  const holder = globalThis as { [EARLY_PROBE]?: EarlyProbe };
-  const early = holder[EARLY_PROBE];
+/**
+ * Starts a session on `target` now, as a command connecting as `applicationName` would (a plain connection), and
+ * leaves it for the first `connect()` of this process with the same settings. Failures say nothing here.
+ */
+export function leaveEarlySession(target: DatabaseTarget, applicationName: string): void {
+  const startup = startupMessage(target, applicationName);
+  const answer = startSession(target, startup, CONNECT_TIMEOUT_S * 1000);
+  (globalThis as { [EARLY_SESSION]?: EarlySession })[EARLY_SESSION] = { key: sessionKey(target, startup), answer };
+}
+
+/**
+ * The launcher's session, if it has one for this target and these settings: taken once, and one for anything
+ * else is closed. On it the driver's own StartupMessage is not sent again (the server answered the launcher's;
+ * that answer waits in the paused socket). Where it found no PostgreSQL, a probe of this bundle says so, with this
+ * bundle's errors; a server that never answered is reported as such, without a second wait.
+ */
+export function adoptEarlySession(
+  target: DatabaseTarget,
+  plain: boolean,
+  applicationName: string,
+): Promise<Socket | undefined> | undefined {
+  const holder = globalThis as { [EARLY_SESSION]?: EarlySession };
+  const early = holder[EARLY_SESSION];
   if (!early) return undefined;
-  delete holder[EARLY_PROBE];
-  if (early.key !== probeKey(target, plain)) {
-    early.socket.then(
-      (socket) => socket?.destroy(),
-      () => {},
-    );
+  delete holder[EARLY_SESSION];
+  if (!plain || early.key !== sessionKey(target, startupMessage(target, applicationName))) {
+    early.answer.then((answer) => ('socket' in answer ? answer.socket.destroy() : undefined), ignore);
     return undefined;
   }
-  // Its failure is reported by a probe of this bundle, with this bundle's errors; so is a socket that broke meanwhile.
-  return early.socket.then(
-    (socket) => {
-      if (socket?.destroyed) return probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain);
-      return socket?.off('error', ignore);
-    },
-    () => probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain),
-  );
+  return early.answer.then((answer) => {
+    if ('timedOut' in answer) throw cannotConnect(target, `no answer within ${CONNECT_TIMEOUT_S} s`);
+    if ('failed' in answer || answer.socket.destroyed) return probePostgres(target, CONNECT_TIMEOUT_S * 1000, plain);
+    answer.socket.off('error', ignore);
+    skipStartup(answer.socket);
+    return answer.socket;
+  });
+}
+
+/** Drops the driver's StartupMessage, the first thing it writes, and lets the server's answer through. */
+function skipStartup(socket: Socket): void {
+  const write = socket.write;
+  socket.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    socket.write = write;
+    const [data, second, third] = args as [Buffer | string, unknown, unknown];
+    const callback = [second, third].find((a): a is () => void => typeof a === 'function');
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const rest = bytes.length >= 8 && bytes.readInt32BE(4) === 196608 ? bytes.subarray(bytes.readInt32BE(0)) : bytes;
+    socket.resume();
+    if (rest.length) return (write as (chunk: Buffer, done?: () => void) => boolean).call(this, rest, callback);
+    if (callback) setImmediate(callback);
+    return true;
+  } as Socket['write'];
 }

@@ -3,7 +3,7 @@ import { DbKitError } from '../errors';
 import type { Applied } from '../migrations/apply';
 import { type MigrationFile, MalformedFile } from '../migrations/files';
 import { historyOf } from '../migrations/history';
-import { clientTag } from '../migrations/lock';
+import { CONNECTION_NAMES } from '../connection-names';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STATEMENT_LOCK_TIMEOUT_MS,
@@ -88,7 +88,7 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
     process.on('SIGTERM', onSignal);
     // Two connections: the run's, and one a cancel (Ctrl-C) goes through. The client tag lets a
     // later run tell that this one's process is gone while its backend still works.
-    const name = `db-kit migrate (${selected.map((p) => p.alias).join(',')}) ${clientTag()}`;
+    const name = CONNECTION_NAMES.migrate();
     const json = Boolean(values.json);
     // Schema changes no migration records (a generate nobody ran): a warning only, so a failure to diff costs
     // nothing but the warning. A cache miss costs 1 to 4 s (tsx and drizzle-kit load the schema): without a person
@@ -99,9 +99,9 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
       (unrecorded ??= cachedUnrecordedChanges(ws, packages, { diffStale: ctx.terminal.interactive }).catch(
         (error: unknown) => (error instanceof MalformedFile ? error : []),
       ));
-    // While the server starts the session: what needs no database (the histories, the schema-change answer).
+    // While the server starts the session: what needs no database and the run needs first (the histories). The
+    // schema-change answer is worked out while the server answers the run's first query (whileChecking).
     const meanwhile = () => {
-      readUnrecorded();
       for (const pkg of packages) {
         try {
           historyOf(pkg).files;
@@ -116,9 +116,8 @@ Exit: 0 done or nothing to do; 1 a migration failed or an applied file changed; 
         async (sql) => {
           const log = values.quiet || json ? undefined : (line: string) => ctx.out.print(line);
           const started = performance.now();
-          readUnrecorded();
           const result = await new Migrator(sql, packages, ws.packages)
-            .migrate({ ...settings, signal: cancel.signal, log })
+            .migrate({ ...settings, signal: cancel.signal, log, whileChecking: readUnrecorded })
             .catch((error: unknown) => {
               if (json && error instanceof DbKitError) error.details = outcomeJson(ctx, outcomeOf(error));
               throw error;

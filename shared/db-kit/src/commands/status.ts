@@ -3,6 +3,7 @@ import { lockedTablesError, readStatus, type StatusReport } from '../schema/stat
 import { describeUnrecorded } from '../schema/unrecorded';
 import { commandFor, scriptFor } from '../scripts';
 import type { Workspace } from '../workspace';
+import { CONNECTION_NAMES } from '../connection-names';
 import type { Command } from '../context';
 import { parse, plural, type Options } from './common';
 
@@ -41,7 +42,7 @@ connection error.`,
     const ws = ctx.workspace;
     const scope = values.package ? ws.migrationOrder(ws.resolve(values.package)) : ws.allInOrder();
     const database = ctx.database.redacted;
-    const report = await ctx.withConnection('db-kit status', async (sql) => {
+    const report = await ctx.withConnection(CONNECTION_NAMES.status(), async (sql) => {
       // A table locked by someone else (an ALTER in flight) must not hang status: it says who holds it.
       await sql.unsafe(`set lock_timeout = '${STATUS_LOCK_TIMEOUT_MS}ms'`);
       try {

@@ -4,11 +4,6 @@ import { DbKitError } from '../errors';
 /** Every migrate and repair, of any package, takes this one session-level advisory lock. */
 export const MIGRATION_LOCK_KEY = 7_265_410_923;
 
-/** How a client names itself in application_name, so a later run can tell that its process is gone. */
-export function clientTag(): string {
-  return `[client ${process.pid}]`;
-}
-
 /** Thrown by `acquire` when its `signal` aborts while it waits. */
 export class LockWaitAborted extends Error {}
 

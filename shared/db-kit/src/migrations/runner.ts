@@ -33,6 +33,11 @@ export interface MigrateOptions {
   /** Aborting it (with the signal's name as reason) cancels the statement in flight and rolls it back. */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /**
+   * Work that needs no database, run once the first query (what the database has applied) is on its way, so the
+   * server answers while it runs. It must not throw.
+   */
+  whileChecking?: () => void;
 }
 
 /**
@@ -125,7 +130,13 @@ export class Migrator {
     }
     // Nothing to do is the common case (every deploy, every setup): decide it without the lock.
     // Committed state is all we can see, so "nothing pending" cannot miss a run in progress.
-    const { states: seen, complete } = await this.inspectWithLayout(this.sql, files);
+    const checking = this.inspectWithLayout(this.sql, files);
+    if (options.whileChecking) {
+      // Two loop turns first: the driver takes the query in a promise job and writes it from a setImmediate of its own.
+      await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+      options.whileChecking();
+    }
+    const { states: seen, complete } = await checking;
     assertIntact(seen);
     if (complete && !pendingInOrder(seen).length && !seen.some((s) => s.adoptable.length))
       return { applied: [], adopted: 0, planned: [], plannedOutOfOrder: [] };

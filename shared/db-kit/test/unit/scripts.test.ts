@@ -32,12 +32,13 @@ describe('hints name what the user can type', () => {
             .split('\n')
             .forEach((line, i) => {
               const code = line.trim();
-              // Doc comments, SQL comments written into files, and connection names (`db-kit migrate (teamd)`) are not hints.
+              // Doc comments, SQL comments written into files, and connection names (`db-kit migrate [client 42]`) are not
+              // hints.
               if (
                 code.startsWith('*') ||
                 code.startsWith('/') ||
                 code.startsWith("'--") ||
-                /`db-kit \w+ \(\$/.test(code)
+                /`db-kit \w+ (\(\$|\$\{)/.test(code)
               )
                 return;
               if (
