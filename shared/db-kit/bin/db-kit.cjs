@@ -34,17 +34,15 @@ function stale() {
   return builtAt < Math.max(statSync(`${__dirname}/build.mjs`).mtimeMs, newestMtime(`${root}/src`));
 }
 
-/** Commands whose every run connects: their server starts a session while the CLI loads (src/preconnect.ts). */
-const CONNECTING = new Set(['migrate', 'status']);
-
 const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'default';
 
 /**
- * First of all, even before the freshness check: a dist/ about to be rebuilt still has a preconnect that opens a
- * socket, and a probe the rebuilt CLI does not recognise is closed, not used (probe.ts).
+ * First of all, even before the freshness check: migrate and status start their session now, while the CLI loads
+ * (src/preconnect.ts decides which commands, and does nothing for the others). A dist/ about to be rebuilt still has
+ * a preconnect; a session the rebuilt CLI does not recognise is closed, not used (src/probe.ts).
  */
 function preconnect() {
-  if (!CONNECTING.has(command) || process.argv.includes('--help') || process.argv.includes('-h')) return;
+  if (process.argv.includes('--help') || process.argv.includes('-h')) return;
   try {
     require(`${root}/dist/preconnect.cjs`).preconnect(process.cwd(), process.env, command);
   } catch {}
