@@ -88,7 +88,7 @@ export async function connect(
   });
   try {
     // The identity check is the proof when there is one: one round trip either way.
-    const proof = expected ? verifyServer(sql, target.url, expected) : sql`select 1`.execute();
+    const proof = expected ? verifyServer(sql, target.url, expected) : sql.unsafe('select 1').simple().execute();
     // On the probed socket, `meanwhile` runs once the startup message is written (see the socket above); on a
     // connection the driver makes itself (TLS), two loop turns from now.
     if (settings.meanwhile && !probed) setImmediate(() => setImmediate(settings.meanwhile!));

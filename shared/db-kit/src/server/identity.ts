@@ -38,8 +38,13 @@ export function generatePassword(): string {
 
 /** Refuses, with the reason, when `sql` (connected to `url`) reached a server other than `want`'s. */
 export async function verifyServer(sql: Sql, url: string, want: ServerIdentity): Promise<void> {
-  const [row] = await sql<{ checkout: string | null; path: string | null }[]>`
-    select current_setting('db_kit.checkout', true) as checkout, current_setting('db_kit.checkout_path', true) as path`;
+  // One simple-protocol message, no statement to prepare: it is the session's first query.
+  const [row] = (await sql
+    .unsafe(
+      `select current_setting('db_kit.checkout', true) as checkout, ` +
+        `current_setting('db_kit.checkout_path', true) as path`,
+    )
+    .simple()) as unknown as { checkout: string | null; path: string | null }[];
   if (row?.checkout !== want.checkout) throw notThisCheckout(url, row?.path || undefined);
 }
 
