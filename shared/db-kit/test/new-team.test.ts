@@ -13,6 +13,7 @@ import {
 import { TEST_SERVER_ENV } from '../src/testing/server';
 import { Workspace } from '../src/workspace';
 import { fixtureWorkspace } from './helpers';
+import { typecheck } from './typecheck';
 
 const TEAMX = 'teams/teamx/src/database';
 const realRoot = Workspace.find().root;
@@ -91,7 +92,7 @@ describe('db-kit new-team teamx, then generate, migrate, typecheck and test', ()
 
   it('typechecks once linked', () => {
     ws.linkDependencies(TEAMX);
-    const tsc = ws.exec(process.execPath, [join(realRoot, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', TEAMX]);
+    const tsc = typecheck(ws.root, [TEAMX]);
     expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0);
   });
 
