@@ -2,9 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { typecheck } from '../typecheck';
+import { typecheck } from './typecheck';
 
 // The in-process typecheck that stands for `tsc --noEmit -p` in the acceptance tests must fail as tsc does.
+// No database; in the db project all the same, whose workers have TypeScript loaded already.
 describe('typecheck (the tests’ in-process tsc --noEmit -p)', () => {
   const root = mkdtempSync(join(tmpdir(), 'db-kit-typecheck-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
