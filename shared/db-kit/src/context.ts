@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import type { ConnectSettings, Sql } from './connection';
-import { DbKitError } from './errors';
+import { DbKitError, wasConnectionLost } from './errors';
 import { findDatabaseUrl, parseDatabaseTarget, type DatabaseTarget } from './target';
 import { Workspace } from './workspace';
 import { importDependency } from './dependencies';
@@ -122,7 +122,9 @@ export function createContext(options: ContextOptions = {}): Context {
       try {
         result = await fn(sql);
       } catch (error) {
-        await sql.end({ timeout: 5 });
+        // Queries fn left in flight get 5 s to finish; on a lost connection nothing will, and the user
+        // would wait those 5 s for the error.
+        await sql.end({ timeout: wasConnectionLost(error) ? 0 : 5 });
         throw error;
       }
       // fn has awaited its queries: Terminate is sent, without waiting for the server to close its end (~1 ms).

@@ -64,6 +64,17 @@ export class UsageError extends DbKitError {
   }
 }
 
+/** Marks an error a command made of a lost connection, so `wasConnectionLost` still knows it. */
+export function markLost<E extends Error>(error: E): E {
+  Object.defineProperty(error, 'lost', { value: true, enumerable: false });
+  return error;
+}
+
+/** A lost connection, raw from the driver or made into a command's own error (`markLost`). */
+export function wasConnectionLost(error: unknown): boolean {
+  return isConnectionLost(error) || (error as { lost?: boolean } | undefined)?.lost === true;
+}
+
 /** Errors that mean the session is gone: terminated backend, server crash, network. */
 export function isConnectionLost(error: unknown): boolean {
   const e = error as { code?: string; message?: string } | undefined;

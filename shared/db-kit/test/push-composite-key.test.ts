@@ -30,10 +30,10 @@ describe('push on a database where a team table has a composite primary key', ()
   beforeAll(async () => {
     ws = fixtureWorkspace();
     ws.write(OVERLAY, ws.read(OVERLAY).replace('serial, text', 'primaryKey, serial, text') + MEMBERS);
-    const generated = ws.dbKit(['generate', '--package', 'teamd', '--name', 'members']);
+    const generated = await ws.run(['generate', '--package', 'teamd', '--name', 'members']);
     expect(generated.code, generated.stdout + generated.stderr).toBe(0);
     db = await createTestDatabase({ label: 'push_composite' });
-    const migrated = ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url });
+    const migrated = await ws.run(['migrate', '--all'], { DATABASE_URL: db.url });
     expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
     await query(
       db.url,
@@ -53,12 +53,12 @@ describe('push on a database where a team table has a composite primary key', ()
       ws.read(OVERLAY).replace("userId: integer('user_id')", "role: text('role'),\n    userId: integer('user_id')"),
     );
     const before = await snapshotRows(db.url);
-    const dry = ws.dbKit(['push', '--package', 'teamd', '--dry-run'], { DATABASE_URL: db.url });
+    const dry = await ws.run(['push', '--package', 'teamd', '--dry-run'], { DATABASE_URL: db.url });
     expect(dry.code, dry.stdout + dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/Would run 1 statement .*\n {2}ALTER TABLE "teamd_members" ADD COLUMN "role" text/);
     expect(await columnsOf(db.url, 'teamd_members')).not.toContain('role');
 
-    const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
+    const run = await ws.run(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(await columnsOf(db.url, 'teamd_members')).toContain('role');
     const after = await snapshotRows(db.url);
@@ -69,7 +69,7 @@ describe('push on a database where a team table has a composite primary key', ()
   it('a second teamd push (another column) exits 0 too: it diffs from what the first push built', async () => {
     ws.write(OVERLAY, ws.read(OVERLAY).replace("role: text('role'),", "role: text('role'),\n    note: text('note'),"));
     const before = await snapshotRows(db.url);
-    const run = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
+    const run = await ws.run(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Plan: 1 statement .*\n {2}ALTER TABLE "teamd_members" ADD COLUMN "note" text/);
     expect(await columnsOf(db.url, 'teamd_members')).toEqual(expect.arrayContaining(['role', 'note']));
@@ -89,13 +89,13 @@ describe('push on a database where a team table has a composite primary key', ()
           "name: varchar('name', { length: 255 }),\n  nickname: varchar('nickname', { length: 40 }),",
         ),
     );
-    const dry = ws.dbKit(['push', '--package', 'shared', '--dry-run'], { DATABASE_URL: db.url });
+    const dry = await ws.run(['push', '--package', 'shared', '--dry-run'], { DATABASE_URL: db.url });
     expect(dry.code, dry.stdout + dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/ALTER TABLE "users" ADD COLUMN "nickname" varchar\(40\)/);
     // Team D's pushed columns are what its pushes built: nothing of Team D's to plan, or to leave alone.
     expect(dry.stdout).not.toMatch(/teamd_members/);
 
-    const run = ws.dbKit(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
+    const run = await ws.run(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(await columnsOf(db.url, 'users')).toContain('nickname');
     const rows = await snapshotRows(db.url);
@@ -115,7 +115,7 @@ describe('push on a database where a team table has a composite primary key', ()
         ),
     );
     const before = await snapshotRows(db.url);
-    const run = ws.dbKit(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
+    const run = await ws.run(['push', '--package', 'shared', '--yes'], { DATABASE_URL: db.url });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Plan: 1 statement .*\n {2}ALTER TABLE "users" ADD COLUMN "pronouns" varchar\(40\)/);
     expect(await columnsOf(db.url, 'users')).toEqual(expect.arrayContaining(['nickname', 'pronouns']));
@@ -127,6 +127,7 @@ describe('push on a database where a team table has a composite primary key', ()
 
   it('stops, naming the difference, when the database differs from what the migrations built', async () => {
     await query(db.url, 'alter table teamd_tasks add column scratch int');
+    // A process, as a person runs it: exit code 2 and one line with a hint, no stack.
     const run = ws.dbKit(['push', '--package', 'teamd', '--dry-run'], { DATABASE_URL: db.url });
     expect(run.code, run.stdout + run.stderr).toBe(2);
     expect(run.stderr).toMatch(/push cannot plan teamd: .*composite primary key.*earlier pushes.*differs/);
@@ -135,11 +136,11 @@ describe('push on a database where a team table has a composite primary key', ()
   });
 
   it("after reset, push diffs from the migrations again: the pushes' record goes with what they built", async () => {
-    const reset = ws.dbKit(['reset', '--yes'], { DATABASE_URL: db.url });
+    const reset = await ws.run(['reset', '--yes'], { DATABASE_URL: db.url });
     expect(reset.code, reset.stdout + reset.stderr).toBe(0);
-    const migrated = ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url });
+    const migrated = await ws.run(['migrate', '--all'], { DATABASE_URL: db.url });
     expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
-    const run = ws.dbKit(['push', '--package', 'teamd', '--dry-run'], { DATABASE_URL: db.url });
+    const run = await ws.run(['push', '--package', 'teamd', '--dry-run'], { DATABASE_URL: db.url });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/ADD COLUMN "role" text/);
     expect(run.stdout).toMatch(/ADD COLUMN "note" text/);
@@ -173,10 +174,10 @@ describe('teamd push, twice, when shared (another package) has the composite pri
       USERS,
       ws.read(USERS).replace(imports, "import {$1, integer, primaryKey } from 'drizzle-orm/pg-core';") + FOLLOWS,
     );
-    const generated = ws.dbKit(['generate', '--package', 'shared', '--name', 'follows']);
+    const generated = await ws.run(['generate', '--package', 'shared', '--name', 'follows']);
     expect(generated.code, generated.stdout + generated.stderr).toBe(0);
     db = await createTestDatabase({ label: 'push_composite_shared' });
-    const migrated = ws.dbKit(['migrate', '--all'], { DATABASE_URL: db.url });
+    const migrated = await ws.run(['migrate', '--all'], { DATABASE_URL: db.url });
     expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
     await query(
       db.url,
@@ -195,10 +196,10 @@ describe('teamd push, twice, when shared (another package) has the composite pri
     const withColumn = (name: string) =>
       ws.write(OVERLAY, ws.read(OVERLAY).replace("title: varchar('title'", `${name}: text('${name}'),\n  $&`));
     withColumn('label');
-    const first = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
+    const first = await ws.run(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
     expect(first.code, first.stdout + first.stderr).toBe(0);
     withColumn('remark');
-    const second = ws.dbKit(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
+    const second = await ws.run(['push', '--package', 'teamd', '--yes'], { DATABASE_URL: db.url });
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(second.stdout).toMatch(/Plan: 1 statement .*\n {2}ALTER TABLE "teamd_tasks" ADD COLUMN "remark" text/);
     expect(await columnsOf(db.url, 'teamd_tasks')).toEqual(expect.arrayContaining(['label', 'remark']));

@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type FixtureWorkspace, type TestDatabase } from '../src/testing';
 import type { RunOutput } from '../src/testing/fixture';
-import { Workspace } from '../src/workspace';
 import { fixtureWorkspace, query } from './helpers';
+import { typecheck } from './typecheck';
 
 // The acceptance test of issue 11: a team's realistic schema through the whole workflow, every
 // step exiting 0 with no edit to a generated file. One scratch workspace and database per schema.
+// The steps run in-process (`ws.run`: the same exit code and output as the process, without loading the
+// engine and drizzle-kit again for each of 26 steps); the process-level runs of each command are elsewhere.
 const CORPUS = join(import.meta.dirname, 'fixtures', 'real-schemas');
 const schemas = readdirSync(CORPUS, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
@@ -21,7 +23,7 @@ interface CorpusSettings {
   edit: { find: string; replace: string };
 }
 
-/** Time of each step, per schema, printed at the end (figures for the issue's closing note). */
+/** Time of each step (in-process), per schema, printed at the end (figures for the issue's closing note). */
 const timings: Record<string, Record<string, number>> = {};
 /** The team's tables, enums, indexes and foreign keys, counted in the database after migrate. */
 const counts: Record<string, Record<string, number>> = {};
@@ -54,9 +56,9 @@ for (const schema of schemas) {
     let ws: FixtureWorkspace;
     let db: TestDatabase;
     const env = () => ({ DATABASE_URL: db.url });
-    const step = (name: string, args: string[]): RunOutput => {
+    const step = async (name: string, args: string[]): Promise<RunOutput> => {
       const started = performance.now();
-      const run = ws.dbKit(args, env());
+      const run = await ws.run(args, env());
       timings[schema]![name] = Math.round(performance.now() - started);
       return run;
     };
@@ -72,8 +74,8 @@ for (const schema of schemas) {
       ws?.remove();
     });
 
-    it('new-team scaffolds the package; the corpus schema replaces its examples', () => {
-      const run = step('new-team', ['new-team', alias, '--no-install']);
+    it('new-team scaffolds the package; the corpus schema replaces its examples', async () => {
+      const run = await step('new-team', ['new-team', alias, '--no-install']);
       expectOk(run);
       ws.linkDependencies(dir);
       rmSync(ws.path(`${dir}/src/overlays`), { recursive: true });
@@ -89,46 +91,46 @@ for (const schema of schemas) {
       }
     });
 
-    it('generate: a custom migration for extensions and functions, then the schema, with no finding', () => {
-      const custom = step('generate --custom', ['generate', '--package', alias, '--custom', '--name', 'prelude']);
+    it('generate: a custom migration for extensions and functions, then the schema, with no finding', async () => {
+      const custom = await step('generate --custom', ['generate', '--package', alias, '--custom', '--name', 'prelude']);
       expectOk(custom);
       const file = /Wrote (\S+\.sql)/.exec(custom.stdout)![1]!;
       // A custom migration is the one file written by hand: drizzle cannot declare these objects.
       writeFileSync(ws.path(file), `${ws.read(file)}${readFileSync(join(CORPUS, schema, 'prelude.sql'), 'utf8')}`);
-      const init = step('generate', ['generate', '--package', alias, '--name', 'init']);
+      const init = await step('generate', ['generate', '--package', alias, '--name', 'init']);
       expectOk(init);
       expect(init.stdout).toMatch(/Wrote \S+_init\.sql/);
       expect(init.stdout).not.toMatch(/warning|error/);
     });
 
     it('migrate applies shared, Team D and the team; status is clean right after', async () => {
-      expectOk(step('migrate', ['migrate', '--all']));
+      expectOk(await step('migrate', ['migrate', '--all']));
       counts[schema] = await countObjects(db.url, alias);
-      const status = step('status', ['status', '--json']);
+      const status = await step('status', ['status', '--json']);
       const report = JSON.parse(status.stdout) as { clean: boolean; drift: unknown[] };
       expect(report.drift).toEqual([]);
       expectOk(status);
     });
 
-    it('check --all is clean', () => {
-      expectOk(step('check --all', ['check', '--all']));
+    it('check --all is clean', async () => {
+      expectOk(await step('check --all', ['check', '--all']));
     });
 
-    it('seed fills every table of every package', () => {
-      const run = step('seed', ['seed', '--count', '20']);
+    it('seed fills every table of every package', async () => {
+      const run = await step('seed', ['seed', '--count', '20']);
       expectOk(run);
       expect(run.stdout).not.toMatch(/ 0(,|\.)/); // no table left with 0 rows
     });
 
     // Corpus schemas have composite primary keys, which drizzle-kit's pushSchema cannot read
     // (drizzle-orm #5557): push plans them by its own snapshot diff (issue 11 item 6).
-    it('push --dry-run plans an edit to the schema, and only that edit', () => {
+    it('push --dry-run plans an edit to the schema, and only that edit', async () => {
       const file = `${dir}/src/overlays/schema.ts`;
       const before = ws.read(file);
       expect(before).toContain(settings.edit.find);
       ws.write(file, before.replace(settings.edit.find, settings.edit.replace));
       try {
-        const run = step('push --dry-run', ['push', '--package', alias, '--dry-run']);
+        const run = await step('push --dry-run', ['push', '--package', alias, '--dry-run']);
         expectOk(run);
         // The column the edit adds: the one name in `replace` that `find` does not have.
         const names = (text: string) => [...text.matchAll(/\w+\('(\w+)'/g)].map((m) => m[1]);
@@ -142,20 +144,26 @@ for (const schema of schemas) {
       }
     });
 
-    it('promote moves three related tables into shared; migrate, status and check stay clean', () => {
-      const run = step('promote', ['promote', '--package', alias, '--tables', settings.promote.join(','), '--yes']);
+    it('promote moves three related tables into shared; migrate, status and check stay clean', async () => {
+      const run = await step('promote', [
+        'promote',
+        '--package',
+        alias,
+        '--tables',
+        settings.promote.join(','),
+        '--yes',
+      ]);
       expectOk(run);
-      expectOk(step('migrate after promote', ['migrate', '--all']));
-      const status = step('status after promote', ['status', '--json']);
+      expectOk(await step('migrate after promote', ['migrate', '--all']));
+      const status = await step('status after promote', ['status', '--json']);
       expect((JSON.parse(status.stdout) as { drift: unknown[] }).drift).toEqual([]);
       expectOk(status);
-      expectOk(step('check after promote', ['check', '--all']));
+      expectOk(await step('check after promote', ['check', '--all']));
     });
 
     it('typecheck passes for the team and the shared schemas it imports', () => {
-      const tsc = join(Workspace.find().root, 'node_modules', '.bin', 'tsc');
       const started = performance.now();
-      const run = ws.exec(tsc, ['--noEmit', '-p', dir]);
+      const run = typecheck(ws.root, [dir]);
       timings[schema]!.typecheck = Math.round(performance.now() - started);
       expectOk(run);
     });

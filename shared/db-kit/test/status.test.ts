@@ -86,7 +86,8 @@ describe('status', () => {
     expect(text.stdout).toMatch(/Not clean: 1 pending in teamd, 1 drift finding\./);
 
     // Once migrated, only the hand-made column remains.
-    expect((await ws.run(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url })).code).toBe(0);
+    const migrated = await ws.run(['migrate', '--package', 'teamd'], { DATABASE_URL: db.url });
+    expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
     const after = await status(ws, db);
     expect(after.report.packages.every((p) => p.pending.length === 0)).toBe(true);
     expect(after.report.drift.map((d) => d.object)).toEqual(['public.users.nickname']);

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { DbKitError, isConnectionLost } from '../errors';
+import { DbKitError, isConnectionLost, markLost } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import { Bookkeeping } from './bookkeeping';
 import { commandsOfStatements, journalPath, type MigrationFile } from './files';
@@ -572,11 +572,6 @@ export class Run {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function markLost(error: DbKitError): DbKitError {
-  Object.defineProperty(error, 'lost', { value: true, enumerable: false });
-  return error;
 }
 
 function withCause(error: DbKitError, cause: unknown): DbKitError {

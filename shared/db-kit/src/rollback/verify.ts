@@ -139,18 +139,26 @@ export async function verifyDowns(
   const admin = postgres({ ...driverOptions(target), max: 1, onnotice: () => {} });
   const findings: Finding[] = [];
   let verified = 0;
+  // On a lost connection nothing is left to finish: the clients end at once, not after end's 5 s.
+  let lost = false;
   try {
     await admin.unsafe(`create database ${quoteIdent(name)}`);
     const sql = postgres({ ...driverOptions(withDatabase(target, name)), max: 1, onnotice: () => {} });
     try {
       const steps = await applyHistory(sql, ws, packages, findings);
       if (steps) verified = await roundTrips(sql, steps, findings);
+    } catch (error) {
+      lost = isConnectionLost(error);
+      throw error;
     } finally {
-      await sql.end({ timeout: 5 });
+      await sql.end({ timeout: lost ? 0 : 5 });
     }
+  } catch (error) {
+    lost ||= isConnectionLost(error);
+    throw error;
   } finally {
     await admin.unsafe(`drop database if exists ${quoteIdent(name)} with (force)`).catch(() => {});
-    await admin.end({ timeout: 5 });
+    await admin.end({ timeout: lost ? 0 : 5 });
   }
   return { findings, verified, ms: performance.now() - started };
 }

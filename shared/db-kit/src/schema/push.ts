@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { inTransaction, type Sql } from '../connection';
-import { DbKitError, describeError, isConnectionLost } from '../errors';
+import { DbKitError, describeError, isConnectionLost, markLost } from '../errors';
 import type { SchemaPackage } from '../workspace';
 import type { LoadedSchema } from './load';
 import { unionOf } from './load';
@@ -268,13 +268,14 @@ export async function applyPush(sql: Sql, plan: PushPlan): Promise<void> {
 
 function lostWhilePushing(error: unknown, beforeCommit: boolean): DbKitError {
   const code = (error as { code?: string }).code;
-  return new DbKitError(
+  const lost = new DbKitError(
     `Lost the connection to the database while pushing: ${describeError(error)}` +
       `${code && !/^[A-Z_]+$/.test(code) ? ` [${code}]` : ''}. ` +
       (beforeCommit ? 'Nothing was changed (the push had not committed).' : 'The push may have committed.'),
     'Check the server (./scripts/db-workflow.sh status), see what is there with pnpm db:status, then push again.',
     'environment',
   );
+  return markLost(lost);
 }
 
 /**

@@ -3,7 +3,7 @@ import { getTableConfig, type PgColumn, type PgTable } from 'drizzle-orm/pg-core
 import { inTransaction, type Sql } from '../connection';
 
 type Queryable = Pick<Sql, 'unsafe'>;
-import { DbKitError, describeError, isConnectionLost } from '../errors';
+import { DbKitError, describeError, isConnectionLost, markLost } from '../errors';
 import type { SchemaObjects } from '../schema/objects';
 import { literal, quoteIdent as quote } from '../sql-text';
 import { loadSchemas } from '../schema/load';
@@ -108,11 +108,13 @@ export async function seedTables(sql: Sql, tables: SeedTable[], options: SeedOpt
     });
   } catch (error) {
     if (isConnectionLost(error))
-      throw new DbKitError(
-        `Lost the connection to the database while seeding: ${describeError(error)}. Nothing was changed ` +
-          '(the seed had not committed).',
-        'Check the server (./scripts/db-workflow.sh status), then seed again.',
-        'environment',
+      throw markLost(
+        new DbKitError(
+          `Lost the connection to the database while seeding: ${describeError(error)}. Nothing was changed ` +
+            '(the seed had not committed).',
+          'Check the server (./scripts/db-workflow.sh status), then seed again.',
+          'environment',
+        ),
       );
     if (error instanceof DbKitError) throw error;
     const cause = (error as { cause?: unknown }).cause ?? error;

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -27,7 +27,8 @@ export class FaultServer {
     const dir = mkdtempSync(join(tmpdir(), 'db-kit-fault-'));
     const owner = postgresUser();
     if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!);
-    run('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+    // A copy of a cluster initdb made once for every fault file (cp -a: ~0.1 s, initdb ~1 s of CPU).
+    execFileSync('cp', ['-a', initialisedCluster(), join(dir, 'data')], { stdio: 'pipe', ...owner });
     const server = new FaultServer(dir, await pickFreePort(55100 + Math.floor(Math.random() * 800)));
     server.boot();
     return server;
@@ -94,6 +95,28 @@ export class FaultServer {
       settings,
     ]);
   }
+}
+
+/**
+ * A data directory fresh from initdb, made once per machine (and PostgreSQL binaries) and never started:
+ * each fault server starts a copy. Built in a scratch folder and renamed into place, so a worker that
+ * loses the race to build it uses the winner's and removes its own.
+ */
+function initialisedCluster(): string {
+  const version = /\d+(\.\d+)+/.exec(execFileSync(join(BIN, 'initdb'), ['--version'], { encoding: 'utf8' }))?.[0];
+  const ready = join(tmpdir(), `db-kit-fault-initdb-${version}-${process.getuid?.() ?? 'u'}`);
+  if (existsSync(join(ready, 'PG_VERSION'))) return ready;
+  const scratch = mkdtempSync(join(tmpdir(), 'db-kit-fault-initdb-'));
+  const owner = postgresUser();
+  if (owner.uid !== undefined) chownSync(scratch, owner.uid, owner.gid!);
+  run('initdb', ['-D', join(scratch, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+  try {
+    renameSync(join(scratch, 'data'), ready);
+  } catch (error) {
+    if (!existsSync(join(ready, 'PG_VERSION'))) throw error; // else another worker made it first
+  }
+  rmSync(scratch, { recursive: true, force: true });
+  return ready;
 }
 
 function postgresUser(): { uid?: number; gid?: number } {
