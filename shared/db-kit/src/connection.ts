@@ -64,6 +64,8 @@ export async function connect(
   probing.catch(() => {});
   const { default: postgres } = await import('postgres');
   let probed = await probing;
+  // Decided now: the driver may take the probed socket (and clear `probed`) as soon as the first query is made.
+  const onProbedSocket = probed !== undefined;
   const sql = postgres({
     ...options,
     max,
@@ -91,7 +93,7 @@ export async function connect(
     const proof = expected ? verifyServer(sql, target.url, expected) : sql.unsafe('select 1').simple().execute();
     // On the probed socket, `meanwhile` runs once the startup message is written (see the socket above); on a
     // connection the driver makes itself (TLS), two loop turns from now.
-    if (settings.meanwhile && !probed) setImmediate(() => setImmediate(settings.meanwhile!));
+    if (settings.meanwhile && !onProbedSocket) setImmediate(() => setImmediate(settings.meanwhile!));
     await proof;
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
