@@ -28,9 +28,13 @@ export class FaultServer {
     const owner = postgresUser();
     if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!);
     // A copy of a cluster initdb made once for every fault file (cp -a: ~0.1 s, initdb ~1 s of CPU).
-    // As postgres: from tmpdir(), not from a private (mode 700) checkout it cannot enter, and by absolute path, not
-    // through a PATH whose folders it may not search (CI's, which hides pnpm in a private copy of /usr/bin).
-    execFileSync('/bin/cp', ['-a', initialisedCluster(), join(dir, 'data')], { stdio: 'pipe', cwd: tmpdir(), ...owner });
+    // As postgres: from tmpdir(), not from a private (mode 700) checkout it cannot enter, and by absolute path,
+    // not through a PATH whose folders it may not search (CI's hides pnpm in a private copy of /usr/bin).
+    execFileSync('/bin/cp', ['-a', initialisedCluster(), join(dir, 'data')], {
+      stdio: 'pipe',
+      cwd: tmpdir(),
+      ...owner,
+    });
     const server = new FaultServer(dir, await pickFreePort(55100 + Math.floor(Math.random() * 800)));
     server.boot();
     return server;
